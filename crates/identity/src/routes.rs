@@ -1,0 +1,444 @@
+//! HTTP routes: `/api/v1/auth/whoami`, `/api/v1/users`, `/api/v1/tokens`.
+
+use api::openapi::{CommonErrors, NotFound, UpdateErrors};
+use api::{ApiError, ApiJson, ApiQuery, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use http::{StatusCode, header};
+use kernel::{Access, Error, ErrorKind, FieldError, Principal, Role};
+use storage::Database;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::tokens::{self, ApiToken, NewToken, TokenValue};
+use crate::users::{self, NewUser, User, UserChanges};
+
+/// What the identity routes need.
+#[derive(Clone)]
+pub struct IdentityState {
+    /// The database holding users and tokens.
+    pub db: Database,
+}
+
+/// The identity routes, documented.
+pub fn router(state: IdentityState) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(whoami))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(get_token, revoke_token))
+        .with_state(state)
+}
+
+/// Record a change for the audit trail. Today a structured log line (target `audit`);
+/// the governance layer's audit log hooks in here.
+fn audit(principal: &Principal, action: &str, object_type: &str, object_id: &str) {
+    tracing::info!(
+        target: "audit",
+        actor = %principal.subject,
+        actor_kind = ?principal.kind,
+        action,
+        object_type,
+        object_id,
+        "audit event"
+    );
+}
+
+/// Who the caller is.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WhoAmI {
+    /// The authenticated principal.
+    #[serde(flatten)]
+    pub principal: Principal,
+    /// The grimOS user behind the credentials, when there is one.
+    pub user: Option<User>,
+}
+
+/// Who am I? The principal behind the presented credentials, and its user.
+#[utoipa::path(
+    get, path = "/api/v1/auth/whoami", tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 200, body = WhoAmI), CommonErrors)
+)]
+async fn whoami(State(state): State<IdentityState>, caller: Caller) -> ApiResult<ApiJson<WhoAmI>> {
+    let principal = caller.0;
+    let user = match &principal.user_id {
+        Some(user_id) => users::find(&state.db, user_id).await?,
+        None => None,
+    };
+    Ok(ApiJson(WhoAmI { principal, user }))
+}
+
+/// Create a user.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// Unique login name: 1 to 64 letters, digits, `.`, `_`, `-`, `@`.
+    pub name: String,
+    /// Contact address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The user's role.
+    pub role: Role,
+}
+
+/// Change a user; omitted fields stay as they are.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// New contact address; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    /// New role.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Disable (true) or enable (false) the user.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// Distinguishes a field set to `null` (`Some(None)`) from an absent one (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// List users (admins only).
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "users",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PageResponse<User>), CommonErrors)
+)]
+async fn list_users(
+    State(state): State<IdentityState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<PageResponse<User>>> {
+    caller.require(Access::Admin)?;
+    let page = users::list(&state.db, &query.to_request()?).await?;
+    Ok(ApiJson(page.into()))
+}
+
+/// Create a user (admins only). Answers 201 with the user, its `Location` and `ETag`.
+#[utoipa::path(
+    post, path = "/api/v1/users", tag = "users",
+    request_body = CreateUserRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = User, headers(("ETag" = String), ("Location" = String))),
+        (status = 409, body = api::Problem, content_type = "application/problem+json", description = "The name is taken"),
+        CommonErrors
+    )
+)]
+async fn create_user(
+    State(state): State<IdentityState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CreateUserRequest>,
+) -> ApiResult<Response> {
+    let principal = caller.require(Access::Admin)?;
+    let name = request.name.trim().to_owned();
+    let mut errors = Vec::new();
+    if let Err(error) = users::validate_name(&name, "/name") {
+        errors.push(error);
+    }
+    let email = request.email.map(|email| email.trim().to_owned()).filter(|email| !email.is_empty());
+    if let Some(email) = &email
+        && let Err(error) = users::validate_email(email, "/email")
+    {
+        errors.push(error);
+    }
+    if !errors.is_empty() {
+        return Err(Error::validation(errors).into());
+    }
+    let user = users::create(&state.db, NewUser { name, email, role: request.role }).await?;
+    audit(principal, "user.create", "user", &user.id);
+    let location = format!("/api/v1/users/{}", user.id);
+    Ok(with_etag(
+        user.version,
+        (StatusCode::CREATED, [(header::LOCATION, location)], ApiJson(user)),
+    ))
+}
+
+fn visible_user(caller: &Caller, user_id: &str) -> Result<(), ApiError> {
+    if caller.0.allows(Access::Admin) || caller.0.user_id.as_deref() == Some(user_id) {
+        Ok(())
+    } else {
+        Err(Error::not_found("user", user_id).into())
+    }
+}
+
+/// Get a user (admins, or the user themself), with its `ETag`.
+#[utoipa::path(
+    get, path = "/api/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = User, headers(("ETag" = String))), NotFound, CommonErrors)
+)]
+async fn get_user(
+    State(state): State<IdentityState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    visible_user(&caller, &id)?;
+    let user = users::get(&state.db, &id).await?;
+    Ok(with_etag(user.version, ApiJson(user)))
+}
+
+/// Change a user (admins only). Send `If-Match` with the ETag you read to avoid
+/// overwriting someone else's change (412 if it changed meanwhile).
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read"),
+    ),
+    request_body = UpdateUserRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = User, headers(("ETag" = String))), UpdateErrors, CommonErrors)
+)]
+async fn update_user(
+    State(state): State<IdentityState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<UpdateUserRequest>,
+) -> ApiResult<Response> {
+    let principal = caller.require(Access::Admin)?;
+    let email = match request.email {
+        Some(Some(email)) => {
+            let email = email.trim().to_owned();
+            users::validate_email(&email, "/email").map_err(|error| Error::validation(vec![error]))?;
+            Some(Some(email))
+        }
+        other => other,
+    };
+    let changes = UserChanges {
+        email,
+        role: request.role,
+        disabled: request.disabled,
+    };
+    let user = users::update(&state.db, &id, if_match.0, changes).await?;
+    audit(principal, "user.update", "user", &user.id);
+    Ok(with_etag(user.version, ApiJson(user)))
+}
+
+/// Delete a user and their tokens (admins only). The last enabled admin cannot be deleted.
+#[utoipa::path(
+    delete, path = "/api/v1/users/{id}", tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read"),
+    ),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), UpdateErrors, CommonErrors)
+)]
+async fn delete_user(
+    State(state): State<IdentityState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> ApiResult<StatusCode> {
+    let principal = caller.require(Access::Admin)?;
+    users::delete(&state.db, &id, if_match.0).await?;
+    audit(principal, "user.delete", "user", &id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filter for listing tokens.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TokenListQuery {
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only this user's tokens (admins; others always see only their own).
+    pub user_id: Option<String>,
+}
+
+/// List tokens: your own, or (admins) everyone's or one user's. Never shows token values.
+#[utoipa::path(
+    get, path = "/api/v1/tokens", tag = "tokens",
+    params(TokenListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PageResponse<ApiToken>), CommonErrors)
+)]
+async fn list_tokens(
+    State(state): State<IdentityState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<TokenListQuery>,
+) -> ApiResult<ApiJson<PageResponse<ApiToken>>> {
+    let page = PageQuery { limit: query.limit, cursor: query.cursor }.to_request()?;
+    let owner = if caller.0.allows(Access::Admin) {
+        query.user_id
+    } else {
+        match (&caller.0.user_id, &query.user_id) {
+            (Some(own), Some(asked)) if own != asked => {
+                return Err(caller.require(Access::Admin).err().unwrap_or_else(|| Error::internal(std::io::Error::other("role check")).into()));
+            }
+            (Some(own), _) => Some(own.clone()),
+            (None, _) => return Ok(ApiJson(PageResponse { items: Vec::new(), next_cursor: None })),
+        }
+    };
+    let tokens = tokens::list(&state.db, owner.as_deref(), &page).await?;
+    Ok(ApiJson(tokens.into()))
+}
+
+/// Create an API token.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// What the token is for (1 to 100 characters).
+    pub name: String,
+    /// The token's role: at most your own, and at most its user's.
+    pub role: Role,
+    /// When the token stops working (RFC 3339); never, if omitted.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The user the token acts as (admins only); yourself, if omitted.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+/// A newly created token: the only time its value is shown.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    /// The token value (`grm_...`). Store it now: it cannot be shown again.
+    pub token: String,
+    /// The token's metadata.
+    #[serde(flatten)]
+    pub metadata: ApiToken,
+}
+
+/// Create an API token. Answers 201 with its value, shown this once.
+#[utoipa::path(
+    post, path = "/api/v1/tokens", tag = "tokens",
+    request_body = CreateTokenRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = CreatedToken, headers(("Location" = String))), CommonErrors)
+)]
+async fn create_token(
+    State(state): State<IdentityState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CreateTokenRequest>,
+) -> ApiResult<Response> {
+    let principal = caller.principal();
+    let name = request.name.trim().to_owned();
+    let mut errors = Vec::new();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new("/name", "must be 1 to 100 characters"));
+    }
+    if request.expires_at.is_some_and(|expires| expires <= Utc::now()) {
+        errors.push(FieldError::new("/expires_at", "must be in the future"));
+    }
+    let user_id = match (&request.user_id, &principal.user_id) {
+        (Some(asked), own) if own.as_deref() != Some(asked.as_str()) => {
+            caller.require(Access::Admin)?;
+            asked.clone()
+        }
+        (Some(asked), _) => asked.clone(),
+        (None, Some(own)) => own.clone(),
+        (None, None) => {
+            errors.push(FieldError::new(
+                "/user_id",
+                "required: API tokens belong to grimOS users, and you signed in without one",
+            ));
+            String::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Error::validation(errors).into());
+    }
+    if !principal.role.can_grant(request.role) {
+        return Err(Error::new(
+            ErrorKind::Forbidden,
+            "role_exceeds_caller",
+            format!("a {} cannot create a {} token", principal.role, request.role),
+        )
+        .into());
+    }
+    let user = users::find(&state.db, &user_id)
+        .await?
+        .ok_or_else(|| Error::invalid_field("/user_id", "no such user"))?;
+    if user.disabled {
+        return Err(Error::invalid_field("/user_id", "the user is disabled").into());
+    }
+    if !user.role.can_grant(request.role) {
+        return Err(Error::invalid_field(
+            "/role",
+            format!("exceeds the user's role ({})", user.role),
+        )
+        .into());
+    }
+    let value = TokenValue::generate();
+    let metadata = tokens::create(
+        &state.db,
+        NewToken {
+            user_id: user.id,
+            name,
+            role: request.role,
+            expires_at: request.expires_at,
+            created_by: Some(principal.subject.clone()),
+        },
+        &value,
+    )
+    .await?;
+    audit(principal, "token.create", "token", &metadata.id);
+    let location = format!("/api/v1/tokens/{}", metadata.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        ApiJson(CreatedToken { token: value.expose().to_owned(), metadata }),
+    )
+        .into_response())
+}
+
+async fn visible_token(state: &IdentityState, caller: &Caller, id: &str) -> Result<ApiToken, ApiError> {
+    let token = tokens::get(&state.db, id).await?;
+    if caller.0.allows(Access::Admin) || caller.0.user_id.as_deref() == Some(token.user_id.as_str()) {
+        Ok(token)
+    } else {
+        Err(Error::not_found("token", id).into())
+    }
+}
+
+/// Get a token's metadata (yours, or any for admins).
+#[utoipa::path(
+    get, path = "/api/v1/tokens/{id}", tag = "tokens",
+    params(("id" = String, Path, description = "Token id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ApiToken), NotFound, CommonErrors)
+)]
+async fn get_token(
+    State(state): State<IdentityState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<ApiToken>> {
+    Ok(ApiJson(visible_token(&state, &caller, &id).await?))
+}
+
+/// Revoke a token (yours, or any for admins). It stops working at once.
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+    params(("id" = String, Path, description = "Token id")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Revoked"), NotFound, CommonErrors)
+)]
+async fn revoke_token(
+    State(state): State<IdentityState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    visible_token(&state, &caller, &id).await?;
+    tokens::revoke(&state.db, &id).await?;
+    audit(caller.principal(), "token.revoke", "token", &id);
+    Ok(StatusCode::NO_CONTENT)
+}

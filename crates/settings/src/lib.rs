@@ -1,0 +1,402 @@
+//! grimOS configuration.
+//!
+//! Every setting can come from a command-line flag, an environment variable, the TOML
+//! configuration file, or its default — in that order of precedence. Each value remembers
+//! where it came from, so that an invalid one is reported as one clear line naming the
+//! setting, its source and what is wrong (the binary exits with code 2), and
+//! `grimos config show` can print the effective configuration with its sources, secrets
+//! redacted.
+
+mod redact;
+mod source;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use identity::OidcSettings;
+use telemetry::LogFormat;
+
+pub use redact::redact_url_password;
+pub use source::{FileValues, Origin};
+
+/// The fully resolved configuration of a grimOS process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, the admin token file and other local state.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`.
+    pub database_url: String,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Log filter directive (e.g. `info`, `info,sqlx=warn`).
+    pub log_level: String,
+    /// Longest time a request may take before it is answered with 408.
+    pub request_timeout: Duration,
+    /// Largest request body accepted (413 beyond it).
+    pub body_limit_bytes: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
+    /// The token the first admin gets on first start (from `GRIMOS_ADMIN_TOKEN`).
+    pub admin_token: Option<String>,
+    /// OIDC bearer-token verification, when configured.
+    pub oidc: Option<OidcSettings>,
+    /// Where each value came from, in display order.
+    pub origins: Vec<(&'static str, Origin)>,
+}
+
+/// An invalid setting: which one, from where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid setting {setting} (from {origin}): {message}")]
+pub struct SettingError {
+    /// The setting's name, e.g. `listen`.
+    pub setting: String,
+    /// Where the bad value came from.
+    pub origin: Origin,
+    /// What is wrong, naming the expected form.
+    pub message: String,
+}
+
+/// Values given on the command line (each `None` when the flag was not given).
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    /// `--config`
+    pub config: Option<PathBuf>,
+    /// `--listen`
+    pub listen: Option<String>,
+    /// `--data-dir`
+    pub data_dir: Option<String>,
+    /// `--database-url`
+    pub database_url: Option<String>,
+    /// `--log-format`
+    pub log_format: Option<String>,
+    /// `--log-level`
+    pub log_level: Option<String>,
+}
+
+/// The settings known to grimOS: name, flag, environment variable, TOML key.
+struct Definition {
+    name: &'static str,
+    env: &'static str,
+    key: &'static str,
+}
+
+const LISTEN: Definition = Definition { name: "listen", env: "GRIMOS_LISTEN", key: "listen" };
+const DATA_DIR: Definition = Definition { name: "data_dir", env: "GRIMOS_DATA_DIR", key: "data_dir" };
+const DATABASE_URL: Definition =
+    Definition { name: "database_url", env: "GRIMOS_DATABASE_URL", key: "database_url" };
+const LOG_FORMAT: Definition =
+    Definition { name: "log_format", env: "GRIMOS_LOG_FORMAT", key: "log_format" };
+const LOG_LEVEL: Definition = Definition { name: "log_level", env: "GRIMOS_LOG_LEVEL", key: "log_level" };
+const REQUEST_TIMEOUT: Definition = Definition {
+    name: "request_timeout_secs",
+    env: "GRIMOS_REQUEST_TIMEOUT_SECS",
+    key: "request_timeout_secs",
+};
+const BODY_LIMIT: Definition = Definition {
+    name: "body_limit_bytes",
+    env: "GRIMOS_BODY_LIMIT_BYTES",
+    key: "body_limit_bytes",
+};
+const SHUTDOWN_GRACE: Definition = Definition {
+    name: "shutdown_grace_secs",
+    env: "GRIMOS_SHUTDOWN_GRACE_SECS",
+    key: "shutdown_grace_secs",
+};
+const OIDC_ISSUER: Definition =
+    Definition { name: "auth.oidc.issuer", env: "GRIMOS_OIDC_ISSUER", key: "auth.oidc.issuer" };
+const OIDC_AUDIENCE: Definition =
+    Definition { name: "auth.oidc.audience", env: "GRIMOS_OIDC_AUDIENCE", key: "auth.oidc.audience" };
+const OIDC_JWKS_URL: Definition =
+    Definition { name: "auth.oidc.jwks_url", env: "GRIMOS_OIDC_JWKS_URL", key: "auth.oidc.jwks_url" };
+const OIDC_ROLE_CLAIM: Definition = Definition {
+    name: "auth.oidc.role_claim",
+    env: "GRIMOS_OIDC_ROLE_CLAIM",
+    key: "auth.oidc.role_claim",
+};
+const OIDC_NAME_CLAIM: Definition = Definition {
+    name: "auth.oidc.name_claim",
+    env: "GRIMOS_OIDC_NAME_CLAIM",
+    key: "auth.oidc.name_claim",
+};
+
+/// Every key the TOML file may hold.
+pub const FILE_KEYS: [&str; 13] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "log_format",
+    "log_level",
+    "request_timeout_secs",
+    "body_limit_bytes",
+    "shutdown_grace_secs",
+    "auth.oidc.issuer",
+    "auth.oidc.audience",
+    "auth.oidc.jwks_url",
+    "auth.oidc.role_claim",
+    "auth.oidc.name_claim",
+];
+
+/// The environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "GRIMOS_CONFIG";
+/// The environment variable holding the first admin's token.
+pub const ADMIN_TOKEN_ENV: &str = "GRIMOS_ADMIN_TOKEN";
+
+struct Resolver<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    file: FileValues,
+    origins: Vec<(&'static str, Origin)>,
+}
+
+impl Resolver<'_> {
+    /// The raw value of `definition` and where it came from, by precedence.
+    fn raw(&mut self, definition: &Definition, flag: Option<&String>, flag_name: &'static str) -> Option<(String, Origin)> {
+        let found = if let Some(value) = flag {
+            Some((value.clone(), Origin::Flag(flag_name)))
+        } else if let Some(value) = (self.env)(definition.env).filter(|value| !value.is_empty()) {
+            Some((value, Origin::Env(definition.env)))
+        } else {
+            self.file
+                .get(definition.key)
+                .map(|value| (value, Origin::File(self.file.path().to_path_buf())))
+        };
+        found
+    }
+
+    fn value<T>(
+        &mut self,
+        definition: &Definition,
+        flag: Option<&String>,
+        flag_name: &'static str,
+        default: impl FnOnce() -> String,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, SettingError> {
+        let (raw, origin) = self
+            .raw(definition, flag, flag_name)
+            .unwrap_or_else(|| (default(), Origin::Default));
+        let parsed = parse(&raw).map_err(|message| SettingError {
+            setting: definition.name.to_owned(),
+            origin: origin.clone(),
+            message,
+        })?;
+        self.origins.push((definition.name, origin));
+        Ok(parsed)
+    }
+
+    fn optional(&mut self, definition: &Definition) -> Option<(String, Origin)> {
+        let found = self.raw(definition, None, "");
+        if let Some((_, origin)) = &found {
+            self.origins.push((definition.name, origin.clone()));
+        }
+        found
+    }
+}
+
+/// Resolve the settings from `flags`, the environment (`env` looks a variable up) and the
+/// configuration file named by `--config` / `GRIMOS_CONFIG`.
+pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, SettingError> {
+    let config_path = flags
+        .config
+        .clone()
+        .map(|path| (path, Origin::Flag("--config")))
+        .or_else(|| env(CONFIG_ENV).filter(|value| !value.is_empty()).map(|path| (PathBuf::from(path), Origin::Env(CONFIG_ENV))));
+    let file = match config_path {
+        Some((path, origin)) => FileValues::read(&path, &FILE_KEYS).map_err(|message| SettingError {
+            setting: "config".to_owned(),
+            origin,
+            message,
+        })?,
+        None => FileValues::empty(),
+    };
+    let mut resolver = Resolver { env, file, origins: Vec::new() };
+
+    let listen = resolver.value(&LISTEN, flags.listen.as_ref(), "--listen", || "127.0.0.1:8080".to_owned(), |raw| {
+        raw.parse::<SocketAddr>().map_err(|_| {
+            format!("{raw:?} is not a socket address; expected HOST:PORT such as 127.0.0.1:8080")
+        })
+    })?;
+    let data_dir = resolver.value(&DATA_DIR, flags.data_dir.as_ref(), "--data-dir", || "./data".to_owned(), |raw| {
+        if raw.trim().is_empty() {
+            Err("must not be empty".to_owned())
+        } else {
+            Ok(PathBuf::from(raw))
+        }
+    })?;
+    let default_database = default_database_url(&data_dir);
+    let database_url = resolver.value(
+        &DATABASE_URL,
+        flags.database_url.as_ref(),
+        "--database-url",
+        || default_database,
+        parse_database_url,
+    )?;
+    let log_format = resolver.value(&LOG_FORMAT, flags.log_format.as_ref(), "--log-format", || "json".to_owned(), |raw| raw.parse::<LogFormat>())?;
+    let log_level = resolver.value(&LOG_LEVEL, flags.log_level.as_ref(), "--log-level", || "info".to_owned(), |raw| {
+        tracing_subscriber::EnvFilter::try_new(raw)
+            .map(|_| raw.to_owned())
+            .map_err(|error| format!("{raw:?} is not a log filter ({error}); try info, debug or info,sqlx=warn"))
+    })?;
+    let request_timeout = resolver.value(&REQUEST_TIMEOUT, None, "", || "30".to_owned(), |raw| {
+        parse_bounded(raw, 1, 3600, "seconds").map(Duration::from_secs)
+    })?;
+    let body_limit_bytes = resolver.value(&BODY_LIMIT, None, "", || (2 * 1024 * 1024).to_string(), |raw| {
+        parse_bounded(raw, 1024, 1024 * 1024 * 1024, "bytes").and_then(|value| usize::try_from(value).map_err(|error| error.to_string()))
+    })?;
+    let shutdown_grace = resolver.value(&SHUTDOWN_GRACE, None, "", || "30".to_owned(), |raw| {
+        parse_bounded(raw, 0, 3600, "seconds").map(Duration::from_secs)
+    })?;
+
+    let admin_token = match env(ADMIN_TOKEN_ENV).filter(|value| !value.is_empty()) {
+        Some(token) => {
+            validate_admin_token(&token).map_err(|message| SettingError {
+                setting: "admin_token".to_owned(),
+                origin: Origin::Env(ADMIN_TOKEN_ENV),
+                message,
+            })?;
+            resolver.origins.push(("admin_token", Origin::Env(ADMIN_TOKEN_ENV)));
+            Some(token)
+        }
+        None => None,
+    };
+    let oidc = resolve_oidc(&mut resolver)?;
+    Ok(Settings {
+        listen,
+        data_dir,
+        database_url,
+        log_format,
+        log_level,
+        request_timeout,
+        body_limit_bytes,
+        shutdown_grace,
+        admin_token,
+        oidc,
+        origins: resolver.origins,
+    })
+}
+
+fn resolve_oidc(resolver: &mut Resolver<'_>) -> Result<Option<OidcSettings>, SettingError> {
+    let issuer = resolver.optional(&OIDC_ISSUER);
+    let audience = resolver.optional(&OIDC_AUDIENCE);
+    let jwks_url = resolver.optional(&OIDC_JWKS_URL);
+    let role_claim = resolver.optional(&OIDC_ROLE_CLAIM);
+    let name_claim = resolver.optional(&OIDC_NAME_CLAIM);
+    let any_given = [&issuer, &audience, &jwks_url, &role_claim, &name_claim]
+        .iter()
+        .any(|value| value.is_some());
+    if !any_given {
+        return Ok(None);
+    }
+    let required = |value: Option<(String, Origin)>, definition: &Definition| {
+        value.ok_or_else(|| SettingError {
+            setting: definition.name.to_owned(),
+            origin: Origin::Default,
+            message: format!(
+                "is required when OIDC is configured (set {} or the [auth.oidc] key {})",
+                definition.env,
+                definition.key.trim_start_matches("auth.oidc.")
+            ),
+        })
+    };
+    let issuer = required(issuer, &OIDC_ISSUER)?;
+    let audience = required(audience, &OIDC_AUDIENCE)?;
+    let (jwks_url, jwks_origin) = required(jwks_url, &OIDC_JWKS_URL)?;
+    if !(jwks_url.starts_with("https://") || jwks_url.starts_with("http://")) {
+        return Err(SettingError {
+            setting: OIDC_JWKS_URL.name.to_owned(),
+            origin: jwks_origin,
+            message: format!("{jwks_url:?} is not an http(s) URL"),
+        });
+    }
+    Ok(Some(OidcSettings {
+        issuer: issuer.0,
+        audience: audience.0,
+        jwks_url,
+        role_claim: role_claim.map_or_else(|| "grimos_role".to_owned(), |value| value.0),
+        name_claim: name_claim.map_or_else(|| "preferred_username".to_owned(), |value| value.0),
+    }))
+}
+
+/// The default database: `grimos.db` in the data directory.
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("grimos.db").display())
+}
+
+fn parse_database_url(raw: &str) -> Result<String, String> {
+    let supported = ["sqlite:", "postgres://", "postgresql://"];
+    if supported.iter().any(|prefix| raw.starts_with(prefix)) {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!(
+            "{:?} is not a supported database URL; expected sqlite://PATH or postgres://USER@HOST:PORT/DB",
+            redact_url_password(raw)
+        ))
+    }
+}
+
+fn parse_bounded(raw: &str, min: u64, max: u64, unit: &str) -> Result<u64, String> {
+    let value: u64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a whole number of {unit}"))?;
+    if value < min || value > max {
+        return Err(format!("{value} is out of range; expected {min} to {max} {unit}"));
+    }
+    Ok(value)
+}
+
+fn validate_admin_token(token: &str) -> Result<(), String> {
+    let body = token.strip_prefix(identity::tokens::TOKEN_PREFIX).ok_or("must start with grm_")?;
+    let allowed = body.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if body.len() < 32 || !allowed {
+        return Err("must be grm_ followed by at least 32 characters of letters, digits, '-' or '_'".to_owned());
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// The effective configuration as TOML, secrets redacted, each value's source in a
+    /// comment.
+    pub fn show(&self) -> String {
+        let origin = |name: &str| {
+            self.origins
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map_or(Origin::Default, |(_, origin)| origin.clone())
+        };
+        let line = |key: &str, value: String| format!("{key} = {value:<40} # {}\n", origin(key));
+        let quoted = |text: &str| format!("{text:?}");
+        let mut out = String::from("# grimOS effective configuration (secrets redacted; source of each value after #)\n");
+        out.push_str(&line("listen", quoted(&self.listen.to_string())));
+        out.push_str(&line("data_dir", quoted(&self.data_dir.display().to_string())));
+        out.push_str(&line("database_url", quoted(&redact_url_password(&self.database_url))));
+        out.push_str(&line("log_format", quoted(&self.log_format.to_string())));
+        out.push_str(&line("log_level", quoted(&self.log_level)));
+        out.push_str(&line("request_timeout_secs", self.request_timeout.as_secs().to_string()));
+        out.push_str(&line("body_limit_bytes", self.body_limit_bytes.to_string()));
+        out.push_str(&line("shutdown_grace_secs", self.shutdown_grace.as_secs().to_string()));
+        out.push_str(&format!(
+            "# admin_token: {}\n",
+            if self.admin_token.is_some() { "set from GRIMOS_ADMIN_TOKEN (redacted)" } else { "not set" }
+        ));
+        match &self.oidc {
+            Some(oidc) => {
+                out.push_str("\n[auth.oidc]\n");
+                let oidc_line = |key: &str, value: &str| {
+                    format!("{key} = {:<40} # {}\n", quoted(value), origin(&format!("auth.oidc.{key}")))
+                };
+                out.push_str(&oidc_line("issuer", &oidc.issuer));
+                out.push_str(&oidc_line("audience", &oidc.audience));
+                out.push_str(&oidc_line("jwks_url", &oidc.jwks_url));
+                out.push_str(&oidc_line("role_claim", &oidc.role_claim));
+                out.push_str(&oidc_line("name_claim", &oidc.name_claim));
+            }
+            None => out.push_str("# [auth.oidc]: not configured\n"),
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
