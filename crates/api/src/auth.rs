@@ -67,7 +67,11 @@ fn access_name(access: Access) -> &'static str {
 }
 
 fn unauthenticated(message: &str) -> ApiError {
-    ApiError(Error::new(ErrorKind::Unauthenticated, "unauthenticated", message))
+    ApiError(Error::new(
+        ErrorKind::Unauthenticated,
+        "unauthenticated",
+        message,
+    ))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -77,9 +81,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         let bearer = match parts.headers.get(header::AUTHORIZATION) {
             None => None,
             Some(value) => {
-                let text = value.to_str().map_err(|_| {
-                    unauthenticated("the Authorization header is not valid text")
-                })?;
+                let text = value
+                    .to_str()
+                    .map_err(|_| unauthenticated("the Authorization header is not valid text"))?;
                 let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
                 if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
                     return Err(unauthenticated(
@@ -111,7 +115,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
                 .get::<TransportPrincipal>()
                 .map(|transport| Caller(transport.0.clone()))
                 .ok_or_else(|| {
-                    unauthenticated("this endpoint needs credentials: Authorization: Bearer <token>")
+                    unauthenticated(
+                        "this endpoint needs credentials: Authorization: Bearer <token>",
+                    )
                 }),
         }
     }

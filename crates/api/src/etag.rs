@@ -48,13 +48,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         if text == "*" {
             return Ok(IfMatch(None));
         }
-        parse_etag(text).map(|version| IfMatch(Some(version))).ok_or_else(|| {
-            ApiError(Error::new(
-                ErrorKind::BadRequest,
-                "invalid_if_match",
-                "If-Match must be an ETag this API returned, such as \"3\"",
-            ))
-        })
+        parse_etag(text)
+            .map(|version| IfMatch(Some(version)))
+            .ok_or_else(|| {
+                ApiError(Error::new(
+                    ErrorKind::BadRequest,
+                    "invalid_if_match",
+                    "If-Match must be an ETag this API returned, such as \"3\"",
+                ))
+            })
     }
 }
 
@@ -71,7 +73,9 @@ pub fn etag_value(version: i64) -> HeaderValue {
 /// Add an `ETag` header for `version` to a response.
 pub fn with_etag(version: i64, response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
-    response.headers_mut().insert(header::ETAG, etag_value(version));
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag_value(version));
     response
 }
 

@@ -30,7 +30,7 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !has_json_content_type(request.headers()) {
             return Err(ApiError(Error::new(
-                ErrorKind::BadRequest,
+                ErrorKind::UnsupportedMediaType,
                 "unsupported_media_type",
                 "the request body must be JSON, sent with Content-Type: application/json",
             )));
@@ -55,7 +55,8 @@ fn has_json_content_type(headers: &http::HeaderMap) -> bool {
         .and_then(|value| value.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -186,10 +187,22 @@ mod tests {
     fn validation_errors_name_the_field_by_json_pointer() {
         let cases = [
             (r#"{"name": 5, "limits": []}"#, "/name", "invalid type"),
-            (r#"{"name": "a", "limits": [{"size": 1}, {"size": "x"}]}"#, "/limits/1/size", "invalid type"),
+            (
+                r#"{"name": "a", "limits": [{"size": 1}, {"size": "x"}]}"#,
+                "/limits/1/size",
+                "invalid type",
+            ),
             (r#"{"limits": []}"#, "/name", "missing field `name`"),
-            (r#"{"name": "a", "limits": [], "extra": 1}"#, "/extra", "unknown field `extra`"),
-            (r#"{"name": "a", "limits": [{"size": -1}]}"#, "/limits/0/size", "invalid value"),
+            (
+                r#"{"name": "a", "limits": [], "extra": 1}"#,
+                "/extra",
+                "unknown field `extra`",
+            ),
+            (
+                r#"{"name": "a", "limits": [{"size": -1}]}"#,
+                "/limits/0/size",
+                "invalid value",
+            ),
         ];
         for (body, path, message_start) in cases {
             let (actual_path, message) = field_error(body);

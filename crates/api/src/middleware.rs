@@ -2,10 +2,11 @@
 //!
 //! Handlers already answer errors as problem+json; the router itself (404 for an unknown
 //! route, 405 for a wrong method), axum's own rejections and the body-limit and timeout
-//! layers answer in plain text. This middleware rewrites those into problem+json, and stamps
+//! layers answer in plain text. This middleware rewrites those into problem+json (leaving
+//! deliberate `application/json` documents such as the readiness report alone), and stamps
 //! every problem with the request id and trace id so a user can quote them to support.
 
-use axum::body::{Body, to_bytes};
+use axum::body::to_bytes;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -20,7 +21,10 @@ const MAX_ERROR_BODY: usize = 256 * 1024;
 /// axum middleware: apply with `axum::middleware::from_fn(problem_responses)`, inside the
 /// telemetry middleware (so that the trace id is known).
 pub async fn problem_responses(request: Request, next: Next) -> Response {
-    let request_id = request.extensions().get::<RequestId>().map(|id| id.0.clone());
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone());
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
@@ -28,11 +32,18 @@ pub async fn problem_responses(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let (mut parts, body) = response.into_parts();
-    let is_problem = parts
-        .headers
+    let content_type = response
+        .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        .map(|value| value.as_bytes().to_vec())
+        .unwrap_or_default();
+    // A handler that deliberately answers an error status with a JSON document of its own
+    // (such as the readiness report) keeps it.
+    if content_type.starts_with(b"application/json") {
+        return response;
+    }
+    let is_problem = content_type.starts_with(PROBLEM_JSON.as_bytes());
+    let (mut parts, body) = response.into_parts();
     let bytes = to_bytes(body, MAX_ERROR_BODY).await.unwrap_or_default();
     let mut problem = if is_problem {
         serde_json::from_slice::<Problem>(&bytes)
@@ -44,16 +55,22 @@ pub async fn problem_responses(request: Request, next: Next) -> Response {
     problem.trace_id = telemetry::logging::current_trace_id();
     let rewritten = problem.into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, http::HeaderValue::from_static(PROBLEM_JSON));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static(PROBLEM_JSON),
+    );
     let (_, body) = rewritten.into_parts();
-    Response::from_parts(parts, Body::from(body))
+    Response::from_parts(parts, body)
 }
 
 /// The problem for an error response that did not come from a handler.
 fn default_problem(status: StatusCode, method: &http::Method, path: &str, body: &[u8]) -> Problem {
     let text = String::from_utf8_lossy(body).trim().to_owned();
     let (code, detail) = match status {
-        StatusCode::NOT_FOUND => ("route_not_found", format!("no route matches {method} {path}")),
+        StatusCode::NOT_FOUND => (
+            "route_not_found",
+            format!("no route matches {method} {path}"),
+        ),
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
             format!("{method} is not allowed on {path}; see the Allow header"),
@@ -68,16 +85,20 @@ fn default_problem(status: StatusCode, method: &http::Method, path: &str, body: 
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             "unsupported_media_type",
-            if text.is_empty() { "unsupported media type".to_owned() } else { text },
+            if text.is_empty() {
+                "unsupported media type".to_owned()
+            } else {
+                text
+            },
         ),
-        status if status.is_server_error() => (
-            "internal",
-            "an internal error occurred".to_owned(),
-        ),
+        status if status.is_server_error() => ("internal", "an internal error occurred".to_owned()),
         _ => (
             "bad_request",
             if text.is_empty() {
-                status.canonical_reason().unwrap_or("bad request").to_owned()
+                status
+                    .canonical_reason()
+                    .unwrap_or("bad request")
+                    .to_owned()
             } else {
                 text
             },

@@ -53,10 +53,9 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }
@@ -72,6 +71,7 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
         ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -100,7 +100,11 @@ impl IntoResponse for ApiError {
                 .unwrap_or_default();
             tracing::error!(code = error.code(), cause = %cause, "request failed");
         } else {
-            tracing::debug!(code = error.code(), detail = error.message(), "request rejected");
+            tracing::debug!(
+                code = error.code(),
+                detail = error.message(),
+                "request rejected"
+            );
         }
         let mut problem = Problem::new(status, error.code(), error.message());
         problem.errors = error.fields().to_vec();

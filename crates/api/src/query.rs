@@ -28,13 +28,18 @@ where
 
 /// Deserialize a query string as `T`.
 pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, Error> {
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let pointer = json_pointer(error.path());
         let message = error.into_inner().to_string();
         let pointer = refine_pointer(pointer, &message);
         Error::validation(vec![FieldError::new(
-            if pointer.is_empty() { "/".to_owned() } else { pointer },
+            if pointer.is_empty() {
+                "/".to_owned()
+            } else {
+                pointer
+            },
             format!("query parameter: {message}"),
         )])
     })

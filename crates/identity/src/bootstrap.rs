@@ -38,13 +38,19 @@ pub async fn bootstrap_admin(
     }
     let (value, token_file) = match supplied_token {
         Some(supplied) => (TokenValue::from_supplied(supplied.to_owned()), None),
-        None => (TokenValue::generate(), Some(data_dir.join(ADMIN_TOKEN_FILE))),
+        None => (
+            TokenValue::generate(),
+            Some(data_dir.join(ADMIN_TOKEN_FILE)),
+        ),
     };
     if let Some(path) = &token_file {
         write_secret_file(path, value.expose()).map_err(|error| {
             Error::internal(std::io::Error::new(
                 error.kind(),
-                format!("cannot write the admin token to {}: {error}", path.display()),
+                format!(
+                    "cannot write the admin token to {}: {error}",
+                    path.display()
+                ),
             ))
         })?;
     }

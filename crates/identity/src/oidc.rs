@@ -99,8 +99,9 @@ impl OidcVerifier {
 
     /// Verify `token` and map it to a principal.
     pub async fn verify(&self, token: &str) -> Result<Principal, Error> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| unauthenticated("the bearer token is neither a grimOS token nor a valid JWT"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            unauthenticated("the bearer token is neither a grimOS token nor a valid JWT")
+        })?;
         if !ALLOWED_ALGORITHMS.contains(&header.alg) {
             return Err(unauthenticated(format!(
                 "JWT algorithm {:?} is not accepted",
@@ -169,12 +170,17 @@ impl OidcVerifier {
             .as_ref()
             .and_then(|cached| cached.keys.get(kid))
             .cloned()
-            .ok_or_else(|| unauthenticated(format!("the JWT is signed with an unknown key {kid:?}")))
+            .ok_or_else(|| {
+                unauthenticated(format!("the JWT is signed with an unknown key {kid:?}"))
+            })
     }
 
     async fn fetch_keys(&self) -> Result<CachedKeys, Error> {
         let unavailable = |source: Box<dyn std::error::Error + Send + Sync>| {
-            Error::unavailable("cannot fetch the identity provider's signing keys (JWKS)", source)
+            Error::unavailable(
+                "cannot fetch the identity provider's signing keys (JWKS)",
+                source,
+            )
         };
         let mut headers = http::HeaderMap::new();
         telemetry::propagation::inject_current_context(&mut headers);
@@ -237,9 +243,11 @@ pub fn role_from_claims(claims: &Value, path: &str) -> Option<Role> {
         Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
         _ => Vec::new(),
     };
-    Role::ALL
-        .into_iter()
-        .find(|role| names.iter().any(|name| name.eq_ignore_ascii_case(role.as_str())))
+    Role::ALL.into_iter().find(|role| {
+        names
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(role.as_str()))
+    })
 }
 
 #[cfg(test)]
@@ -250,9 +258,21 @@ mod tests {
     #[test]
     fn roles_come_from_strings_arrays_and_nested_claims() {
         let cases = [
-            (json!({"grimos_role": "viewer"}), "grimos_role", Some(Role::Viewer)),
-            (json!({"grimos_role": ["viewer", "admin"]}), "grimos_role", Some(Role::Admin)),
-            (json!({"realm_access": {"roles": ["offline", "Operator"]}}), "realm_access.roles", Some(Role::Operator)),
+            (
+                json!({"grimos_role": "viewer"}),
+                "grimos_role",
+                Some(Role::Viewer),
+            ),
+            (
+                json!({"grimos_role": ["viewer", "admin"]}),
+                "grimos_role",
+                Some(Role::Admin),
+            ),
+            (
+                json!({"realm_access": {"roles": ["offline", "Operator"]}}),
+                "realm_access.roles",
+                Some(Role::Operator),
+            ),
             (json!({"grimos_role": "root"}), "grimos_role", None),
             (json!({}), "grimos_role", None),
             (json!({"grimos_role": 3}), "grimos_role", None),

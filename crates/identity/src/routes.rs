@@ -1,7 +1,9 @@
 //! HTTP routes: `/api/v1/auth/whoami`, `/api/v1/users`, `/api/v1/tokens`.
 
 use api::openapi::{CommonErrors, NotFound, UpdateErrors};
-use api::{ApiError, ApiJson, ApiQuery, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag};
+use api::{
+    ApiError, ApiJson, ApiQuery, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag,
+};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -148,7 +150,10 @@ async fn create_user(
     if let Err(error) = users::validate_name(&name, "/name") {
         errors.push(error);
     }
-    let email = request.email.map(|email| email.trim().to_owned()).filter(|email| !email.is_empty());
+    let email = request
+        .email
+        .map(|email| email.trim().to_owned())
+        .filter(|email| !email.is_empty());
     if let Some(email) = &email
         && let Err(error) = users::validate_email(email, "/email")
     {
@@ -157,12 +162,24 @@ async fn create_user(
     if !errors.is_empty() {
         return Err(Error::validation(errors).into());
     }
-    let user = users::create(&state.db, NewUser { name, email, role: request.role }).await?;
+    let user = users::create(
+        &state.db,
+        NewUser {
+            name,
+            email,
+            role: request.role,
+        },
+    )
+    .await?;
     audit(principal, "user.create", "user", &user.id);
     let location = format!("/api/v1/users/{}", user.id);
     Ok(with_etag(
         user.version,
-        (StatusCode::CREATED, [(header::LOCATION, location)], ApiJson(user)),
+        (
+            StatusCode::CREATED,
+            [(header::LOCATION, location)],
+            ApiJson(user),
+        ),
     ))
 }
 
@@ -214,7 +231,8 @@ async fn update_user(
     let email = match request.email {
         Some(Some(email)) => {
             let email = email.trim().to_owned();
-            users::validate_email(&email, "/email").map_err(|error| Error::validation(vec![error]))?;
+            users::validate_email(&email, "/email")
+                .map_err(|error| Error::validation(vec![error]))?;
             Some(Some(email))
         }
         other => other,
@@ -276,16 +294,27 @@ async fn list_tokens(
     caller: Caller,
     ApiQuery(query): ApiQuery<TokenListQuery>,
 ) -> ApiResult<ApiJson<PageResponse<ApiToken>>> {
-    let page = PageQuery { limit: query.limit, cursor: query.cursor }.to_request()?;
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .to_request()?;
     let owner = if caller.0.allows(Access::Admin) {
         query.user_id
     } else {
         match (&caller.0.user_id, &query.user_id) {
             (Some(own), Some(asked)) if own != asked => {
-                return Err(caller.require(Access::Admin).err().unwrap_or_else(|| Error::internal(std::io::Error::other("role check")).into()));
+                return Err(caller.require(Access::Admin).err().unwrap_or_else(|| {
+                    Error::internal(std::io::Error::other("role check")).into()
+                }));
             }
             (Some(own), _) => Some(own.clone()),
-            (None, _) => return Ok(ApiJson(PageResponse { items: Vec::new(), next_cursor: None })),
+            (None, _) => {
+                return Ok(ApiJson(PageResponse {
+                    items: Vec::new(),
+                    next_cursor: None,
+                }));
+            }
         }
     };
     let tokens = tokens::list(&state.db, owner.as_deref(), &page).await?;
@@ -336,7 +365,10 @@ async fn create_token(
     if name.is_empty() || name.chars().count() > 100 {
         errors.push(FieldError::new("/name", "must be 1 to 100 characters"));
     }
-    if request.expires_at.is_some_and(|expires| expires <= Utc::now()) {
+    if request
+        .expires_at
+        .is_some_and(|expires| expires <= Utc::now())
+    {
         errors.push(FieldError::new("/expires_at", "must be in the future"));
     }
     let user_id = match (&request.user_id, &principal.user_id) {
@@ -361,7 +393,10 @@ async fn create_token(
         return Err(Error::new(
             ErrorKind::Forbidden,
             "role_exceeds_caller",
-            format!("a {} cannot create a {} token", principal.role, request.role),
+            format!(
+                "a {} cannot create a {} token",
+                principal.role, request.role
+            ),
         )
         .into());
     }
@@ -396,14 +431,22 @@ async fn create_token(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        ApiJson(CreatedToken { token: value.expose().to_owned(), metadata }),
+        ApiJson(CreatedToken {
+            token: value.expose().to_owned(),
+            metadata,
+        }),
     )
         .into_response())
 }
 
-async fn visible_token(state: &IdentityState, caller: &Caller, id: &str) -> Result<ApiToken, ApiError> {
+async fn visible_token(
+    state: &IdentityState,
+    caller: &Caller,
+    id: &str,
+) -> Result<ApiToken, ApiError> {
     let token = tokens::get(&state.db, id).await?;
-    if caller.0.allows(Access::Admin) || caller.0.user_id.as_deref() == Some(token.user_id.as_str()) {
+    if caller.0.allows(Access::Admin) || caller.0.user_id.as_deref() == Some(token.user_id.as_str())
+    {
         Ok(token)
     } else {
         Err(Error::not_found("token", id).into())

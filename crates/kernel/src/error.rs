@@ -22,6 +22,8 @@ pub enum ErrorKind {
     PreconditionFailed,
     /// The request body is larger than allowed: 413.
     PayloadTooLarge,
+    /// The request body is not in a media type the endpoint accepts: 415.
+    UnsupportedMediaType,
     /// A dependency (database, vault, ...) is unavailable; retrying may help: 503.
     Unavailable,
     /// A bug or an unexpected failure; details are logged, not returned: 500.
@@ -105,7 +107,11 @@ impl Error {
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
         Self {
             source: Some(source.into()),
-            ..Self::new(ErrorKind::Internal, "internal", "an internal error occurred")
+            ..Self::new(
+                ErrorKind::Internal,
+                "internal",
+                "an internal error occurred",
+            )
         }
     }
 

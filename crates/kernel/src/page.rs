@@ -131,7 +131,9 @@ mod tests {
             "validation_failed"
         );
         assert_eq!(
-            PageRequest::parse(Some(MAX_LIMIT + 1), None).unwrap_err().code(),
+            PageRequest::parse(Some(MAX_LIMIT + 1), None)
+                .unwrap_err()
+                .code(),
             "validation_failed"
         );
         assert_eq!(

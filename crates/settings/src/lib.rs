@@ -83,13 +83,31 @@ struct Definition {
     key: &'static str,
 }
 
-const LISTEN: Definition = Definition { name: "listen", env: "GRIMOS_LISTEN", key: "listen" };
-const DATA_DIR: Definition = Definition { name: "data_dir", env: "GRIMOS_DATA_DIR", key: "data_dir" };
-const DATABASE_URL: Definition =
-    Definition { name: "database_url", env: "GRIMOS_DATABASE_URL", key: "database_url" };
-const LOG_FORMAT: Definition =
-    Definition { name: "log_format", env: "GRIMOS_LOG_FORMAT", key: "log_format" };
-const LOG_LEVEL: Definition = Definition { name: "log_level", env: "GRIMOS_LOG_LEVEL", key: "log_level" };
+const LISTEN: Definition = Definition {
+    name: "listen",
+    env: "GRIMOS_LISTEN",
+    key: "listen",
+};
+const DATA_DIR: Definition = Definition {
+    name: "data_dir",
+    env: "GRIMOS_DATA_DIR",
+    key: "data_dir",
+};
+const DATABASE_URL: Definition = Definition {
+    name: "database_url",
+    env: "GRIMOS_DATABASE_URL",
+    key: "database_url",
+};
+const LOG_FORMAT: Definition = Definition {
+    name: "log_format",
+    env: "GRIMOS_LOG_FORMAT",
+    key: "log_format",
+};
+const LOG_LEVEL: Definition = Definition {
+    name: "log_level",
+    env: "GRIMOS_LOG_LEVEL",
+    key: "log_level",
+};
 const REQUEST_TIMEOUT: Definition = Definition {
     name: "request_timeout_secs",
     env: "GRIMOS_REQUEST_TIMEOUT_SECS",
@@ -105,12 +123,21 @@ const SHUTDOWN_GRACE: Definition = Definition {
     env: "GRIMOS_SHUTDOWN_GRACE_SECS",
     key: "shutdown_grace_secs",
 };
-const OIDC_ISSUER: Definition =
-    Definition { name: "auth.oidc.issuer", env: "GRIMOS_OIDC_ISSUER", key: "auth.oidc.issuer" };
-const OIDC_AUDIENCE: Definition =
-    Definition { name: "auth.oidc.audience", env: "GRIMOS_OIDC_AUDIENCE", key: "auth.oidc.audience" };
-const OIDC_JWKS_URL: Definition =
-    Definition { name: "auth.oidc.jwks_url", env: "GRIMOS_OIDC_JWKS_URL", key: "auth.oidc.jwks_url" };
+const OIDC_ISSUER: Definition = Definition {
+    name: "auth.oidc.issuer",
+    env: "GRIMOS_OIDC_ISSUER",
+    key: "auth.oidc.issuer",
+};
+const OIDC_AUDIENCE: Definition = Definition {
+    name: "auth.oidc.audience",
+    env: "GRIMOS_OIDC_AUDIENCE",
+    key: "auth.oidc.audience",
+};
+const OIDC_JWKS_URL: Definition = Definition {
+    name: "auth.oidc.jwks_url",
+    env: "GRIMOS_OIDC_JWKS_URL",
+    key: "auth.oidc.jwks_url",
+};
 const OIDC_ROLE_CLAIM: Definition = Definition {
     name: "auth.oidc.role_claim",
     env: "GRIMOS_OIDC_ROLE_CLAIM",
@@ -152,8 +179,13 @@ struct Resolver<'a> {
 
 impl Resolver<'_> {
     /// The raw value of `definition` and where it came from, by precedence.
-    fn raw(&mut self, definition: &Definition, flag: Option<&String>, flag_name: &'static str) -> Option<(String, Origin)> {
-        let found = if let Some(value) = flag {
+    fn raw(
+        &mut self,
+        definition: &Definition,
+        flag: Option<&String>,
+        flag_name: &'static str,
+    ) -> Option<(String, Origin)> {
+        if let Some(value) = flag {
             Some((value.clone(), Origin::Flag(flag_name)))
         } else if let Some(value) = (self.env)(definition.env).filter(|value| !value.is_empty()) {
             Some((value, Origin::Env(definition.env)))
@@ -161,8 +193,7 @@ impl Resolver<'_> {
             self.file
                 .get(definition.key)
                 .map(|value| (value, Origin::File(self.file.path().to_path_buf())))
-        };
-        found
+        }
     }
 
     fn value<T>(
@@ -201,29 +232,53 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         .config
         .clone()
         .map(|path| (path, Origin::Flag("--config")))
-        .or_else(|| env(CONFIG_ENV).filter(|value| !value.is_empty()).map(|path| (PathBuf::from(path), Origin::Env(CONFIG_ENV))));
+        .or_else(|| {
+            env(CONFIG_ENV)
+                .filter(|value| !value.is_empty())
+                .map(|path| (PathBuf::from(path), Origin::Env(CONFIG_ENV)))
+        });
     let file = match config_path {
-        Some((path, origin)) => FileValues::read(&path, &FILE_KEYS).map_err(|message| SettingError {
-            setting: "config".to_owned(),
-            origin,
-            message,
-        })?,
+        Some((path, origin)) => {
+            FileValues::read(&path, &FILE_KEYS).map_err(|message| SettingError {
+                setting: "config".to_owned(),
+                origin,
+                message,
+            })?
+        }
         None => FileValues::empty(),
     };
-    let mut resolver = Resolver { env, file, origins: Vec::new() };
+    let mut resolver = Resolver {
+        env,
+        file,
+        origins: Vec::new(),
+    };
 
-    let listen = resolver.value(&LISTEN, flags.listen.as_ref(), "--listen", || "127.0.0.1:8080".to_owned(), |raw| {
-        raw.parse::<SocketAddr>().map_err(|_| {
-            format!("{raw:?} is not a socket address; expected HOST:PORT such as 127.0.0.1:8080")
-        })
-    })?;
-    let data_dir = resolver.value(&DATA_DIR, flags.data_dir.as_ref(), "--data-dir", || "./data".to_owned(), |raw| {
-        if raw.trim().is_empty() {
-            Err("must not be empty".to_owned())
-        } else {
-            Ok(PathBuf::from(raw))
-        }
-    })?;
+    let listen = resolver.value(
+        &LISTEN,
+        flags.listen.as_ref(),
+        "--listen",
+        || "127.0.0.1:8080".to_owned(),
+        |raw| {
+            raw.parse::<SocketAddr>().map_err(|_| {
+                format!(
+                    "{raw:?} is not a socket address; expected HOST:PORT such as 127.0.0.1:8080"
+                )
+            })
+        },
+    )?;
+    let data_dir = resolver.value(
+        &DATA_DIR,
+        flags.data_dir.as_ref(),
+        "--data-dir",
+        || "./data".to_owned(),
+        |raw| {
+            if raw.trim().is_empty() {
+                Err("must not be empty".to_owned())
+            } else {
+                Ok(PathBuf::from(raw))
+            }
+        },
+    )?;
     let default_database = default_database_url(&data_dir);
     let database_url = resolver.value(
         &DATABASE_URL,
@@ -232,21 +287,52 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         || default_database,
         parse_database_url,
     )?;
-    let log_format = resolver.value(&LOG_FORMAT, flags.log_format.as_ref(), "--log-format", || "json".to_owned(), |raw| raw.parse::<LogFormat>())?;
-    let log_level = resolver.value(&LOG_LEVEL, flags.log_level.as_ref(), "--log-level", || "info".to_owned(), |raw| {
-        tracing_subscriber::EnvFilter::try_new(raw)
-            .map(|_| raw.to_owned())
-            .map_err(|error| format!("{raw:?} is not a log filter ({error}); try info, debug or info,sqlx=warn"))
-    })?;
-    let request_timeout = resolver.value(&REQUEST_TIMEOUT, None, "", || "30".to_owned(), |raw| {
-        parse_bounded(raw, 1, 3600, "seconds").map(Duration::from_secs)
-    })?;
-    let body_limit_bytes = resolver.value(&BODY_LIMIT, None, "", || (2 * 1024 * 1024).to_string(), |raw| {
-        parse_bounded(raw, 1024, 1024 * 1024 * 1024, "bytes").and_then(|value| usize::try_from(value).map_err(|error| error.to_string()))
-    })?;
-    let shutdown_grace = resolver.value(&SHUTDOWN_GRACE, None, "", || "30".to_owned(), |raw| {
-        parse_bounded(raw, 0, 3600, "seconds").map(Duration::from_secs)
-    })?;
+    let log_format = resolver.value(
+        &LOG_FORMAT,
+        flags.log_format.as_ref(),
+        "--log-format",
+        || "json".to_owned(),
+        |raw| raw.parse::<LogFormat>(),
+    )?;
+    let log_level = resolver.value(
+        &LOG_LEVEL,
+        flags.log_level.as_ref(),
+        "--log-level",
+        || "info".to_owned(),
+        |raw| {
+            tracing_subscriber::EnvFilter::try_new(raw)
+                .map(|_| raw.to_owned())
+                .map_err(|error| {
+                    format!(
+                        "{raw:?} is not a log filter ({error}); try info, debug or info,sqlx=warn"
+                    )
+                })
+        },
+    )?;
+    let request_timeout = resolver.value(
+        &REQUEST_TIMEOUT,
+        None,
+        "",
+        || "30".to_owned(),
+        |raw| parse_bounded(raw, 1, 3600, "seconds").map(Duration::from_secs),
+    )?;
+    let body_limit_bytes = resolver.value(
+        &BODY_LIMIT,
+        None,
+        "",
+        || (2 * 1024 * 1024).to_string(),
+        |raw| {
+            parse_bounded(raw, 1024, 1024 * 1024 * 1024, "bytes")
+                .and_then(|value| usize::try_from(value).map_err(|error| error.to_string()))
+        },
+    )?;
+    let shutdown_grace = resolver.value(
+        &SHUTDOWN_GRACE,
+        None,
+        "",
+        || "30".to_owned(),
+        |raw| parse_bounded(raw, 0, 3600, "seconds").map(Duration::from_secs),
+    )?;
 
     let admin_token = match env(ADMIN_TOKEN_ENV).filter(|value| !value.is_empty()) {
         Some(token) => {
@@ -255,7 +341,9 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
                 origin: Origin::Env(ADMIN_TOKEN_ENV),
                 message,
             })?;
-            resolver.origins.push(("admin_token", Origin::Env(ADMIN_TOKEN_ENV)));
+            resolver
+                .origins
+                .push(("admin_token", Origin::Env(ADMIN_TOKEN_ENV)));
             Some(token)
         }
         None => None,
@@ -341,16 +429,25 @@ fn parse_bounded(raw: &str, min: u64, max: u64, unit: &str) -> Result<u64, Strin
         .parse()
         .map_err(|_| format!("{raw:?} is not a whole number of {unit}"))?;
     if value < min || value > max {
-        return Err(format!("{value} is out of range; expected {min} to {max} {unit}"));
+        return Err(format!(
+            "{value} is out of range; expected {min} to {max} {unit}"
+        ));
     }
     Ok(value)
 }
 
 fn validate_admin_token(token: &str) -> Result<(), String> {
-    let body = token.strip_prefix(identity::tokens::TOKEN_PREFIX).ok_or("must start with grm_")?;
-    let allowed = body.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let body = token
+        .strip_prefix(identity::tokens::TOKEN_PREFIX)
+        .ok_or("must start with grm_")?;
+    let allowed = body
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if body.len() < 32 || !allowed {
-        return Err("must be grm_ followed by at least 32 characters of letters, digits, '-' or '_'".to_owned());
+        return Err(
+            "must be grm_ followed by at least 32 characters of letters, digits, '-' or '_'"
+                .to_owned(),
+        );
     }
     Ok(())
 }
@@ -367,24 +464,46 @@ impl Settings {
         };
         let line = |key: &str, value: String| format!("{key} = {value:<40} # {}\n", origin(key));
         let quoted = |text: &str| format!("{text:?}");
-        let mut out = String::from("# grimOS effective configuration (secrets redacted; source of each value after #)\n");
+        let mut out = String::from(
+            "# grimOS effective configuration (secrets redacted; source of each value after #)\n",
+        );
         out.push_str(&line("listen", quoted(&self.listen.to_string())));
-        out.push_str(&line("data_dir", quoted(&self.data_dir.display().to_string())));
-        out.push_str(&line("database_url", quoted(&redact_url_password(&self.database_url))));
+        out.push_str(&line(
+            "data_dir",
+            quoted(&self.data_dir.display().to_string()),
+        ));
+        out.push_str(&line(
+            "database_url",
+            quoted(&redact_url_password(&self.database_url)),
+        ));
         out.push_str(&line("log_format", quoted(&self.log_format.to_string())));
         out.push_str(&line("log_level", quoted(&self.log_level)));
-        out.push_str(&line("request_timeout_secs", self.request_timeout.as_secs().to_string()));
+        out.push_str(&line(
+            "request_timeout_secs",
+            self.request_timeout.as_secs().to_string(),
+        ));
         out.push_str(&line("body_limit_bytes", self.body_limit_bytes.to_string()));
-        out.push_str(&line("shutdown_grace_secs", self.shutdown_grace.as_secs().to_string()));
+        out.push_str(&line(
+            "shutdown_grace_secs",
+            self.shutdown_grace.as_secs().to_string(),
+        ));
         out.push_str(&format!(
             "# admin_token: {}\n",
-            if self.admin_token.is_some() { "set from GRIMOS_ADMIN_TOKEN (redacted)" } else { "not set" }
+            if self.admin_token.is_some() {
+                "set from GRIMOS_ADMIN_TOKEN (redacted)"
+            } else {
+                "not set"
+            }
         ));
         match &self.oidc {
             Some(oidc) => {
                 out.push_str("\n[auth.oidc]\n");
                 let oidc_line = |key: &str, value: &str| {
-                    format!("{key} = {:<40} # {}\n", quoted(value), origin(&format!("auth.oidc.{key}")))
+                    format!(
+                        "{key} = {:<40} # {}\n",
+                        quoted(value),
+                        origin(&format!("auth.oidc.{key}"))
+                    )
                 };
                 out.push_str(&oidc_line("issuer", &oidc.issuer));
                 out.push_str(&oidc_line("audience", &oidc.audience));

@@ -39,9 +39,15 @@ mod tests {
     #[test]
     fn passwords_in_urls_are_redacted() {
         let cases = [
-            ("postgres://grimos:s3cret@db:5432/app", "postgres://grimos:***@db:5432/app"),
+            (
+                "postgres://grimos:s3cret@db:5432/app",
+                "postgres://grimos:***@db:5432/app",
+            ),
             ("postgres://grimos@db/app", "postgres://grimos@db/app"),
-            ("postgres://db/app?user=a&password=s3cret", "postgres://db/app?user=a&password=***"),
+            (
+                "postgres://db/app?user=a&password=s3cret",
+                "postgres://db/app?user=a&password=***",
+            ),
             ("postgres://u:p@ss@db/app", "postgres://u:***@db/app"),
             ("sqlite://./data/grimos.db", "sqlite://./data/grimos.db"),
             ("not a url", "not a url"),

@@ -51,14 +51,20 @@ impl FileValues {
         let mut values = Vec::new();
         flatten("", &table, &mut values)
             .map_err(|message| format!("{}: {message}", path.display()))?;
-        if let Some((unknown, _)) = values.iter().find(|(key, _)| !known_keys.contains(&key.as_str())) {
+        if let Some((unknown, _)) = values
+            .iter()
+            .find(|(key, _)| !known_keys.contains(&key.as_str()))
+        {
             return Err(format!(
                 "{}: unknown key {unknown:?}; known keys are {}",
                 path.display(),
                 known_keys.join(", ")
             ));
         }
-        Ok(Self { path: path.to_path_buf(), values })
+        Ok(Self {
+            path: path.to_path_buf(),
+            values,
+        })
     }
 
     /// The file's path.
@@ -75,9 +81,17 @@ impl FileValues {
     }
 }
 
-fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) -> Result<(), String> {
+fn flatten(
+    prefix: &str,
+    table: &toml::Table,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), String> {
     for (key, value) in table {
-        let full_key = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let full_key = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         match value {
             toml::Value::Table(inner) => flatten(&full_key, inner, out)?,
             toml::Value::String(text) => out.push((full_key, text.clone())),

@@ -29,8 +29,13 @@ fn defaults_apply_when_nothing_is_given() {
 
 #[test]
 fn flags_beat_env_which_beats_the_file() {
-    let file = config_file("listen = \"127.0.0.1:1001\"\ndata_dir = \"/from-file\"\nlog_level = \"warn\"\n");
-    let env = env_of(&[("GRIMOS_LISTEN", "127.0.0.1:1002"), ("GRIMOS_DATA_DIR", "/from-env")]);
+    let file = config_file(
+        "listen = \"127.0.0.1:1001\"\ndata_dir = \"/from-file\"\nlog_level = \"warn\"\n",
+    );
+    let env = env_of(&[
+        ("GRIMOS_LISTEN", "127.0.0.1:1002"),
+        ("GRIMOS_DATA_DIR", "/from-env"),
+    ]);
     let flags = Flags {
         config: Some(file.path().to_path_buf()),
         listen: Some("127.0.0.1:1003".to_owned()),
@@ -41,21 +46,55 @@ fn flags_beat_env_which_beats_the_file() {
     assert_eq!(settings.data_dir, PathBuf::from("/from-env"));
     assert_eq!(settings.log_level, "warn");
     assert_eq!(settings.database_url, "sqlite:///from-env/grimos.db");
-    let origin = |name| settings.origins.iter().find(|(key, _)| *key == name).map(|(_, origin)| origin.clone());
+    let origin = |name| {
+        settings
+            .origins
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, origin)| origin.clone())
+    };
     assert_eq!(origin("listen"), Some(Origin::Flag("--listen")));
     assert_eq!(origin("data_dir"), Some(Origin::Env("GRIMOS_DATA_DIR")));
-    assert_eq!(origin("log_level"), Some(Origin::File(file.path().to_path_buf())));
+    assert_eq!(
+        origin("log_level"),
+        Some(Origin::File(file.path().to_path_buf()))
+    );
 }
 
 #[test]
 fn invalid_values_name_the_setting_and_source() {
-    let cases: [(&[(&str, &str)], &str, &str); 6] = [
-        (&[("GRIMOS_LISTEN", "nowhere")], "invalid setting listen (from GRIMOS_LISTEN)", "not a socket address"),
-        (&[("GRIMOS_DATABASE_URL", "mysql://u:hunter2@x/db")], "invalid setting database_url", "not a supported database URL"),
-        (&[("GRIMOS_LOG_FORMAT", "xml")], "invalid setting log_format", "expected json or pretty"),
-        (&[("GRIMOS_REQUEST_TIMEOUT_SECS", "0")], "invalid setting request_timeout_secs", "out of range"),
-        (&[("GRIMOS_ADMIN_TOKEN", "short")], "invalid setting admin_token (from GRIMOS_ADMIN_TOKEN)", "must start with grm_"),
-        (&[("GRIMOS_OIDC_ISSUER", "https://idp")], "invalid setting auth.oidc.audience", "is required"),
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case<'_>; 6] = [
+        (
+            &[("GRIMOS_LISTEN", "nowhere")],
+            "invalid setting listen (from GRIMOS_LISTEN)",
+            "not a socket address",
+        ),
+        (
+            &[("GRIMOS_DATABASE_URL", "mysql://u:hunter2@x/db")],
+            "invalid setting database_url",
+            "not a supported database URL",
+        ),
+        (
+            &[("GRIMOS_LOG_FORMAT", "xml")],
+            "invalid setting log_format",
+            "expected json or pretty",
+        ),
+        (
+            &[("GRIMOS_REQUEST_TIMEOUT_SECS", "0")],
+            "invalid setting request_timeout_secs",
+            "out of range",
+        ),
+        (
+            &[("GRIMOS_ADMIN_TOKEN", "short")],
+            "invalid setting admin_token (from GRIMOS_ADMIN_TOKEN)",
+            "must start with grm_",
+        ),
+        (
+            &[("GRIMOS_OIDC_ISSUER", "https://idp")],
+            "invalid setting auth.oidc.audience",
+            "is required",
+        ),
     ];
     for (env, prefix, detail) in cases {
         let error = load(&Flags::default(), &env_of(env)).expect_err("invalid");
@@ -70,16 +109,38 @@ fn invalid_values_name_the_setting_and_source() {
 #[test]
 fn the_config_file_rejects_unknown_keys_and_bad_toml() {
     let unknown = config_file("listn = \"x\"\n");
-    let flags = Flags { config: Some(unknown.path().to_path_buf()), ..Flags::default() };
+    let flags = Flags {
+        config: Some(unknown.path().to_path_buf()),
+        ..Flags::default()
+    };
     let error = load(&flags, &env_of(&[])).expect_err("unknown key");
-    assert!(error.to_string().contains("unknown key \"listn\""), "{error}");
+    assert!(
+        error.to_string().contains("unknown key \"listn\""),
+        "{error}"
+    );
 
     let broken = config_file("listen = \n");
-    let flags = Flags { config: Some(broken.path().to_path_buf()), ..Flags::default() };
-    assert!(load(&flags, &env_of(&[])).expect_err("bad toml").to_string().contains("not valid TOML"));
+    let flags = Flags {
+        config: Some(broken.path().to_path_buf()),
+        ..Flags::default()
+    };
+    assert!(
+        load(&flags, &env_of(&[]))
+            .expect_err("bad toml")
+            .to_string()
+            .contains("not valid TOML")
+    );
 
-    let flags = Flags { config: Some(PathBuf::from("/nonexistent/grimos.toml")), ..Flags::default() };
-    assert!(load(&flags, &env_of(&[])).expect_err("missing").to_string().contains("cannot read"));
+    let flags = Flags {
+        config: Some(PathBuf::from("/nonexistent/grimos.toml")),
+        ..Flags::default()
+    };
+    assert!(
+        load(&flags, &env_of(&[]))
+            .expect_err("missing")
+            .to_string()
+            .contains("cannot read")
+    );
 }
 
 #[test]
@@ -87,8 +148,14 @@ fn oidc_settings_come_from_the_file_with_defaults() {
     let file = config_file(
         "[auth.oidc]\nissuer = \"https://idp.example\"\naudience = \"grimos\"\njwks_url = \"https://idp.example/jwks\"\n",
     );
-    let flags = Flags { config: Some(file.path().to_path_buf()), ..Flags::default() };
-    let oidc = load(&flags, &env_of(&[])).expect("valid").oidc.expect("configured");
+    let flags = Flags {
+        config: Some(file.path().to_path_buf()),
+        ..Flags::default()
+    };
+    let oidc = load(&flags, &env_of(&[]))
+        .expect("valid")
+        .oidc
+        .expect("configured");
     assert_eq!(oidc.issuer, "https://idp.example");
     assert_eq!(oidc.role_claim, "grimos_role");
 }
@@ -97,7 +164,10 @@ fn oidc_settings_come_from_the_file_with_defaults() {
 fn show_redacts_secrets_and_names_sources() {
     let env = env_of(&[
         ("GRIMOS_DATABASE_URL", "postgres://grimos:hunter2@db/app"),
-        ("GRIMOS_ADMIN_TOKEN", "grm_abcdefghijklmnopqrstuvwxyz0123456789"),
+        (
+            "GRIMOS_ADMIN_TOKEN",
+            "grm_abcdefghijklmnopqrstuvwxyz0123456789",
+        ),
     ]);
     let shown = load(&Flags::default(), &env).expect("valid").show();
     assert!(shown.contains("postgres://grimos:***@db/app"), "{shown}");

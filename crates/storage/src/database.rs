@@ -95,9 +95,7 @@ impl Database {
                 .acquire_timeout(settings.acquire_timeout)
                 .connect_with(options)
                 .await
-                .map_err(|error| {
-                    Error::unavailable("cannot open the SQLite database", error)
-                })?;
+                .map_err(|error| Error::unavailable("cannot open the SQLite database", error))?;
             Ok(Database::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options =

@@ -91,9 +91,7 @@ pub async fn observe_request(mut request: Request, next: Next) -> Response {
 /// A caller's request id is kept when it is short, visible ASCII (so it is safe in logs and
 /// headers); otherwise a new one is made.
 fn is_acceptable_request_id(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 128
-        && value.bytes().all(|byte| byte.is_ascii_graphic())
+    !value.is_empty() && value.len() <= 128 && value.bytes().all(|byte| byte.is_ascii_graphic())
 }
 
 /// Counts a request in `http_server_active_requests` while alive, also when the request

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber, span};
 use tracing_opentelemetry::OtelData;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
@@ -36,7 +37,9 @@ impl FromStr for LogFormat {
         match value {
             "json" => Ok(LogFormat::Json),
             "pretty" => Ok(LogFormat::Pretty),
-            other => Err(format!("{other:?} is not a log format; expected json or pretty")),
+            other => Err(format!(
+                "{other:?} is not a log format; expected json or pretty"
+            )),
         }
     }
 }
@@ -74,24 +77,27 @@ pub(crate) fn install(
     filter: &str,
     tracer_provider: &opentelemetry_sdk::trace::SdkTracerProvider,
 ) -> Result<(), TelemetryError> {
-    let env_filter =
-        EnvFilter::try_new(filter).map_err(|error| TelemetryError::InvalidFilter {
-            filter: filter.to_owned(),
-            reason: error.to_string(),
-        })?;
-    let otel_layer =
-        tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("grimos"));
+    let env_filter = EnvFilter::try_new(filter).map_err(|error| TelemetryError::InvalidFilter {
+        filter: filter.to_owned(),
+        reason: error.to_string(),
+    })?;
+    // Spans are traced at INFO and above whatever the log level, so that a quiet log
+    // (`warn`) still has trace ids in error responses and exported traces.
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer_provider.tracer("grimos"))
+        .with_filter(LevelFilter::INFO);
     let output = match format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .event_format(JsonLines)
             .with_writer(std::io::stdout)
+            .with_filter(env_filter)
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stdout)
+            .with_filter(env_filter)
             .boxed(),
     };
     tracing_subscriber::registry()
-        .with(env_filter)
         .with(otel_layer)
         .with(RequestIdLayer)
         .with(output)
@@ -168,9 +174,7 @@ where
         let mut line = Map::new();
         line.insert(
             "timestamp".into(),
-            Value::String(
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            ),
+            Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
         );
         line.insert("level".into(), Value::String(metadata.level().to_string()));
         line.insert(

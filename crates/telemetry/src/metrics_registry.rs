@@ -18,9 +18,8 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 ];
 
 /// Bucket boundaries (seconds) for waiting on a database connection.
-pub const POOL_WAIT_BUCKETS: [f64; 10] = [
-    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
-];
+pub const POOL_WAIT_BUCKETS: [f64; 10] =
+    [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
 
 /// Handle to the installed registry.
 #[derive(Clone)]
@@ -39,7 +38,10 @@ impl MetricsRegistry {
             return Ok(registry.clone());
         }
         let handle = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Suffix("_duration_seconds".into()), &DURATION_BUCKETS)
+            .set_buckets_for_metric(
+                Matcher::Suffix("_duration_seconds".into()),
+                &DURATION_BUCKETS,
+            )
             .and_then(|builder| {
                 builder.set_buckets_for_metric(
                     Matcher::Full("db_client_connection_wait_time_seconds".into()),

@@ -1,0 +1,179 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use settings::{Flags, Settings};
+
+/// Exit code for an invalid setting or command line.
+const EXIT_USAGE: u8 = 2;
+/// Exit code for a failure while running.
+const EXIT_FAILURE: u8 = 1;
+
+#[derive(Debug, Parser)]
+#[command(name = "grimos", version, about = "The grimOS platform", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the platform: the HTTP API, its services and (when built) the web app.
+    Serve(CommonArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(CommonArgs),
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (flags > environment > file > defaults), secrets
+    /// redacted, with the source of every value.
+    Show(CommonArgs),
+}
+
+/// Settings every command understands. Each flag also has an environment variable and a
+/// key in the TOML file given by --config.
+#[derive(Debug, Clone, Args)]
+struct CommonArgs {
+    /// TOML configuration file [env: GRIMOS_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on [env: GRIMOS_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// Directory for local state [env: GRIMOS_DATA_DIR] [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<String>,
+    /// sqlite://PATH or postgres://... [env: GRIMOS_DATABASE_URL] [default: sqlite in the data dir]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// json or pretty [env: GRIMOS_LOG_FORMAT] [default: json]
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// Log filter, e.g. info or info,sqlx=warn [env: GRIMOS_LOG_LEVEL] [default: info]
+    #[arg(long, value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
+impl CommonArgs {
+    fn flags(&self) -> Flags {
+        Flags {
+            config: self.config.clone(),
+            listen: self.listen.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            log_format: self.log_format.clone(),
+            log_level: self.log_level.clone(),
+        }
+    }
+
+    /// Resolve the settings, or print one clear line and give the usage exit code.
+    fn settings(&self) -> Result<Settings, ExitCode> {
+        settings::load(&self.flags(), &|name| std::env::var(name).ok()).map_err(|error| {
+            eprintln!("grimos: {error}");
+            ExitCode::from(EXIT_USAGE)
+        })
+    }
+}
+
+/// Parse the command line and run the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => args.settings().and_then(serve),
+        Command::Migrate(args) => args.settings().and_then(migrate),
+        Command::Config {
+            command: ConfigCommand::Show(args),
+        } => args.settings().map(|settings| {
+            print!("{}", settings.show());
+            ExitCode::SUCCESS
+        }),
+    };
+    result.unwrap_or_else(|code| code)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("grimos: cannot start the async runtime: {error}");
+            ExitCode::from(EXIT_FAILURE)
+        })
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    tracing::error!(error = %message, "grimos stopped");
+    eprintln!("grimos: {message}");
+    ExitCode::from(EXIT_FAILURE)
+}
+
+fn serve(settings: Settings) -> Result<ExitCode, ExitCode> {
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let started = std::time::Instant::now();
+        let guard =
+            telemetry::init("grimos", settings.log_format, &settings.log_level).map_err(fail)?;
+        let outcome = async {
+            let platform = server::Platform::build(&settings).await.map_err(fail)?;
+            let listener = tokio::net::TcpListener::bind(settings.listen)
+                .await
+                .map_err(|error| fail(format!("cannot listen on {}: {error}", settings.listen)))?;
+            let address = listener.local_addr().map_err(fail)?;
+            tracing::info!(
+                address = %address,
+                version = env!("CARGO_PKG_VERSION"),
+                startup_ms = started.elapsed().as_millis() as u64,
+                docs = %format!("http://{address}/api/docs"),
+                "grimos listening"
+            );
+            platform
+                .serve(listener, server::shutdown::signal())
+                .await
+                .map_err(fail)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        .await;
+        guard.shutdown();
+        outcome
+    })
+}
+
+fn migrate(settings: Settings) -> Result<ExitCode, ExitCode> {
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let db =
+            storage::Database::connect(&settings.database_url, &storage::PoolSettings::default())
+                .await
+                .map_err(|error| fail(error.message()))?;
+        let before = db
+            .migration_status()
+            .await
+            .map_err(|error| fail(error.message()))?;
+        db.migrate()
+            .await
+            .map_err(|error| fail(format!("{error}: {}", source_text(&error))))?;
+        if before.pending.is_empty() {
+            println!("the database is up to date");
+        } else {
+            for migration in &before.pending {
+                println!("applied {migration}");
+            }
+        }
+        db.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn source_text(error: &kernel::Error) -> String {
+    std::error::Error::source(error)
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}

@@ -1,0 +1,209 @@
+//! Building and serving the platform.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api::auth::SharedAuthenticator;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use identity::bootstrap::{BootstrapOutcome, bootstrap_admin};
+use identity::{IdentityAuthenticator, IdentityState, OidcVerifier};
+use settings::Settings;
+use storage::{Database, PoolSettings};
+use telemetry::MetricsRegistry;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::health;
+use crate::metrics_endpoint::{self, MetricsState};
+use crate::openapi::ApiDoc;
+
+/// Why the platform could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data directory cannot be created or used.
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The database cannot be opened, migrated or bootstrapped.
+    #[error("database: {0}")]
+    Database(kernel::Error),
+    /// Telemetry could not be set up.
+    #[error("telemetry: {0}")]
+    Telemetry(#[from] telemetry::TelemetryError),
+}
+
+/// The assembled platform, ready to serve.
+pub struct Platform {
+    router: Router,
+    db: Database,
+    shutdown_grace: Duration,
+}
+
+impl Platform {
+    /// Open the database (creating the data directory), apply migrations, bootstrap the
+    /// first admin, and compose every service's routes behind the middleware stack.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let started = Instant::now();
+        create_data_dir(&settings.data_dir)?;
+        let db = Database::connect(&settings.database_url, &PoolSettings::default())
+            .await
+            .map_err(StartupError::Database)?;
+        db.migrate().await.map_err(StartupError::Database)?;
+        match bootstrap_admin(&db, &settings.data_dir, settings.admin_token.as_deref())
+            .await
+            .map_err(StartupError::Database)?
+        {
+            BootstrapOutcome::AlreadyDone => {}
+            BootstrapOutcome::CreatedWithSuppliedToken => {
+                tracing::info!(
+                    "created the first admin user with the token from GRIMOS_ADMIN_TOKEN"
+                );
+            }
+            BootstrapOutcome::CreatedWithTokenFile(path) => {
+                tracing::info!(path = %path.display(), "created the first admin user; its API token is in this file (mode 0600)");
+            }
+        }
+        let registry = MetricsRegistry::install()?;
+        let http_client = reqwest::Client::builder()
+            .user_agent(concat!("grimos/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| StartupError::Database(kernel::Error::internal(error)))?;
+        let oidc = settings
+            .oidc
+            .clone()
+            .map(|oidc| OidcVerifier::new(oidc, http_client.clone()));
+        let authenticator: SharedAuthenticator =
+            Arc::new(IdentityAuthenticator::new(db.clone(), oidc));
+        let router = compose(settings, db.clone(), registry, authenticator);
+        tracing::info!(
+            backend = db.backend().as_str(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "platform built"
+        );
+        Ok(Self {
+            router,
+            db,
+            shutdown_grace: settings.shutdown_grace,
+        })
+    }
+
+    /// The composed router (for tests that drive it without a socket).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The database handle.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Serve on `listener` until `shutdown` resolves; then stop accepting connections and
+    /// wait up to the grace period for in-flight requests to finish.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stopping_sender, mut stopping) = tokio::sync::watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping_sender.send(true);
+        };
+        let server = axum::serve(listener, self.router).with_graceful_shutdown(signal);
+        let grace = self.shutdown_grace;
+        let grace_expired = async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(grace).await;
+        };
+        let result = tokio::select! {
+            result = server.into_future() => result,
+            () = grace_expired => {
+                tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period; stopping anyway");
+                Ok(())
+            }
+        };
+        self.db.close().await;
+        tracing::info!("server stopped");
+        result
+    }
+}
+
+fn create_data_dir(path: &std::path::Path) -> Result<(), StartupError> {
+    let error = |source| StartupError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(error)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let metadata = std::fs::metadata(path).map_err(error)?;
+        let mode = metadata.permissions().mode();
+        if mode & 0o077 != 0
+            && std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).is_err()
+        {
+            tracing::warn!(path = %path.display(), "the data directory is readable by others and its mode could not be changed");
+        }
+    }
+    Ok(())
+}
+
+/// The interactive API reference: Scalar's renderer over `/api/openapi.json`.
+async fn docs_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("docs_page.html"))
+}
+
+fn compose(
+    settings: &Settings,
+    db: Database,
+    registry: MetricsRegistry,
+    authenticator: SharedAuthenticator,
+) -> Router {
+    let health_routes = OpenApiRouter::new()
+        .routes(routes!(health::livez))
+        .routes(routes!(health::readyz))
+        .with_state(db.clone());
+    let metrics_routes = OpenApiRouter::new()
+        .routes(routes!(metrics_endpoint::metrics))
+        .with_state(MetricsState {
+            registry,
+            db: db.clone(),
+        });
+    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(identity::routes::router(IdentityState { db }))
+        .merge(health_routes)
+        .merge(metrics_routes)
+        .split_for_parts();
+    let document_json = Arc::new(document);
+    router
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let document = Arc::clone(&document_json);
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .route("/api/docs", get(docs_page))
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(axum::Extension(authenticator))
+        .layer(axum::middleware::from_fn(
+            api::middleware::problem_responses,
+        ))
+        .layer(axum::middleware::from_fn(
+            telemetry::http_middleware::observe_request,
+        ))
+}
