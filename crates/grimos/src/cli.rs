@@ -24,6 +24,8 @@ enum Command {
     Serve(CommonArgs),
     /// Apply pending database migrations and exit.
     Migrate(CommonArgs),
+    /// Print the OpenAPI document of the API (the same as GET /api/openapi.json).
+    Openapi,
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -89,6 +91,13 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => args.settings().and_then(serve),
         Command::Migrate(args) => args.settings().and_then(migrate),
+        Command::Openapi => match server::openapi_document().to_pretty_json() {
+            Ok(json) => {
+                println!("{json}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(error) => Err(fail(error)),
+        },
         Command::Config {
             command: ConfigCommand::Show(args),
         } => args.settings().map(|settings| {

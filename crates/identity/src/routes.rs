@@ -23,15 +23,14 @@ pub struct IdentityState {
     pub db: Database,
 }
 
-/// The identity routes, documented.
-pub fn router(state: IdentityState) -> OpenApiRouter {
+/// The identity routes, documented; the caller provides the state.
+pub fn router() -> OpenApiRouter<IdentityState> {
     OpenApiRouter::new()
         .routes(routes!(whoami))
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(get_token, revoke_token))
-        .with_state(state)
 }
 
 /// Record a change for the audit trail. Today a structured log line (target `audit`);

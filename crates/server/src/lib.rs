@@ -15,4 +15,4 @@ mod openapi;
 mod platform;
 pub mod shutdown;
 
-pub use platform::{Platform, StartupError};
+pub use platform::{Platform, StartupError, openapi_document};

@@ -163,26 +163,36 @@ async fn docs_page() -> axum::response::Html<&'static str> {
     axum::response::Html(include_str!("docs_page.html"))
 }
 
+fn health_routes() -> OpenApiRouter<Database> {
+    OpenApiRouter::new()
+        .routes(routes!(health::livez))
+        .routes(routes!(health::readyz))
+}
+
+fn metrics_routes() -> OpenApiRouter<MetricsState> {
+    OpenApiRouter::new().routes(routes!(metrics_endpoint::metrics))
+}
+
+/// The OpenAPI document of every route, without a running server (for `grimos openapi`
+/// and client generation). It equals what `GET /api/openapi.json` serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    document.merge(identity::routes::router().split_for_parts().1);
+    document.merge(health_routes().split_for_parts().1);
+    document.merge(metrics_routes().split_for_parts().1);
+    document
+}
+
 fn compose(
     settings: &Settings,
     db: Database,
     registry: MetricsRegistry,
     authenticator: SharedAuthenticator,
 ) -> Router {
-    let health_routes = OpenApiRouter::new()
-        .routes(routes!(health::livez))
-        .routes(routes!(health::readyz))
-        .with_state(db.clone());
-    let metrics_routes = OpenApiRouter::new()
-        .routes(routes!(metrics_endpoint::metrics))
-        .with_state(MetricsState {
-            registry,
-            db: db.clone(),
-        });
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(identity::routes::router(IdentityState { db }))
-        .merge(health_routes)
-        .merge(metrics_routes)
+        .merge(identity::routes::router().with_state(IdentityState { db: db.clone() }))
+        .merge(health_routes().with_state(db.clone()))
+        .merge(metrics_routes().with_state(MetricsState { registry, db }))
         .split_for_parts();
     let document_json = Arc::new(document);
     router
