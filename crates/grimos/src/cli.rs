@@ -26,11 +26,31 @@ enum Command {
     Migrate(CommonArgs),
     /// Print the OpenAPI document of the API (the same as GET /api/openapi.json).
     Openapi,
+    /// Manage the embedded encrypted secret store (works beside a running server).
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Store the value read from standard input under NAME (use it as `local:NAME`).
+    Set {
+        /// The secret's name: letters, digits, '.', '_', '-', '/'.
+        name: String,
+        #[command(flatten)]
+        args: CommonArgs,
+    },
+    /// List the secrets (names, versions and key ids; never values).
+    List(CommonArgs),
+    /// Make a new master key current and rewrap every data key under it, without downtime.
+    RotateKey(CommonArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +111,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => args.settings().and_then(serve),
         Command::Migrate(args) => args.settings().and_then(migrate),
+        Command::Secrets { command } => secrets_command(command),
         Command::Openapi => match server::openapi_document().to_pretty_json() {
             Ok(json) => {
                 println!("{json}");
@@ -185,4 +206,78 @@ fn source_text(error: &kernel::Error) -> String {
     std::error::Error::source(error)
         .map(ToString::to_string)
         .unwrap_or_default()
+}
+
+fn secrets_command(command: SecretsCommand) -> Result<ExitCode, ExitCode> {
+    let args = match &command {
+        SecretsCommand::Set { args, .. }
+        | SecretsCommand::List(args)
+        | SecretsCommand::RotateKey(args) => args,
+    };
+    let settings = args.settings()?;
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let db =
+            storage::Database::connect(&settings.database_url, &storage::PoolSettings::default())
+                .await
+                .map_err(|error| fail(error.message()))?;
+        db.migrate().await.map_err(|error| fail(error.message()))?;
+        let master_key = settings.master_key.as_ref().map(|key| key.expose());
+        let data_dir = settings.data_dir.as_path();
+        let outcome = match command {
+            SecretsCommand::Set { name, .. } => {
+                let mut value = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut value).map_err(
+                    |error| {
+                        fail(format!(
+                            "cannot read the value from standard input: {error}"
+                        ))
+                    },
+                )?;
+                let value =
+                    secrets::SecretValue::new(value.trim_end_matches(['\n', '\r']).to_owned());
+                secrets_service::commands::set(&db, data_dir, master_key, &name, &value)
+                    .await
+                    .map(|metadata| {
+                        println!(
+                            "stored local:{} (version {}, key {})",
+                            metadata.name, metadata.version, metadata.key_id
+                        );
+                    })
+            }
+            SecretsCommand::List(_) => secrets_service::commands::list(&db, data_dir, master_key)
+                .await
+                .map(|items| {
+                    println!("{:<40} {:>7}  {:<16} UPDATED", "NAME", "VERSION", "KEY");
+                    for item in items {
+                        println!(
+                            "{:<40} {:>7}  {:<16} {}",
+                            item.name,
+                            item.version,
+                            item.key_id,
+                            item.updated_at.to_rfc3339()
+                        );
+                    }
+                }),
+            SecretsCommand::RotateKey(_) => secrets_service::commands::rotate_key(
+                &db, data_dir, master_key,
+            )
+            .await
+            .map(|(key_id, report)| {
+                println!(
+                    "master key {key_id} is now current: {} secrets rewrapped, {} already under it",
+                    report.rewrapped, report.already_current
+                );
+            }),
+        };
+        db.close().await;
+        match outcome {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(error) if matches!(error.kind(), kernel::ErrorKind::Validation) => {
+                eprintln!("grimos: {}", error.message());
+                Err(ExitCode::from(EXIT_USAGE))
+            }
+            Err(error) => Err(fail(error.message())),
+        }
+    })
 }

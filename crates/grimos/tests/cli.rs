@@ -307,3 +307,71 @@ fn sigterm_stops_accepting_and_finishes_in_flight_requests() {
     assert!(response.contains("\"token\":\"grm_"));
     assert_eq!(server.wait_exit(), Some(0));
 }
+
+#[test]
+fn secrets_commands_store_list_and_rotate_without_printing_values() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let value = "s3cr3t-from-stdin-7c2d";
+    let mut set = command(data_dir.path())
+        .args(["secrets", "set", "erp/password"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{value}\n").as_bytes())
+        .unwrap();
+    let set = set.wait_with_output().unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert!(
+        String::from_utf8(set.stdout)
+            .unwrap()
+            .contains("stored local:erp/password (version 1")
+    );
+
+    let list = command(data_dir.path())
+        .args(["secrets", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(list.stdout).unwrap();
+    assert!(listed.contains("erp/password"), "{listed}");
+    assert!(!listed.contains(value));
+
+    let rotate = command(data_dir.path())
+        .args(["secrets", "rotate-key"])
+        .output()
+        .unwrap();
+    assert!(rotate.status.success());
+    assert!(
+        String::from_utf8(rotate.stdout)
+            .unwrap()
+            .contains("1 secrets rewrapped")
+    );
+
+    let bad_name = command(data_dir.path())
+        .args(["secrets", "set", "bad name!"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(bad_name.status.code(), Some(2));
+
+    for entry in std::fs::read_dir(data_dir.path()).unwrap().flatten() {
+        if entry.path().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !bytes
+                    .windows(value.len())
+                    .any(|window| window == value.as_bytes()),
+                "{} holds the value",
+                entry.path().display()
+            );
+        }
+    }
+}

@@ -19,6 +19,7 @@ use utoipa::OpenApi;
         (name = "auth", description = "Who is calling"),
         (name = "users", description = "Users (admins only, except reading yourself)"),
         (name = "tokens", description = "API tokens: shown once, stored hashed, revocable"),
+        (name = "secrets", description = "The embedded encrypted secret store (admins only; values are write-only)"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]

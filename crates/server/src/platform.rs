@@ -10,6 +10,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use identity::bootstrap::{BootstrapOutcome, bootstrap_admin};
 use identity::{IdentityAuthenticator, IdentityState, OidcVerifier};
+use secrets_service::routes::SecretsState;
 use settings::Settings;
 use storage::{Database, PoolSettings};
 use telemetry::MetricsRegistry;
@@ -59,7 +60,8 @@ impl Platform {
             .await
             .map_err(StartupError::Database)?;
         db.migrate().await.map_err(StartupError::Database)?;
-        match bootstrap_admin(&db, &settings.data_dir, settings.admin_token.as_deref())
+        let admin_token = settings.admin_token.as_ref().map(|token| token.expose());
+        match bootstrap_admin(&db, &settings.data_dir, admin_token)
             .await
             .map_err(StartupError::Database)?
         {
@@ -73,6 +75,14 @@ impl Platform {
                 tracing::info!(path = %path.display(), "created the first admin user; its API token is in this file (mode 0600)");
             }
         }
+        let secret_store = Arc::new(
+            secrets_service::open_local_store(
+                &db,
+                &settings.data_dir,
+                settings.master_key.as_ref().map(|key| key.expose()),
+            )
+            .map_err(StartupError::Database)?,
+        );
         let registry = MetricsRegistry::install()?;
         let http_client = reqwest::Client::builder()
             .user_agent(concat!("grimos/", env!("CARGO_PKG_VERSION")))
@@ -84,7 +94,15 @@ impl Platform {
             .map(|oidc| OidcVerifier::new(oidc, http_client.clone()));
         let authenticator: SharedAuthenticator =
             Arc::new(IdentityAuthenticator::new(db.clone(), oidc));
-        let router = compose(settings, db.clone(), registry, authenticator);
+        let router = compose(
+            settings,
+            Services {
+                db: db.clone(),
+                registry,
+                secret_store,
+            },
+            authenticator,
+        );
         tracing::info!(
             backend = db.backend().as_str(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -178,20 +196,31 @@ fn metrics_routes() -> OpenApiRouter<MetricsState> {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     document.merge(identity::routes::router().split_for_parts().1);
+    document.merge(secrets_service::routes::router().split_for_parts().1);
     document.merge(health_routes().split_for_parts().1);
     document.merge(metrics_routes().split_for_parts().1);
     document
 }
 
-fn compose(
-    settings: &Settings,
+/// What the routers are built over.
+struct Services {
     db: Database,
     registry: MetricsRegistry,
-    authenticator: SharedAuthenticator,
-) -> Router {
+    secret_store: Arc<secrets::LocalSecretStore>,
+}
+
+fn compose(settings: &Settings, services: Services, authenticator: SharedAuthenticator) -> Router {
+    let Services {
+        db,
+        registry,
+        secret_store,
+    } = services;
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(identity::routes::router().with_state(IdentityState { db: db.clone() }))
         .merge(health_routes().with_state(db.clone()))
+        .merge(secrets_service::routes::router().with_state(SecretsState {
+            store: secret_store,
+        }))
         .merge(metrics_routes().with_state(MetricsState { registry, db }))
         .split_for_parts();
     let document_json = Arc::new(document);

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use identity::OidcSettings;
+use secrets::{SecretValue, VaultConfig};
 use telemetry::LogFormat;
 
 pub use redact::redact_url_password;
@@ -40,7 +41,14 @@ pub struct Settings {
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
     /// The token the first admin gets on first start (from `GRIMOS_ADMIN_TOKEN`).
-    pub admin_token: Option<String>,
+    pub admin_token: Option<SecretValue>,
+    /// The embedded secret store's master key (from `GRIMOS_MASTER_KEY`); without it, key
+    /// files under `<data-dir>/keys` are used (created on first start).
+    pub master_key: Option<SecretValue>,
+    /// Vault/OpenBao for `vault:` references: the `[vault]` table of the file, or Vault's
+    /// standard environment variables (`VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_NAMESPACE`,
+    /// `VAULT_CACERT`).
+    pub vault: Option<VaultConfig>,
     /// OIDC bearer-token verification, when configured.
     pub oidc: Option<OidcSettings>,
     /// Where each value came from, in display order.
@@ -170,6 +178,10 @@ pub const FILE_KEYS: [&str; 13] = [
 pub const CONFIG_ENV: &str = "GRIMOS_CONFIG";
 /// The environment variable holding the first admin's token.
 pub const ADMIN_TOKEN_ENV: &str = "GRIMOS_ADMIN_TOKEN";
+/// The environment variable holding the embedded store's master key.
+pub const MASTER_KEY_ENV: &str = secrets::MASTER_KEY_ENV;
+/// Tables of the file read whole by their own parsers.
+const FILE_TABLES: [&str; 1] = ["vault"];
 
 struct Resolver<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
@@ -239,7 +251,7 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         });
     let file = match config_path {
         Some((path, origin)) => {
-            FileValues::read(&path, &FILE_KEYS).map_err(|message| SettingError {
+            FileValues::read(&path, &FILE_KEYS, &FILE_TABLES).map_err(|message| SettingError {
                 setting: "config".to_owned(),
                 origin,
                 message,
@@ -344,11 +356,27 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
             resolver
                 .origins
                 .push(("admin_token", Origin::Env(ADMIN_TOKEN_ENV)));
-            Some(token)
+            Some(SecretValue::new(token))
+        }
+        None => None,
+    };
+    let master_key = match env(MASTER_KEY_ENV).filter(|value| !value.is_empty()) {
+        Some(text) => {
+            let text = SecretValue::new(text);
+            secrets::MasterKey::parse(text.expose()).map_err(|error| SettingError {
+                setting: "master_key".to_owned(),
+                origin: Origin::Env(MASTER_KEY_ENV),
+                message: format!("{error}; expected 32 bytes as 64 hex digits or base64"),
+            })?;
+            resolver
+                .origins
+                .push(("master_key", Origin::Env(MASTER_KEY_ENV)));
+            Some(text)
         }
         None => None,
     };
     let oidc = resolve_oidc(&mut resolver)?;
+    let vault = resolve_vault(&mut resolver)?;
     Ok(Settings {
         listen,
         data_dir,
@@ -359,6 +387,8 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         body_limit_bytes,
         shutdown_grace,
         admin_token,
+        master_key,
+        vault,
         oidc,
         origins: resolver.origins,
     })
@@ -404,6 +434,33 @@ fn resolve_oidc(resolver: &mut Resolver<'_>) -> Result<Option<OidcSettings>, Set
         role_claim: role_claim.map_or_else(|| "grimos_role".to_owned(), |value| value.0),
         name_claim: name_claim.map_or_else(|| "preferred_username".to_owned(), |value| value.0),
     }))
+}
+
+fn resolve_vault(resolver: &mut Resolver<'_>) -> Result<Option<VaultConfig>, SettingError> {
+    if let Some(table) = resolver.file.table("vault") {
+        let origin = Origin::File(resolver.file.path().to_path_buf());
+        let config: VaultConfig =
+            toml::Value::Table(table.clone())
+                .try_into()
+                .map_err(|error: toml::de::Error| SettingError {
+                    setting: "vault".to_owned(),
+                    origin: origin.clone(),
+                    message: format!("the [vault] table is invalid: {}", error.message()),
+                })?;
+        resolver.origins.push(("vault", origin));
+        return Ok(Some(config));
+    }
+    if (resolver.env)("VAULT_ADDR").is_none_or(|value| value.trim().is_empty()) {
+        return Ok(None);
+    }
+    let config =
+        VaultConfig::from_lookup(|name| (resolver.env)(name)).map_err(|error| SettingError {
+            setting: "vault".to_owned(),
+            origin: Origin::Env("VAULT_ADDR"),
+            message: error.message().to_owned(),
+        })?;
+    resolver.origins.push(("vault", Origin::Env("VAULT_ADDR")));
+    Ok(Some(config))
 }
 
 /// The default database: `grimos.db` in the data directory.
@@ -495,6 +552,24 @@ impl Settings {
                 "not set"
             }
         ));
+        out.push_str(&format!(
+            "# master_key: {}\n",
+            if self.master_key.is_some() {
+                "set from GRIMOS_MASTER_KEY (redacted)"
+            } else {
+                "key files in <data_dir>/keys"
+            }
+        ));
+        match &self.vault {
+            Some(vault) => out.push_str(&format!(
+                "# vault: {} (namespace {}, auth {}) from {}\n",
+                vault.address,
+                vault.namespace.as_deref().unwrap_or("none"),
+                vault_auth_name(&vault.auth),
+                origin("vault")
+            )),
+            None => out.push_str("# vault: not configured (vault: references fail)\n"),
+        }
         match &self.oidc {
             Some(oidc) => {
                 out.push_str("\n[auth.oidc]\n");
@@ -514,6 +589,14 @@ impl Settings {
             None => out.push_str("# [auth.oidc]: not configured\n"),
         }
         out
+    }
+}
+
+fn vault_auth_name(auth: &secrets::vault::VaultAuth) -> &'static str {
+    match auth {
+        secrets::vault::VaultAuth::Token { .. } => "token",
+        secrets::vault::VaultAuth::AppRole { .. } => "approle",
+        secrets::vault::VaultAuth::Kubernetes { .. } => "kubernetes",
     }
 }
 

@@ -33,6 +33,7 @@ impl fmt::Display for Origin {
 pub struct FileValues {
     path: PathBuf,
     values: Vec<(String, String)>,
+    table: toml::Table,
 }
 
 impl FileValues {
@@ -41,8 +42,9 @@ impl FileValues {
         Self::default()
     }
 
-    /// Read and flatten the file at `path`, refusing keys not in `known_keys`.
-    pub fn read(path: &Path, known_keys: &[&str]) -> Result<Self, String> {
+    /// Read and flatten the file at `path`, refusing keys not in `known_keys` and not
+    /// inside one of the `known_tables` (which are read whole by their own parsers).
+    pub fn read(path: &Path, known_keys: &[&str], known_tables: &[&str]) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         let table: toml::Table = text.parse().map_err(|error: toml::de::Error| {
@@ -51,25 +53,36 @@ impl FileValues {
         let mut values = Vec::new();
         flatten("", &table, &mut values)
             .map_err(|message| format!("{}: {message}", path.display()))?;
-        if let Some((unknown, _)) = values
-            .iter()
-            .find(|(key, _)| !known_keys.contains(&key.as_str()))
-        {
+        let known = |key: &str| {
+            known_keys.contains(&key)
+                || known_tables.iter().any(|table| {
+                    key.strip_prefix(table)
+                        .is_some_and(|rest| rest.starts_with('.'))
+                })
+        };
+        if let Some((unknown, _)) = values.iter().find(|(key, _)| !known(key)) {
             return Err(format!(
-                "{}: unknown key {unknown:?}; known keys are {}",
+                "{}: unknown key {unknown:?}; known keys are {} and the tables {}",
                 path.display(),
-                known_keys.join(", ")
+                known_keys.join(", "),
+                known_tables.join(", ")
             ));
         }
         Ok(Self {
             path: path.to_path_buf(),
             values,
+            table,
         })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The raw table named `name` (one level, e.g. `vault`), if the file has it.
+    pub fn table(&self, name: &str) -> Option<&toml::Table> {
+        self.table.get(name).and_then(toml::Value::as_table)
     }
 
     /// The value at a dotted `key`, as text.
@@ -95,15 +108,13 @@ fn flatten(
         match value {
             toml::Value::Table(inner) => flatten(&full_key, inner, out)?,
             toml::Value::String(text) => out.push((full_key, text.clone())),
+            toml::Value::Array(items) => {
+                out.push((full_key, toml::Value::Array(items.clone()).to_string()))
+            }
             toml::Value::Integer(number) => out.push((full_key, number.to_string())),
             toml::Value::Boolean(flag) => out.push((full_key, flag.to_string())),
             toml::Value::Float(number) => out.push((full_key, number.to_string())),
-            other => {
-                return Err(format!(
-                    "key {full_key:?} has a {} value; expected text or a number",
-                    other.type_str()
-                ));
-            }
+            toml::Value::Datetime(datetime) => out.push((full_key, datetime.to_string())),
         }
     }
     Ok(())

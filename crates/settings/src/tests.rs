@@ -176,3 +176,79 @@ fn show_redacts_secrets_and_names_sources() {
     assert!(!shown.contains("grm_abcdefghijklmnopqrstuvwxyz0123456789"));
     assert!(shown.contains("listen = \"127.0.0.1:8080\""), "{shown}");
 }
+
+#[test]
+fn vault_comes_from_the_file_table_or_the_standard_environment() {
+    let file = config_file(
+        "[vault]\naddress = \"https://vault.internal:8200\"\nnamespace = \"ops\"\n[vault.auth]\nmethod = \"approle\"\nrole_id = \"grimos\"\nsecret_id_file = \"/run/secrets/vault-secret-id\"\n",
+    );
+    let flags = Flags {
+        config: Some(file.path().to_path_buf()),
+        ..Flags::default()
+    };
+    let vault = load(&flags, &env_of(&[]))
+        .expect("valid")
+        .vault
+        .expect("configured");
+    assert_eq!(vault.address, "https://vault.internal:8200");
+    assert_eq!(vault.namespace.as_deref(), Some("ops"));
+
+    let env = env_of(&[
+        ("VAULT_ADDR", "http://127.0.0.1:8200"),
+        ("VAULT_TOKEN", "s.hunter2"),
+    ]);
+    let settings = load(&Flags::default(), &env).expect("valid");
+    assert_eq!(
+        settings.vault.as_ref().expect("from env").address,
+        "http://127.0.0.1:8200"
+    );
+    let shown = settings.show();
+    assert!(shown.contains("# vault: http://127.0.0.1:8200"), "{shown}");
+    assert!(!shown.contains("hunter2"));
+    assert!(
+        !format!("{settings:?}").contains("hunter2"),
+        "Debug never prints secrets"
+    );
+
+    let missing_token =
+        load(&Flags::default(), &env_of(&[("VAULT_ADDR", "http://x")])).expect_err("no token");
+    assert!(
+        missing_token
+            .to_string()
+            .starts_with("invalid setting vault (from VAULT_ADDR)"),
+        "{missing_token}"
+    );
+
+    let bad_table =
+        config_file("[vault]\naddress = \"https://v\"\n[vault.auth]\nmethod = \"magic\"\n");
+    let flags = Flags {
+        config: Some(bad_table.path().to_path_buf()),
+        ..Flags::default()
+    };
+    assert!(
+        load(&flags, &env_of(&[]))
+            .expect_err("bad")
+            .to_string()
+            .contains("[vault] table is invalid")
+    );
+}
+
+#[test]
+fn a_bad_master_key_is_refused_without_echoing_it() {
+    let error = load(
+        &Flags::default(),
+        &env_of(&[("GRIMOS_MASTER_KEY", "hunter2hunter2")]),
+    )
+    .expect_err("bad key");
+    let line = error.to_string();
+    assert!(
+        line.starts_with("invalid setting master_key (from GRIMOS_MASTER_KEY)"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2hunter2"), "{line}");
+    let good = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let settings = load(&Flags::default(), &env_of(&[("GRIMOS_MASTER_KEY", good)])).expect("valid");
+    assert!(settings.master_key.is_some());
+    assert!(!settings.show().contains(good));
+    assert!(!format!("{settings:?}").contains(good));
+}

@@ -1,0 +1,182 @@
+//! `/api/v1/secrets`: the embedded store's API. Admins only; values are write-only.
+
+use std::sync::Arc;
+
+use api::openapi::{CommonErrors, NotFound};
+use api::{ApiJson, ApiResult, Caller, PageResponse};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use kernel::{Access, Error, Principal};
+use secrets::{LocalSecretStore, SecretMetadata, SecretValue};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::to_kernel_error;
+
+/// Largest secret value accepted, in bytes.
+const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// What the secrets routes need.
+#[derive(Clone)]
+pub struct SecretsState {
+    /// The embedded encrypted store.
+    pub store: Arc<LocalSecretStore>,
+}
+
+/// The secrets routes; the caller provides the state.
+pub fn router() -> OpenApiRouter<SecretsState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_secrets))
+        .routes(routes!(put_secret, get_secret, delete_secret))
+}
+
+/// A secret's metadata. The value is never returned.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SecretView {
+    /// The secret's name.
+    pub name: String,
+    /// How to use it in a configuration's secret field: `local:<name>`.
+    pub reference: String,
+    /// Incremented by each new value.
+    pub version: u64,
+    /// The master key its data key is wrapped with.
+    pub key_id: String,
+    /// When it was first set.
+    pub created_at: DateTime<Utc>,
+    /// When its value (or key wrapping) last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SecretMetadata> for SecretView {
+    fn from(metadata: SecretMetadata) -> Self {
+        Self {
+            reference: format!("local:{}", metadata.name),
+            name: metadata.name,
+            version: metadata.version,
+            key_id: metadata.key_id,
+            created_at: metadata.created_at,
+            updated_at: metadata.updated_at,
+        }
+    }
+}
+
+/// A new value for a secret.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutSecretRequest {
+    /// The value (write-only: it is encrypted at once and never shown again).
+    #[schema(value_type = String, format = Password)]
+    pub value: SecretValue,
+}
+
+fn audit(principal: &Principal, action: &str, name: &str) {
+    tracing::info!(target: "audit", actor = %principal.subject, action, object_type = "secret", object_id = name, "audit event");
+}
+
+fn name_error(error: secrets::SecretError) -> Error {
+    if error.kind() == secrets::ErrorKind::InvalidReference {
+        Error::invalid_field("/name", error.message().to_owned())
+    } else {
+        to_kernel_error(error)
+    }
+}
+
+/// Store a secret's value in the embedded encrypted store (201 when new, 200 when replaced).
+/// Use it in configurations as `local:<name>`.
+#[utoipa::path(
+    put, path = "/api/v1/secrets/{name}", tag = "secrets",
+    params(("name" = String, Path, description = "Secret name: letters, digits, '.', '_', '-', '/' (send '/' as %2F)")),
+    request_body = PutSecretRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = SecretView), (status = 200, body = SecretView), CommonErrors)
+)]
+async fn put_secret(
+    State(state): State<SecretsState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<PutSecretRequest>,
+) -> ApiResult<Response> {
+    let principal = caller.require(Access::Admin)?;
+    let length = request.value.expose_bytes().len();
+    if length == 0 || length > MAX_VALUE_BYTES {
+        return Err(Error::invalid_field(
+            "/value",
+            format!("must be 1 to {MAX_VALUE_BYTES} bytes"),
+        )
+        .into());
+    }
+    let metadata = state
+        .store
+        .set(&name, &request.value)
+        .await
+        .map_err(name_error)?;
+    audit(principal, "secret.put", &name);
+    let status = if metadata.version == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, ApiJson(SecretView::from(metadata))).into_response())
+}
+
+/// A secret's metadata (never its value).
+#[utoipa::path(
+    get, path = "/api/v1/secrets/{name}", tag = "secrets",
+    params(("name" = String, Path, description = "Secret name")),
+    security(("bearer" = [])),
+    responses((status = 200, body = SecretView), NotFound, CommonErrors)
+)]
+async fn get_secret(
+    State(state): State<SecretsState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<ApiJson<SecretView>> {
+    caller.require(Access::Admin)?;
+    let metadata = state.store.get_metadata(&name).await.map_err(name_error)?;
+    Ok(ApiJson(metadata.into()))
+}
+
+/// Delete a secret. Configurations that reference it fail to connect until it is set again.
+#[utoipa::path(
+    delete, path = "/api/v1/secrets/{name}", tag = "secrets",
+    params(("name" = String, Path, description = "Secret name")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), NotFound, CommonErrors)
+)]
+async fn delete_secret(
+    State(state): State<SecretsState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    let principal = caller.require(Access::Admin)?;
+    state.store.delete(&name).await.map_err(name_error)?;
+    audit(principal, "secret.delete", &name);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every secret's metadata, by name.
+#[utoipa::path(
+    get, path = "/api/v1/secrets", tag = "secrets",
+    security(("bearer" = [])),
+    responses((status = 200, body = PageResponse<SecretView>), CommonErrors)
+)]
+async fn list_secrets(
+    State(state): State<SecretsState>,
+    caller: Caller,
+) -> ApiResult<ApiJson<PageResponse<SecretView>>> {
+    caller.require(Access::Admin)?;
+    let items = state
+        .store
+        .list()
+        .await
+        .map_err(to_kernel_error)?
+        .into_iter()
+        .map(SecretView::from)
+        .collect();
+    Ok(ApiJson(PageResponse {
+        items,
+        next_cursor: None,
+    }))
+}
