@@ -82,6 +82,16 @@ struct CommonArgs {
     /// Log filter, e.g. info or info,sqlx=warn [env: GRIMOS_LOG_LEVEL] [default: info]
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain [env: GRIMOS_TLS_CERT]
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<String>,
+    /// The PEM private key of --tls-cert [env: GRIMOS_TLS_KEY]
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<String>,
+    /// Require client certificates signed by this PEM CA (mutual TLS); a verified
+    /// certificate authenticates a `service` principal [env: GRIMOS_TLS_CLIENT_CA]
+    #[arg(long, value_name = "FILE")]
+    tls_client_ca: Option<String>,
 }
 
 impl CommonArgs {
@@ -93,6 +103,9 @@ impl CommonArgs {
             database_url: self.database_url.clone(),
             log_format: self.log_format.clone(),
             log_level: self.log_level.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            tls_client_ca: self.tls_client_ca.clone(),
         }
     }
 
@@ -157,11 +170,17 @@ fn serve(settings: Settings) -> Result<ExitCode, ExitCode> {
                 .await
                 .map_err(|error| fail(format!("cannot listen on {}: {error}", settings.listen)))?;
             let address = listener.local_addr().map_err(fail)?;
+            let scheme = if platform.serves_tls() {
+                "https"
+            } else {
+                "http"
+            };
             tracing::info!(
                 address = %address,
                 version = env!("CARGO_PKG_VERSION"),
                 startup_ms = started.elapsed().as_millis() as u64,
-                docs = %format!("http://{address}/api/docs"),
+                scheme,
+                docs = %format!("{scheme}://{address}/api/docs"),
                 "grimos listening"
             );
             platform

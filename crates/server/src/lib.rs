@@ -14,5 +14,6 @@ mod metrics_endpoint;
 mod openapi;
 mod platform;
 pub mod shutdown;
+pub mod tls;
 
 pub use platform::{Platform, StartupError, openapi_document};

@@ -38,6 +38,9 @@ pub enum StartupError {
     /// The database cannot be opened, migrated or bootstrapped.
     #[error("database: {0}")]
     Database(kernel::Error),
+    /// The TLS certificate, key or client CA is unusable.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// Telemetry could not be set up.
     #[error("telemetry: {0}")]
     Telemetry(#[from] telemetry::TelemetryError),
@@ -48,6 +51,7 @@ pub struct Platform {
     router: Router,
     db: Database,
     shutdown_grace: Duration,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Platform {
@@ -55,6 +59,11 @@ impl Platform {
     /// first admin, and compose every service's routes behind the middleware stack.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let started = Instant::now();
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
         create_data_dir(&settings.data_dir)?;
         let db = Database::connect(&settings.database_url, &PoolSettings::default())
             .await
@@ -112,12 +121,18 @@ impl Platform {
             router,
             db,
             shutdown_grace: settings.shutdown_grace,
+            tls,
         })
     }
 
     /// The composed router (for tests that drive it without a socket).
     pub fn router(&self) -> Router {
         self.router.clone()
+    }
+
+    /// Whether the server answers HTTPS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The database handle.
@@ -132,6 +147,14 @@ impl Platform {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        if let Some(config) = self.tls {
+            let result =
+                crate::tls::serve(listener, self.router, config, shutdown, self.shutdown_grace)
+                    .await;
+            self.db.close().await;
+            tracing::info!("server stopped");
+            return result;
+        }
         let (stopping_sender, mut stopping) = tokio::sync::watch::channel(false);
         let signal = async move {
             shutdown.await;

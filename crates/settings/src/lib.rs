@@ -51,8 +51,33 @@ pub struct Settings {
     pub vault: Option<VaultConfig>,
     /// OIDC bearer-token verification, when configured.
     pub oidc: Option<OidcSettings>,
+    /// HTTPS serving (and mutual TLS), when a certificate and key are configured.
+    pub tls: Option<TlsSettings>,
     /// Where each value came from, in display order.
     pub origins: Vec<(&'static str, Origin)>,
+}
+
+/// HTTPS serving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// PEM CA bundle that client certificates must chain to (turns on mutual TLS).
+    pub client_ca: Option<PathBuf>,
+    /// Whether a client certificate is required or only accepted when presented.
+    pub client_auth: ClientAuth,
+}
+
+/// Whether mutual TLS requires a client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// Every client must present a certificate signed by the client CA.
+    Required,
+    /// A certificate is verified when presented (it authenticates a `service` principal);
+    /// clients without one authenticate with bearer tokens as usual.
+    Optional,
 }
 
 /// An invalid setting: which one, from where, and what is wrong.
@@ -82,6 +107,12 @@ pub struct Flags {
     pub log_format: Option<String>,
     /// `--log-level`
     pub log_level: Option<String>,
+    /// `--tls-cert`
+    pub tls_cert: Option<String>,
+    /// `--tls-key`
+    pub tls_key: Option<String>,
+    /// `--tls-client-ca`
+    pub tls_client_ca: Option<String>,
 }
 
 /// The settings known to grimOS: name, flag, environment variable, TOML key.
@@ -157,8 +188,33 @@ const OIDC_NAME_CLAIM: Definition = Definition {
     key: "auth.oidc.name_claim",
 };
 
+const TLS_CERT: Definition = Definition {
+    name: "tls.cert",
+    env: "GRIMOS_TLS_CERT",
+    key: "tls.cert",
+};
+const TLS_KEY: Definition = Definition {
+    name: "tls.key",
+    env: "GRIMOS_TLS_KEY",
+    key: "tls.key",
+};
+const TLS_CLIENT_CA: Definition = Definition {
+    name: "tls.client_ca",
+    env: "GRIMOS_TLS_CLIENT_CA",
+    key: "tls.client_ca",
+};
+const TLS_CLIENT_AUTH: Definition = Definition {
+    name: "tls.client_auth",
+    env: "GRIMOS_TLS_CLIENT_AUTH",
+    key: "tls.client_auth",
+};
+
 /// Every key the TOML file may hold.
-pub const FILE_KEYS: [&str; 13] = [
+pub const FILE_KEYS: [&str; 17] = [
+    "tls.cert",
+    "tls.key",
+    "tls.client_ca",
+    "tls.client_auth",
     "listen",
     "data_dir",
     "database_url",
@@ -377,6 +433,7 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
     };
     let oidc = resolve_oidc(&mut resolver)?;
     let vault = resolve_vault(&mut resolver)?;
+    let tls = resolve_tls(&mut resolver, flags)?;
     Ok(Settings {
         listen,
         data_dir,
@@ -390,6 +447,7 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         master_key,
         vault,
         oidc,
+        tls,
         origins: resolver.origins,
     })
 }
@@ -433,6 +491,79 @@ fn resolve_oidc(resolver: &mut Resolver<'_>) -> Result<Option<OidcSettings>, Set
         jwks_url,
         role_claim: role_claim.map_or_else(|| "grimos_role".to_owned(), |value| value.0),
         name_claim: name_claim.map_or_else(|| "preferred_username".to_owned(), |value| value.0),
+    }))
+}
+
+fn resolve_tls(
+    resolver: &mut Resolver<'_>,
+    flags: &Flags,
+) -> Result<Option<TlsSettings>, SettingError> {
+    let cert = resolver.raw(&TLS_CERT, flags.tls_cert.as_ref(), "--tls-cert");
+    let key = resolver.raw(&TLS_KEY, flags.tls_key.as_ref(), "--tls-key");
+    let client_ca = resolver.raw(
+        &TLS_CLIENT_CA,
+        flags.tls_client_ca.as_ref(),
+        "--tls-client-ca",
+    );
+    let client_auth = resolver.raw(&TLS_CLIENT_AUTH, None, "");
+    let (cert, key) = match (cert, key) {
+        (None, None) => {
+            if let Some((_, origin)) = client_ca.or(client_auth) {
+                return Err(SettingError {
+                    setting: "tls.client_ca".to_owned(),
+                    origin,
+                    message: "mutual TLS needs HTTPS: set --tls-cert and --tls-key too".to_owned(),
+                });
+            }
+            return Ok(None);
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(SettingError {
+                setting: "tls.cert".to_owned(),
+                origin: Origin::Default,
+                message: "--tls-cert and --tls-key go together: set both or neither".to_owned(),
+            });
+        }
+        (Some(cert), Some(key)) => (cert, key),
+    };
+    let mut existing_file = |(path, origin): (String, Origin), definition: &Definition| {
+        if std::path::Path::new(&path).is_file() {
+            resolver.origins.push((definition.name, origin));
+            Ok(PathBuf::from(path))
+        } else {
+            Err(SettingError {
+                setting: definition.name.to_owned(),
+                origin,
+                message: format!("{path:?} is not a readable file"),
+            })
+        }
+    };
+    let cert = existing_file(cert, &TLS_CERT)?;
+    let key = existing_file(key, &TLS_KEY)?;
+    let client_ca = client_ca
+        .map(|value| existing_file(value, &TLS_CLIENT_CA))
+        .transpose()?;
+    let client_auth = match client_auth {
+        None => ClientAuth::Required,
+        Some((value, origin)) => match value.as_str() {
+            "required" => ClientAuth::Required,
+            "optional" => ClientAuth::Optional,
+            other => {
+                return Err(SettingError {
+                    setting: TLS_CLIENT_AUTH.name.to_owned(),
+                    origin,
+                    message: format!(
+                        "{other:?} is not a client auth mode; expected required or optional"
+                    ),
+                });
+            }
+        },
+    };
+    Ok(Some(TlsSettings {
+        cert,
+        key,
+        client_ca,
+        client_auth,
     }))
 }
 
@@ -569,6 +700,36 @@ impl Settings {
                 origin("vault")
             )),
             None => out.push_str("# vault: not configured (vault: references fail)\n"),
+        }
+        match &self.tls {
+            Some(tls) => {
+                out.push_str("\n[tls]\n");
+                out.push_str(&format!(
+                    "cert = {:<40} # {}\n",
+                    quoted(&tls.cert.display().to_string()),
+                    origin("tls.cert")
+                ));
+                out.push_str(&format!(
+                    "key = {:<40} # {}\n",
+                    quoted(&tls.key.display().to_string()),
+                    origin("tls.key")
+                ));
+                if let Some(client_ca) = &tls.client_ca {
+                    out.push_str(&format!(
+                        "client_ca = {:<40} # {}\n",
+                        quoted(&client_ca.display().to_string()),
+                        origin("tls.client_ca")
+                    ));
+                    out.push_str(&format!(
+                        "client_auth = {}\n",
+                        quoted(match tls.client_auth {
+                            ClientAuth::Required => "required",
+                            ClientAuth::Optional => "optional",
+                        })
+                    ));
+                }
+            }
+            None => out.push_str("# [tls]: off (plain HTTP)\n"),
         }
         match &self.oidc {
             Some(oidc) => {
