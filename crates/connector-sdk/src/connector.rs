@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::capability::Capabilities;
 use crate::error::{ConnectorError, Operation};
-use crate::record::{ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
+use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
 use crate::schema::Catalog;
 use crate::secret::SecretSource;
 
@@ -41,6 +41,16 @@ impl HealthReport {
     pub fn is_ok(&self) -> bool {
         self.error.is_none()
     }
+}
+
+/// A checkpoint to commit in the same transaction as the batch written with it, under a
+/// key naming the flow (see [`Connector::write_with_checkpoint`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetCheckpoint {
+    /// Whose checkpoint this is, e.g. a flow id.
+    pub key: String,
+    /// The state reached once the batch is written.
+    pub checkpoint: Checkpoint,
 }
 
 /// A live connection to one external system, built from one configuration.
@@ -93,6 +103,37 @@ pub trait Connector: Send + Sync {
                 .with_stream(stream),
         )
     }
+
+    /// Whether [`Connector::write_with_checkpoint`] commits the checkpoint atomically with
+    /// the written rows (a SQL target keeps it in a table of its own database).
+    fn commits_checkpoints(&self) -> bool {
+        false
+    }
+
+    /// Write a batch and store `checkpoint` in the same transaction, so that the target
+    /// never holds rows beyond its checkpoint or a checkpoint beyond its rows. Records a
+    /// target rejects are reported per record as with [`Connector::write`]; the checkpoint
+    /// is stored when the batch is (rejects included, since they are dead-lettered).
+    async fn write_with_checkpoint(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+        checkpoint: TargetCheckpoint,
+    ) -> Result<WriteReport, ConnectorError> {
+        let _ = (records, checkpoint);
+        Err(ConnectorError::unsupported(
+            Operation::Write,
+            format!("this connector cannot {mode} with a checkpoint"),
+        )
+        .with_stream(stream))
+    }
+
+    /// The checkpoint stored by [`Connector::write_with_checkpoint`] under `key`, if any.
+    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+        let _ = key;
+        Ok(None)
+    }
 }
 
 /// Builds connectors of one type from configurations (`Config -> Builder -> Connector`).
@@ -143,6 +184,23 @@ impl<T: Connector + ?Sized> Connector for Arc<T> {
         records: Vec<Record>,
     ) -> Result<WriteReport, ConnectorError> {
         (**self).write(stream, mode, records).await
+    }
+    fn commits_checkpoints(&self) -> bool {
+        (**self).commits_checkpoints()
+    }
+    async fn write_with_checkpoint(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+        checkpoint: TargetCheckpoint,
+    ) -> Result<WriteReport, ConnectorError> {
+        (**self)
+            .write_with_checkpoint(stream, mode, records, checkpoint)
+            .await
+    }
+    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+        (**self).load_checkpoint(key).await
     }
 }
 

@@ -21,10 +21,10 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer};
+use crate::connector::{Connector, HealthReport, Layer, TargetCheckpoint};
 use crate::error::{ConnectorError, Operation};
 use crate::record::{
-    ReadRequest, Record, RecordBatchStream, RecordOutcome, WriteMode, WriteReport,
+    Checkpoint, ReadRequest, Record, RecordBatchStream, RecordOutcome, WriteMode, WriteReport,
 };
 use crate::schema::Catalog;
 
@@ -182,41 +182,79 @@ impl<C: Connector> Connector for Observe<C> {
             .inner
             .write(stream, mode, records)
             .instrument(span(connector_type, Operation::Write, Some(stream)))
-            .await
-            .and_then(|report| {
-                if report.outcomes.len() == given {
-                    Ok(report)
-                } else {
-                    Err(ConnectorError::data(
-                        Operation::Write,
-                        format!(
-                            "connector returned {} outcomes for {given} records",
-                            report.outcomes.len()
-                        ),
-                    )
-                    .with_stream(stream))
-                }
-            });
-        record_request(connector_type, "write", started, result.as_ref().err());
-        if let Ok(report) = &result {
-            metrics::counter!(
-                "connector_records_written_total",
-                "connector_type" => connector_type.to_owned(),
-                "mode" => mode.as_str()
+            .await;
+        finish_write(connector_type, stream, mode, given, started, result)
+    }
+
+    fn commits_checkpoints(&self) -> bool {
+        self.inner.commits_checkpoints()
+    }
+
+    async fn write_with_checkpoint(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+        checkpoint: TargetCheckpoint,
+    ) -> Result<WriteReport, ConnectorError> {
+        let connector_type = self.connector_type();
+        let started = Instant::now();
+        let given = records.len();
+        let result = self
+            .inner
+            .write_with_checkpoint(stream, mode, records, checkpoint)
+            .instrument(span(connector_type, Operation::Write, Some(stream)))
+            .await;
+        finish_write(connector_type, stream, mode, given, started, result)
+    }
+
+    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+        self.inner.load_checkpoint(key).await
+    }
+}
+
+/// Check that a write answered one outcome per record, and record its metrics.
+fn finish_write(
+    connector_type: &str,
+    stream: &str,
+    mode: WriteMode,
+    given: usize,
+    started: Instant,
+    result: Result<WriteReport, ConnectorError>,
+) -> Result<WriteReport, ConnectorError> {
+    let result = result.and_then(|report| {
+        if report.outcomes.len() == given {
+            Ok(report)
+        } else {
+            Err(ConnectorError::data(
+                Operation::Write,
+                format!(
+                    "connector returned {} outcomes for {given} records",
+                    report.outcomes.len()
+                ),
             )
-            .increment(report.ok_count() as u64);
-            for outcome in &report.outcomes {
-                if let RecordOutcome::Rejected { kind, .. } = outcome {
-                    metrics::counter!(
-                        "connector_records_rejected_total",
-                        "connector_type" => connector_type.to_owned(),
-                        "mode" => mode.as_str(),
-                        "kind" => kind.as_str()
-                    )
-                    .increment(1);
-                }
+            .with_stream(stream))
+        }
+    });
+    record_request(connector_type, "write", started, result.as_ref().err());
+    if let Ok(report) = &result {
+        metrics::counter!(
+            "connector_records_written_total",
+            "connector_type" => connector_type.to_owned(),
+            "mode" => mode.as_str()
+        )
+        .increment(report.ok_count() as u64);
+        for outcome in &report.outcomes {
+            if let RecordOutcome::Rejected { kind, .. } = outcome {
+                metrics::counter!(
+                    "connector_records_rejected_total",
+                    "connector_type" => connector_type.to_owned(),
+                    "mode" => mode.as_str(),
+                    "kind" => kind.as_str()
+                )
+                .increment(1);
             }
         }
-        result
     }
+    result
 }

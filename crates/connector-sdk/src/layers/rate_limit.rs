@@ -11,9 +11,9 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer};
+use crate::connector::{Connector, HealthReport, Layer, TargetCheckpoint};
 use crate::error::ConnectorError;
-use crate::record::{ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
+use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
 use crate::schema::Catalog;
 
 /// A token bucket: up to `burst` requests at once, then `per_second` on average.
@@ -168,5 +168,26 @@ impl<C: Connector> Connector for RateLimit<C> {
     ) -> Result<WriteReport, ConnectorError> {
         self.bucket.acquire().await;
         self.inner.write(stream, mode, records).await
+    }
+
+    fn commits_checkpoints(&self) -> bool {
+        self.inner.commits_checkpoints()
+    }
+
+    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+        self.inner.load_checkpoint(key).await
+    }
+
+    async fn write_with_checkpoint(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+        checkpoint: TargetCheckpoint,
+    ) -> Result<WriteReport, ConnectorError> {
+        self.bucket.acquire().await;
+        self.inner
+            .write_with_checkpoint(stream, mode, records, checkpoint)
+            .await
     }
 }

@@ -15,9 +15,9 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer};
+use crate::connector::{Connector, HealthReport, Layer, TargetCheckpoint};
 use crate::error::{ConnectorError, Operation};
-use crate::record::{ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
+use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
 use crate::schema::Catalog;
 
 /// When and how long to wait before trying again.
@@ -227,6 +227,35 @@ impl<C: Connector> Connector for Retry<C> {
         self.policy
             .run(Operation::Write, || {
                 self.inner.write(stream, mode, records.clone())
+            })
+            .await
+    }
+
+    fn commits_checkpoints(&self) -> bool {
+        self.inner.commits_checkpoints()
+    }
+
+    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+        self.inner.load_checkpoint(key).await
+    }
+
+    async fn write_with_checkpoint(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+        checkpoint: TargetCheckpoint,
+    ) -> Result<WriteReport, ConnectorError> {
+        if !mode.idempotent() && !self.retry_inserts {
+            return self
+                .inner
+                .write_with_checkpoint(stream, mode, records, checkpoint)
+                .await;
+        }
+        self.policy
+            .run(Operation::Write, || {
+                self.inner
+                    .write_with_checkpoint(stream, mode, records.clone(), checkpoint.clone())
             })
             .await
     }

@@ -7,9 +7,9 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer};
+use crate::connector::{Connector, HealthReport, Layer, TargetCheckpoint};
 use crate::error::{ConnectorError, Operation};
-use crate::record::{ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
+use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
 use crate::schema::Catalog;
 
 /// The deadlines of [`TimeoutLayer`]. A timed-out operation fails with a
@@ -153,6 +153,31 @@ impl<C: Connector> Connector for Timeout<C> {
             Operation::Write,
             self.deadlines.write,
             self.inner.write(stream, mode, records),
+        )
+        .await
+        .map_err(|e| e.with_stream(stream))
+    }
+
+    fn commits_checkpoints(&self) -> bool {
+        self.inner.commits_checkpoints()
+    }
+
+    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+        self.inner.load_checkpoint(key).await
+    }
+
+    async fn write_with_checkpoint(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+        checkpoint: TargetCheckpoint,
+    ) -> Result<WriteReport, ConnectorError> {
+        within(
+            Operation::Write,
+            self.deadlines.write,
+            self.inner
+                .write_with_checkpoint(stream, mode, records, checkpoint),
         )
         .await
         .map_err(|e| e.with_stream(stream))

@@ -1,0 +1,31 @@
+import { NavLink } from 'react-router';
+import { cn } from '@/lib/utils';
+import { nav_items } from './nav-items';
+
+function NavIcon({ icon }: { icon: (typeof nav_items)[number]['icon'] }) {
+  const Icon = icon;
+  return <Icon className="size-4" aria-hidden="true" />;
+}
+
+export function NavLinks({ className }: { className?: string }) {
+  return (
+    <ul className={cn('flex items-center gap-1', className)}>
+      {nav_items.map(({ to, label, icon }) => (
+        <li key={to}>
+          <NavLink
+            to={to}
+            className={({ isActive }) =>
+              cn(
+                'flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium transition-colors hover:bg-muted focus-visible:outline-2 focus-visible:outline-ring',
+                isActive ? 'bg-primary/15 text-primary' : 'text-muted-foreground',
+              )
+            }
+          >
+            <NavIcon icon={icon} />
+            {label}
+          </NavLink>
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,55 @@
+//! # grimOS generic REST API connector
+//!
+//! Reads and writes any JSON (or NDJSON/CSV) HTTP API described by a [`RestConfig`]:
+//! base URL, auth (API key, bearer, basic, OAuth 2.0 client credentials — all secret
+//! references resolved through the SDK's `SecretSource` at connection time), streams with
+//! their paths, parameters, body templates, record locations (JSONPath or JSON Pointer),
+//! pagination (cursor, offset, page number, next URL, `Link` header) with stop conditions
+//! and a progress guard, incremental reads by a cursor field, and writes per record or in
+//! batches with one outcome per record.
+//!
+//! Built on `connector-sdk`: [`RestConnectorFactory`] is the `ConnectorFactory` of type
+//! `rest`; reads go through `paged_stream` (one page in memory, each page retried);
+//! the default layers are the SDK's timeout and observe layers (plus its rate limit when
+//! configured).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), connector_sdk::ConnectorError> {
+//! use std::sync::Arc;
+//! use connector_sdk::{ConnectorFactory, EnvFileSecretSource, ReadRequest};
+//! use connector_rest::RestConnectorFactory;
+//!
+//! let config = serde_json::json!({
+//!     "base_url": "https://api.example.com/v1",
+//!     "auth": {"type": "bearer", "token": "env:API_TOKEN"},
+//!     "streams": [{"name": "customers", "path": "/customers", "records": "$.data",
+//!                  "paginator": {"type": "cursor", "cursor_path": "$.next_cursor", "param": "cursor"}}]
+//! });
+//! let connector = RestConnectorFactory.build(config, Arc::new(EnvFileSecretSource)).await?;
+//! let batches = connector.read(ReadRequest::full("customers")).await?;
+//! # drop(batches); Ok(()) }
+//! ```
+//!
+//! Module map: [`config`] (what the user writes), `compile` (checks it, with JSON Pointer
+//! errors), `request` (HTTP, status mapping), `redact` (credentials kept out of errors),
+//! `records` (JSON/NDJSON/CSV bodies), `selector` (JSONPath/Pointer), `template` (path and
+//! body templates), `paginator` (styles, stop rules, progress guard), `incremental`,
+//! `read`, `write`, `discover` (type inference), [`spec`] (the JSON Schema), `connector`.
+
+mod compile;
+pub mod config;
+mod connector;
+mod discover;
+mod incremental;
+mod paginator;
+mod read;
+mod records;
+mod redact;
+mod request;
+mod selector;
+pub mod spec;
+mod template;
+mod write;
+
+pub use config::RestConfig;
+pub use connector::{CONNECTOR_TYPE, RestConnector, RestConnectorFactory};

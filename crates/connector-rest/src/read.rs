@@ -1,0 +1,366 @@
+//! Reading a stream: one page request at a time through the SDK's [`paged_stream`] (each page
+//! fetch retried on its own, the next page fetched only when the consumer pulls), pages
+//! larger than the requested batch size split into several batches.
+
+use std::sync::{Arc, Mutex};
+
+use connector_sdk::{
+    ConnectorError, Operation, Page, Record, RecordBatchStream, RetryPolicy, paged_stream,
+};
+use reqwest::Url;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use crate::compile::CompiledStream;
+use crate::config::BodyFormat;
+use crate::incremental::Incremental;
+use crate::paginator::{Cap, PageToken, PageView, Paginator, ProgressGuard, content_hash};
+use crate::records::{
+    PageLabel, detect_format, parse_csv, parse_json_document, parse_ndjson, take_json_records,
+};
+use crate::request::{Http, Outgoing};
+use crate::template::{render_body, scalar_text};
+
+/// One fetched page, parsed, with where the next one starts.
+#[derive(Debug)]
+pub(crate) struct FetchedPage {
+    /// The page's records (not yet filtered incrementally).
+    pub(crate) records: Vec<Record>,
+    /// The next page, `None` when this was the last.
+    pub(crate) next: Option<PageToken>,
+}
+
+/// Builds the request for the page at `token`.
+pub(crate) fn page_request(
+    http: &Http,
+    stream: &CompiledStream,
+    paginator: &Paginator,
+    token: &PageToken,
+    since: Option<&Value>,
+    label: PageLabel<'_>,
+) -> Result<Outgoing, ConnectorError> {
+    let params = paginator.params(token);
+    let (url, mut query) = match params.url {
+        Some(url) => {
+            if !http.same_origin(&url) {
+                return Err(label.error(format!(
+                    "the next page is on another origin ({}://{}); credentials are only sent to the base URL's origin",
+                    url.scheme(),
+                    url.host_str().unwrap_or("?")
+                )));
+            }
+            (url, Vec::new())
+        }
+        None => {
+            let url = http.url(&stream.path).map_err(|e| label.error(e))?;
+            (url, stream.params.clone())
+        }
+    };
+    let mut request = Outgoing::new(stream.method.clone(), url);
+    request.headers = stream.headers.clone();
+    match &stream.body {
+        Some(template) => {
+            let mut vars = params.vars;
+            if let Some(since) = since {
+                vars.insert("incremental", since.clone());
+            }
+            request = request.with_json(&render_body(template, &vars));
+        }
+        None if !matches!(token, PageToken::Url(_)) => {
+            query.extend(params.query);
+            if let (Some(since), Some(param)) = (
+                since,
+                stream.incremental.as_ref().and_then(|i| i.param.as_ref()),
+            ) && let Some(text) = scalar_text(since)
+            {
+                query.push((param.clone(), text));
+            }
+        }
+        None => {}
+    }
+    request.query = query;
+    Ok(request)
+}
+
+/// A parsed response: its records and the next page.
+struct Parsed {
+    records: Vec<Record>,
+    next: Option<PageToken>,
+}
+
+/// Fetches and parses the page at `token` (page number `page`, after `records_before`
+/// records) and works out the next page: the paginator's answer unless the body says stop.
+pub(crate) async fn fetch_page(
+    http: &Http,
+    stream: &CompiledStream,
+    paginator: &Paginator,
+    token: &PageToken,
+    since: Option<&Value>,
+    page: u64,
+    records_before: u64,
+) -> Result<FetchedPage, ConnectorError> {
+    let label = PageLabel {
+        stream: &stream.name,
+        page,
+    };
+    let request = page_request(http, stream, paginator, token, since, label)?;
+    let received = http
+        .send(Operation::Read, &request)
+        .await
+        .map_err(|e| e.with_stream(&stream.name))?;
+    if !received.status.is_success() {
+        return Err(http
+            .status_error(Operation::Read, &received, &format!("page {page}: "))
+            .with_stream(&stream.name));
+    }
+    let format = detect_format(stream.format, &received.headers);
+    let url = request.url;
+    let parsed = match format {
+        BodyFormat::Json => {
+            let mut document = parse_json_document(&received.body, label)?;
+            let count = stream.records.count(&document) as u64;
+            let next = next_token(
+                stream,
+                paginator,
+                token,
+                Some(&document),
+                &received.headers,
+                count,
+                records_before,
+                &url,
+                label,
+            )?;
+            let records = take_json_records(&mut document, &stream.records, label)?;
+            Parsed { records, next }
+        }
+        BodyFormat::Ndjson | BodyFormat::Csv => {
+            let records = if format == BodyFormat::Ndjson {
+                parse_ndjson(&received.body, label)?
+            } else {
+                parse_csv(&received.body, label)?
+            };
+            let count = records.len() as u64;
+            let next = next_token(
+                stream,
+                paginator,
+                token,
+                None,
+                &received.headers,
+                count,
+                records_before,
+                &url,
+                label,
+            )?;
+            Parsed { records, next }
+        }
+    };
+    Ok(FetchedPage {
+        records: parsed.records,
+        next: parsed.next,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn next_token(
+    stream: &CompiledStream,
+    paginator: &Paginator,
+    token: &PageToken,
+    document: Option<&Value>,
+    headers: &HeaderMap,
+    count: u64,
+    records_before: u64,
+    url: &Url,
+    label: PageLabel<'_>,
+) -> Result<Option<PageToken>, ConnectorError> {
+    let last = stream
+        .stop
+        .body_says_last(document, count, records_before + count)
+        .map_err(|e| label.error(e))?;
+    if last {
+        return Ok(None);
+    }
+    let view = PageView {
+        document,
+        headers,
+        record_count: count,
+        url,
+    };
+    paginator.next(token, &view).map_err(|e| label.error(e))
+}
+
+/// Where a read is: a page to fetch, or the rest of a page larger than the batch size.
+#[derive(Debug, Clone)]
+enum Position {
+    Page(PagePosition),
+    Rest {
+        records: Arc<Vec<Record>>,
+        offset: usize,
+        high: Option<Value>,
+        then: Option<PagePosition>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct PagePosition {
+    token: PageToken,
+    page: u64,
+    records_before: u64,
+    high: Option<Value>,
+}
+
+/// Everything one read needs, shared by its page fetches.
+struct ReadState {
+    http: Arc<Http>,
+    stream: Arc<CompiledStream>,
+    incremental: Option<Incremental>,
+    batch_size: usize,
+    guard: Mutex<ProgressGuard>,
+}
+
+/// Opens a read of `stream`; nothing is fetched until the consumer pulls.
+pub(crate) fn read_stream(
+    http: Arc<Http>,
+    stream: Arc<CompiledStream>,
+    incremental: Option<Incremental>,
+    batch_size: usize,
+    policy: RetryPolicy,
+) -> RecordBatchStream {
+    let start = Position::Page(PagePosition {
+        token: stream.paginator.start(),
+        page: 1,
+        records_before: 0,
+        high: incremental.as_ref().and_then(Incremental::initial_high),
+    });
+    let name = stream.name.clone();
+    let state = Arc::new(ReadState {
+        http,
+        stream,
+        incremental,
+        batch_size: batch_size.max(1),
+        guard: Mutex::new(ProgressGuard::default()),
+    });
+    paged_stream(name, start, policy, move |position| {
+        let state = state.clone();
+        async move { state.next_batch(position).await }
+    })
+}
+
+impl ReadState {
+    async fn next_batch(&self, position: Position) -> Result<Page<Position>, ConnectorError> {
+        match position {
+            Position::Rest {
+                records,
+                offset,
+                high,
+                then,
+            } => {
+                let end = (offset + self.batch_size).min(records.len());
+                let batch = records[offset..end].to_vec();
+                let high = self.high_after(high, &batch);
+                let checkpoint = self.checkpoint(&high);
+                let next = if end < records.len() {
+                    Some(Position::Rest {
+                        records,
+                        offset: end,
+                        high,
+                        then,
+                    })
+                } else {
+                    then.map(|p| Position::Page(PagePosition { high, ..p }))
+                };
+                Ok(Page {
+                    records: batch,
+                    checkpoint,
+                    next,
+                })
+            }
+            Position::Page(position) => self.fetch(position).await,
+        }
+    }
+
+    async fn fetch(&self, position: PagePosition) -> Result<Page<Position>, ConnectorError> {
+        let stream = &self.stream;
+        let label = PageLabel {
+            stream: &stream.name,
+            page: position.page,
+        };
+        let since = self.incremental.as_ref().and_then(|i| i.since.as_ref());
+        let fetched = fetch_page(
+            &self.http,
+            stream,
+            &stream.paginator,
+            &position.token,
+            since,
+            position.page,
+            position.records_before,
+        )
+        .await?;
+        let mut records = fetched.records;
+        let mut next = fetched.next;
+        if let Some(max) = stream.stop.max_records {
+            let room = max.saturating_sub(position.records_before);
+            if (records.len() as u64) > room {
+                records.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+            }
+        }
+        let records_so_far = position.records_before + records.len() as u64;
+        if next.is_some()
+            && let Some(cap) = stream.stop.cap_reached(position.page, records_so_far)
+        {
+            tracing::warn!(
+                stream = %stream.name,
+                page = position.page,
+                records = records_so_far,
+                cap = match cap { Cap::Pages => "max_pages", Cap::Records => "max_records" },
+                "read stopped at its safety cap; more pages remain"
+            );
+            next = None;
+        }
+        if stream.stop.progress_guard {
+            let mut guard = self.guard.lock().unwrap_or_else(|e| e.into_inner());
+            guard
+                .advance(position.page, content_hash(&records), next.as_ref())
+                .map_err(|e| label.error(e))?;
+        }
+        if let Some(incremental) = &self.incremental {
+            incremental.drop_delivered(&mut records);
+        }
+        let then = next.map(|token| PagePosition {
+            token,
+            page: position.page + 1,
+            records_before: records_so_far,
+            high: None,
+        });
+        if records.len() <= self.batch_size {
+            let high = self.high_after(position.high, &records);
+            return Ok(Page {
+                checkpoint: self.checkpoint(&high),
+                records,
+                next: then.map(|p| Position::Page(PagePosition { high, ..p })),
+            });
+        }
+        let rest = records.split_off(self.batch_size);
+        let high = self.high_after(position.high, &records);
+        Ok(Page {
+            checkpoint: self.checkpoint(&high),
+            records,
+            next: Some(Position::Rest {
+                records: Arc::new(rest),
+                offset: 0,
+                high,
+                then,
+            }),
+        })
+    }
+
+    fn high_after(&self, high: Option<Value>, records: &[Record]) -> Option<Value> {
+        match &self.incremental {
+            Some(incremental) => incremental.high_after(high, records),
+            None => None,
+        }
+    }
+
+    fn checkpoint(&self, high: &Option<Value>) -> Option<connector_sdk::Checkpoint> {
+        self.incremental.as_ref().and_then(|i| i.checkpoint(high))
+    }
+}

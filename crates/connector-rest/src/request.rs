@@ -1,0 +1,208 @@
+//! Sending HTTP requests: the authenticated `reqwest` client, URLs below the base URL, and
+//! HTTP statuses mapped onto [`ConnectorError`] kinds with redacted body excerpts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use connector_sdk::auth::{AuthenticatedClient, parse_retry_after};
+use connector_sdk::{ConnectorError, ErrorKind, Operation, SecretSource};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, Response, StatusCode, Url};
+
+use crate::config::RestAuth;
+use crate::redact::{CredentialPlace, RedactingAuth, Redactor};
+
+/// One request to send (rebuilt for the one retry after a 401).
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) json_body: Option<Bytes>,
+}
+
+impl Outgoing {
+    /// A request without query, headers or body.
+    pub(crate) fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            json_body: None,
+        }
+    }
+
+    /// Sets a JSON body.
+    pub(crate) fn with_json(mut self, body: &serde_json::Value) -> Self {
+        self.json_body = Some(Bytes::from(body.to_string()));
+        self
+    }
+}
+
+/// A received response: status, headers and the whole body (one page).
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// The connection's HTTP side: base URL, default headers, authenticated client, redactor.
+#[derive(Debug)]
+pub(crate) struct Http {
+    client: AuthenticatedClient,
+    base: Url,
+    headers: HeaderMap,
+    redactor: Arc<Redactor>,
+}
+
+impl Http {
+    /// A client for `base` with `headers` on every request and `auth` resolved through
+    /// `secrets` when first needed.
+    pub(crate) fn new(
+        base: Url,
+        headers: HeaderMap,
+        auth: &RestAuth,
+        secrets: Arc<dyn SecretSource>,
+        timeout: Duration,
+        https_only: bool,
+    ) -> Result<Self, ConnectorError> {
+        let raw = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(https_only)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("grimos-connector-rest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                ConnectorError::config(
+                    Operation::Build,
+                    format!("cannot build the HTTP client: {e}"),
+                )
+            })?;
+        let place = match auth {
+            RestAuth::None => CredentialPlace::Nowhere,
+            RestAuth::ApiKey { name, location, .. } => match location {
+                connector_sdk::auth::ApiKeyLocation::Header => {
+                    CredentialPlace::Header(name.clone())
+                }
+                connector_sdk::auth::ApiKeyLocation::Query => CredentialPlace::Query(name.clone()),
+            },
+            RestAuth::Bearer { .. }
+            | RestAuth::Basic { .. }
+            | RestAuth::OAuth2ClientCredentials { .. } => CredentialPlace::Authorization,
+        };
+        let redactor = Arc::new(Redactor::default());
+        let provider = auth.to_sdk().build(raw.clone(), secrets);
+        let provider = Arc::new(RedactingAuth::new(provider, place, redactor.clone()));
+        Ok(Self {
+            client: AuthenticatedClient::new(raw, provider),
+            base,
+            headers,
+            redactor,
+        })
+    }
+
+    /// The redactor of this connection.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// `path` (starting with `/`, possibly with a query) appended to the base URL.
+    pub(crate) fn url(&self, path: &str) -> Result<Url, String> {
+        let joined = format!("{}{path}", self.base.as_str().trim_end_matches('/'));
+        Url::parse(&joined).map_err(|e| format!("`{path}` does not make a valid URL: {e}"))
+    }
+
+    /// Whether `url` has the base URL's scheme, host and port (so credentials may go there).
+    pub(crate) fn same_origin(&self, url: &Url) -> bool {
+        url.scheme() == self.base.scheme()
+            && url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default()
+    }
+
+    /// Sends `request` with credentials and reads the whole body. Any status comes back as
+    /// is, except a 401 that persists after fresh credentials (an auth error).
+    pub(crate) async fn send(
+        &self,
+        operation: Operation,
+        request: &Outgoing,
+    ) -> Result<Received, ConnectorError> {
+        let response = self
+            .client
+            .send(operation, |client| {
+                let mut builder = client
+                    .request(request.method.clone(), request.url.clone())
+                    .headers(self.headers.clone())
+                    .headers(request.headers.clone());
+                if !request.query.is_empty() {
+                    builder = builder.query(&request.query);
+                }
+                if let Some(body) = &request.json_body {
+                    builder = builder
+                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                        .body(body.clone());
+                }
+                builder
+            })
+            .await?;
+        read_response(operation, response).await
+    }
+
+    /// The error an unsuccessful response means: its kind from the status (408/429/5xx
+    /// retryable, other 4xx not), `Retry-After` honoured, a redacted body excerpt.
+    /// `prefix` starts the detail (e.g. `page 3: `).
+    pub(crate) fn status_error(
+        &self,
+        operation: Operation,
+        received: &Received,
+        prefix: &str,
+    ) -> ConnectorError {
+        let status = received.status;
+        let mut err = ConnectorError::new(
+            ErrorKind::from_http_status(status.as_u16()),
+            operation,
+            format!(
+                "{prefix}HTTP {status}: {}",
+                self.redactor.excerpt(&received.body)
+            ),
+        );
+        if let Some(wait) = parse_retry_after(&received.headers) {
+            err = err.with_retry_after(wait);
+        }
+        err
+    }
+}
+
+async fn read_response(
+    operation: Operation,
+    response: Response,
+) -> Result<Received, ConnectorError> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| connector_sdk::auth::map_reqwest_error(operation, e))?;
+    Ok(Received {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Whether a transport error happened before the request reached the server (safe to
+/// retry even for a non-idempotent write).
+pub(crate) fn never_sent(err: &ConnectorError) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(reqwest_err) = cause.downcast_ref::<reqwest::Error>() {
+            return reqwest_err.is_connect();
+        }
+        source = cause.source();
+    }
+    false
+}

@@ -1,0 +1,96 @@
+//! Connector factories by type.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use connector_sdk::{
+    Connector, ConnectorError, ConnectorExt as _, ConnectorFactory, Operation, SecretSource,
+    TimeoutLayer,
+};
+use serde_json::Value;
+
+/// A connector type as listed to users.
+#[derive(Debug, Clone)]
+pub struct ConnectorTypeInfo {
+    /// The type name used in configurations (`"rest"`, `"sql"`).
+    pub connector_type: String,
+    /// The JSON Schema of its configuration (secret fields marked `"x-secret": true`).
+    pub spec: Value,
+}
+
+/// The connector types available, by name.
+#[derive(Clone, Default)]
+pub struct ConnectorRegistry {
+    factories: BTreeMap<String, Arc<dyn ConnectorFactory>>,
+    timeouts: Option<TimeoutLayer>,
+}
+
+impl ConnectorRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a factory (a later one with the same type replaces the earlier).
+    #[must_use]
+    pub fn with(mut self, factory: Arc<dyn ConnectorFactory>) -> Self {
+        self.factories
+            .insert(factory.connector_type().to_owned(), factory);
+        self
+    }
+
+    /// Also bound every check, discover, batch read and write call to `timeout`.
+    #[must_use]
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts = Some(TimeoutLayer::uniform(timeout));
+        self
+    }
+
+    /// Every type, by name.
+    pub fn types(&self) -> Vec<ConnectorTypeInfo> {
+        self.factories
+            .values()
+            .map(|factory| ConnectorTypeInfo {
+                connector_type: factory.connector_type().to_owned(),
+                spec: factory.spec(),
+            })
+            .collect()
+    }
+
+    /// The factory of `connector_type`, if known.
+    pub fn factory(&self, connector_type: &str) -> Option<&Arc<dyn ConnectorFactory>> {
+        self.factories.get(connector_type)
+    }
+
+    /// The names of all types, for error messages.
+    pub fn type_names(&self) -> Vec<&str> {
+        self.factories.keys().map(String::as_str).collect()
+    }
+
+    /// Build a connector of `connector_type` from `config`. Each factory returns its
+    /// connector already wrapped in the layers that suit it (spans and metrics, timeouts,
+    /// retries where a whole-operation retry is safe); this adds none, so that no attempt
+    /// is multiplied by a second retry layer.
+    pub async fn build(
+        &self,
+        connector_type: &str,
+        config: Value,
+        secrets: Arc<dyn SecretSource>,
+    ) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let factory = self.factory(connector_type).ok_or_else(|| {
+            ConnectorError::config(
+                Operation::Build,
+                format!(
+                    "unknown connector type {connector_type:?}; known types: {}",
+                    self.type_names().join(", ")
+                ),
+            )
+        })?;
+        let connector = factory.build(config, secrets).await?;
+        Ok(match self.timeouts {
+            Some(timeouts) => connector.layer(timeouts).into_dyn(),
+            None => connector,
+        })
+    }
+}

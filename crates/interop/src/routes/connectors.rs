@@ -1,0 +1,476 @@
+//! Connector types and stored connectors.
+
+use std::time::Instant;
+
+use api::openapi::{CommonErrors, NotFound, UpdateErrors};
+use api::{
+    ApiError, ApiJson, ApiQuery, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag,
+};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::Utc;
+use connector_sdk::Catalog;
+use http::{StatusCode, header};
+use kernel::{Access, Error, ErrorKind, FieldError, Principal};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::InteropState;
+use crate::connector_store::{
+    self, ConnectorChange, ConnectorFilter, LastTest, NewConnector, StoredConnector,
+};
+use crate::validation::validate_config;
+
+pub(super) fn router() -> OpenApiRouter<InteropState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_connector_types))
+        .routes(routes!(list_connectors, create_connector))
+        .routes(routes!(get_connector, update_connector, delete_connector))
+        .routes(routes!(test_connector))
+        .routes(routes!(connector_schema))
+}
+
+fn audit(principal: &Principal, action: &str, id: &str) {
+    tracing::info!(target: "audit", actor = %principal.subject, action, object_type = "connector", object_id = id, "audit event");
+}
+
+/// A connector type and the JSON Schema of its configuration.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ConnectorType {
+    /// The type name used in configurations.
+    #[serde(rename = "type")]
+    pub connector_type: String,
+    /// A human title.
+    pub title: String,
+    /// What it connects to.
+    pub description: String,
+    /// JSON Schema of the configuration; secret fields carry `"x-secret": true` and take
+    /// secret references only.
+    #[schema(value_type = Object)]
+    pub spec: Value,
+}
+
+/// Every connector type grimOS can create.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ConnectorTypeList {
+    /// The types, by name.
+    pub items: Vec<ConnectorType>,
+}
+
+/// The connector types and their configuration schemas.
+#[utoipa::path(
+    get, path = "/api/v1/interop/connector-types", tag = "connectors",
+    security(("bearer" = [])),
+    responses((status = 200, body = ConnectorTypeList), CommonErrors)
+)]
+async fn list_connector_types(
+    State(state): State<InteropState>,
+    caller: Caller,
+) -> ApiResult<ApiJson<ConnectorTypeList>> {
+    caller.require(Access::Read)?;
+    let items = state
+        .registry
+        .types()
+        .into_iter()
+        .map(|info| ConnectorType {
+            title: info
+                .spec
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or(&info.connector_type)
+                .to_owned(),
+            description: info
+                .spec
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            connector_type: info.connector_type,
+            spec: info.spec,
+        })
+        .collect();
+    Ok(ApiJson(ConnectorTypeList { items }))
+}
+
+/// Filters and pages of the connector list.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectorListQuery {
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only connectors of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub connector_type: Option<String>,
+    /// Only connectors whose name contains this text (case-insensitive).
+    pub q: Option<String>,
+}
+
+/// List connectors.
+#[utoipa::path(
+    get, path = "/api/v1/interop/connectors", tag = "connectors",
+    params(ConnectorListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PageResponse<StoredConnector>), CommonErrors)
+)]
+async fn list_connectors(
+    State(state): State<InteropState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ConnectorListQuery>,
+) -> ApiResult<ApiJson<PageResponse<StoredConnector>>> {
+    caller.require(Access::Read)?;
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .to_request()?;
+    let filter = ConnectorFilter {
+        connector_type: query.connector_type.filter(|value| !value.is_empty()),
+        search: query
+            .q
+            .filter(|value| !value.trim().is_empty())
+            .map(|value| value.trim().to_owned()),
+    };
+    Ok(ApiJson(
+        connector_store::list(&state.db, &filter, &page)
+            .await?
+            .into(),
+    ))
+}
+
+/// Create a connector.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConnectorRequest {
+    /// Unique name, 1 to 100 characters.
+    pub name: String,
+    /// The connector type (see `/api/v1/interop/connector-types`).
+    #[serde(rename = "type")]
+    pub connector_type: String,
+    /// The configuration, in the type's schema; secret fields take references only.
+    #[schema(value_type = Object)]
+    pub config: Value,
+    /// What it is for.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Change a connector (its type cannot change).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnectorRequest {
+    /// Unique name, 1 to 100 characters.
+    pub name: String,
+    /// The whole new configuration.
+    #[schema(value_type = Object)]
+    pub config: Value,
+    /// What it is for.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn validate_name(name: &str) -> Result<String, FieldError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "/name",
+            "must be 1 to 100 characters, without control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn spec_of(state: &InteropState, connector_type: &str) -> Result<Value, Error> {
+    state
+        .registry
+        .factory(connector_type)
+        .map(|factory| factory.spec())
+        .ok_or_else(|| {
+            Error::invalid_field(
+                "/type",
+                format!(
+                    "unknown connector type; known types: {}",
+                    state.registry.type_names().join(", ")
+                ),
+            )
+        })
+}
+
+fn validated(
+    state: &InteropState,
+    name: &str,
+    connector_type: &str,
+    config: &Value,
+) -> Result<String, Error> {
+    let mut errors = Vec::new();
+    let name = validate_name(name).map_err(|error| errors.push(error)).ok();
+    match spec_of(state, connector_type) {
+        Ok(spec) => {
+            if let Err(error) = validate_config(&spec, config, "/config") {
+                errors.extend(error.fields().iter().cloned());
+            }
+        }
+        Err(error) => errors.extend(error.fields().iter().cloned()),
+    }
+    match (name, errors.is_empty()) {
+        (Some(name), true) => Ok(name),
+        _ => Err(Error::validation(errors)),
+    }
+}
+
+/// Create a connector (operators and admins). Answers 201 with its `ETag` and `Location`.
+#[utoipa::path(
+    post, path = "/api/v1/interop/connectors", tag = "connectors",
+    request_body = CreateConnectorRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = StoredConnector, headers(("ETag" = String), ("Location" = String))),
+        (status = 409, body = api::Problem, content_type = "application/problem+json", description = "The name is taken"),
+        CommonErrors
+    )
+)]
+async fn create_connector(
+    State(state): State<InteropState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CreateConnectorRequest>,
+) -> ApiResult<Response> {
+    let principal = caller.require(Access::Operate)?;
+    let name = validated(
+        &state,
+        &request.name,
+        &request.connector_type,
+        &request.config,
+    )?;
+    if request
+        .config
+        .get("allow_insecure_http")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        tracing::warn!(connector = %name, "connector created with allow_insecure_http: its traffic is not encrypted");
+    }
+    let connector = connector_store::create(
+        &state.db,
+        NewConnector {
+            name,
+            connector_type: request.connector_type,
+            config: request.config,
+            description: request.description,
+            created_by: Some(principal.subject.clone()),
+        },
+    )
+    .await?;
+    audit(principal, "connector.create", &connector.id);
+    let location = format!("/api/v1/interop/connectors/{}", connector.id);
+    Ok(with_etag(
+        connector.version,
+        (
+            StatusCode::CREATED,
+            [(header::LOCATION, location)],
+            ApiJson(connector),
+        ),
+    ))
+}
+
+/// Get a connector with its `ETag`.
+#[utoipa::path(
+    get, path = "/api/v1/interop/connectors/{id}", tag = "connectors",
+    params(("id" = String, Path, description = "Connector id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = StoredConnector, headers(("ETag" = String))), NotFound, CommonErrors)
+)]
+async fn get_connector(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    caller.require(Access::Read)?;
+    let connector = connector_store::get(&state.db, &id).await?;
+    Ok(with_etag(connector.version, ApiJson(connector)))
+}
+
+/// Replace a connector's name and configuration. Send `If-Match` with the ETag you read:
+/// 412 if someone changed it meanwhile.
+#[utoipa::path(
+    put, path = "/api/v1/interop/connectors/{id}", tag = "connectors",
+    params(
+        ("id" = String, Path, description = "Connector id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read"),
+    ),
+    request_body = UpdateConnectorRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = StoredConnector, headers(("ETag" = String))), UpdateErrors, CommonErrors)
+)]
+async fn update_connector(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<UpdateConnectorRequest>,
+) -> ApiResult<Response> {
+    let principal = caller.require(Access::Operate)?;
+    let existing = connector_store::get(&state.db, &id).await?;
+    let name = validated(
+        &state,
+        &request.name,
+        &existing.connector_type,
+        &request.config,
+    )?;
+    let connector = connector_store::update(
+        &state.db,
+        &id,
+        if_match.0,
+        ConnectorChange {
+            name,
+            config: request.config,
+            description: request.description,
+            updated_by: Some(principal.subject.clone()),
+        },
+    )
+    .await?;
+    audit(principal, "connector.update", &id);
+    Ok(with_etag(connector.version, ApiJson(connector)))
+}
+
+/// Delete a connector.
+#[utoipa::path(
+    delete, path = "/api/v1/interop/connectors/{id}", tag = "connectors",
+    params(
+        ("id" = String, Path, description = "Connector id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you read"),
+    ),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), UpdateErrors, CommonErrors)
+)]
+async fn delete_connector(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> ApiResult<StatusCode> {
+    let principal = caller.require(Access::Operate)?;
+    connector_store::delete(&state.db, &id, if_match.0).await?;
+    audit(principal, "connector.delete", &id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The outcome of a connection test.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TestResult {
+    /// Whether the connector reached its system.
+    pub ok: bool,
+    /// How long the check took.
+    pub latency_ms: u64,
+    /// Why it failed (never containing a secret value).
+    pub error: Option<String>,
+    /// The failure's kind: config, auth, permission, not_found, rate_limited, transient,
+    /// data, unsupported.
+    pub error_kind: Option<String>,
+}
+
+async fn build(
+    state: &InteropState,
+    connector: &StoredConnector,
+) -> Result<std::sync::Arc<dyn connector_sdk::Connector>, connector_sdk::ConnectorError> {
+    state
+        .registry
+        .build(
+            &connector.connector_type,
+            connector.config.clone(),
+            state.secrets.clone(),
+        )
+        .await
+}
+
+/// Test the connection: resolve its secrets, connect, and run the type's health check.
+#[utoipa::path(
+    post, path = "/api/v1/interop/connectors/{id}/test", tag = "connectors",
+    params(("id" = String, Path, description = "Connector id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = TestResult), NotFound, CommonErrors)
+)]
+async fn test_connector(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<TestResult>> {
+    caller.require(Access::Operate)?;
+    let connector = connector_store::get(&state.db, &id).await?;
+    let started = Instant::now();
+    let (ok, error, error_kind, latency) = match build(&state, &connector).await {
+        Ok(built) => {
+            let report = built.check().await;
+            let latency = report.latency;
+            match report.error {
+                None => (true, None, None, latency),
+                Some(error) => (
+                    false,
+                    Some(error.to_string()),
+                    Some(error.kind().to_string()),
+                    latency,
+                ),
+            }
+        }
+        Err(error) => (
+            false,
+            Some(error.to_string()),
+            Some(error.kind().to_string()),
+            started.elapsed(),
+        ),
+    };
+    let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    let test = LastTest {
+        ok,
+        latency_ms,
+        error: error.clone(),
+        tested_at: Utc::now(),
+    };
+    connector_store::record_test(&state.db, &id, &test).await?;
+    Ok(ApiJson(TestResult {
+        ok,
+        latency_ms,
+        error,
+        error_kind,
+    }))
+}
+
+/// The streams (tables, endpoints) a connector offers, with fields, types, keys and cursor
+/// candidates.
+#[utoipa::path(
+    get, path = "/api/v1/interop/connectors/{id}/schema", tag = "connectors",
+    params(("id" = String, Path, description = "Connector id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "The catalog of streams"), NotFound, CommonErrors)
+)]
+async fn connector_schema(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<Catalog>> {
+    caller.require(Access::Read)?;
+    let connector = connector_store::get(&state.db, &id).await?;
+    let built = build(&state, &connector).await.map_err(connector_error)?;
+    let catalog = built.discover().await.map_err(connector_error)?;
+    Ok(ApiJson(catalog))
+}
+
+/// A connector failure as an API error: the remote system's problem is a 502-like
+/// `Unavailable` for transient kinds, a 422 for configuration problems.
+pub(crate) fn connector_error(error: connector_sdk::ConnectorError) -> ApiError {
+    use connector_sdk::ErrorKind as Kind;
+    let message = error.to_string();
+    let kernel_error = match error.kind() {
+        Kind::Config => Error::new(ErrorKind::Validation, "connector_config", message),
+        Kind::Unsupported => Error::new(ErrorKind::Validation, "connector_unsupported", message),
+        Kind::Auth | Kind::Permission => {
+            Error::new(ErrorKind::Unavailable, "connector_auth", message)
+        }
+        Kind::NotFound => Error::new(ErrorKind::NotFound, "connector_not_found", message),
+        _ => Error::new(ErrorKind::Unavailable, "connector_unavailable", message),
+    };
+    ApiError(kernel_error)
+}
