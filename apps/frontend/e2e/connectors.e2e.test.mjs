@@ -1,15 +1,11 @@
 // The connector flow end to end: add a REST connector pointing at a local HTTP server,
-// test it (passing, then failing), edit it, delete it. Needs the connector API in grimos:
-// opt in with GRIMOS_E2E_CONNECTORS=1 until it lands.
+// test it (passing, then failing), edit it, delete it — against a real `grimos serve`.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { startApp } from './support/app-url.mjs';
 import { launchBrowser, screenshot } from './support/browser.mjs';
 import { ADMIN_TOKEN, startGrimos } from './support/grimos.mjs';
-
-const enabled = process.env.GRIMOS_E2E_CONNECTORS === '1';
-const skip = enabled ? false : 'set GRIMOS_E2E_CONNECTORS=1 (needs the connector API)';
 
 let grimos;
 let app;
@@ -31,7 +27,6 @@ function startUpstream() {
 }
 
 before(async () => {
-  if (!enabled) return;
   upstream = await startUpstream();
   upstream_url = `http://127.0.0.1:${upstream.address().port}`;
   grimos = await startGrimos();
@@ -51,7 +46,7 @@ after(async () => {
   await new Promise((resolve) => (upstream ? upstream.close(resolve) : resolve()));
 });
 
-test('add a REST connector', { skip }, async () => {
+test('add a REST connector', async () => {
   const { page } = browser;
   await page.getByText('No connectors yet').waitFor();
   await screenshot(page, '10-connectors-empty');
@@ -69,14 +64,14 @@ test('add a REST connector', { skip }, async () => {
   await page.getByRole('heading', { name: 'e2e-contacts' }).waitFor();
 });
 
-test('test the connection: passing', { skip }, async () => {
+test('test the connection: passing', async () => {
   const { page } = browser;
   await page.getByRole('button', { name: 'Test connection' }).click();
   await page.getByText('Connection OK').waitFor();
   await screenshot(page, '13-test-ok');
 });
 
-test('edit it to point at a closed port, then the test fails', { skip }, async () => {
+test('edit it to point at a closed port, then the test fails', async () => {
   const { page } = browser;
   await page.getByLabel(/Base url/).fill('http://127.0.0.1:9');
   await page.getByRole('button', { name: 'Save changes' }).click();
@@ -86,7 +81,7 @@ test('edit it to point at a closed port, then the test fails', { skip }, async (
   await screenshot(page, '14-test-failed');
 });
 
-test('the list shows the connector and its last test', { skip }, async () => {
+test('the list shows the connector and its last test', async () => {
   const { page } = browser;
   await page.getByRole('link', { name: 'All connectors' }).click();
   const row = page.getByRole('row', { name: /e2e-contacts/ });
@@ -95,7 +90,7 @@ test('the list shows the connector and its last test', { skip }, async () => {
   await screenshot(page, '15-connectors-list');
 });
 
-test('delete it after confirming', { skip }, async () => {
+test('delete it after confirming', async () => {
   const { page } = browser;
   await page.getByRole('link', { name: 'e2e-contacts' }).click();
   await page.getByRole('button', { name: 'Delete' }).click();

@@ -82,6 +82,9 @@ struct CommonArgs {
     /// Log filter, e.g. info or info,sqlx=warn [env: GRIMOS_LOG_LEVEL] [default: info]
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
+    /// The built web app to serve at / [env: GRIMOS_WEB_DIR] [default: apps/frontend/dist]
+    #[arg(long, value_name = "DIR")]
+    web_dir: Option<String>,
     /// Serve HTTPS with this PEM certificate chain [env: GRIMOS_TLS_CERT]
     #[arg(long, value_name = "FILE")]
     tls_cert: Option<String>,
@@ -103,6 +106,7 @@ impl CommonArgs {
             database_url: self.database_url.clone(),
             log_format: self.log_format.clone(),
             log_level: self.log_level.clone(),
+            web_dir: self.web_dir.clone(),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
             tls_client_ca: self.tls_client_ca.clone(),

@@ -29,7 +29,7 @@ pub struct StoredConnector {
     #[serde(rename = "type")]
     pub connector_type: String,
     /// The configuration; secret fields hold references only.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub config: Value,
     /// What it is for.
     pub description: Option<String>,

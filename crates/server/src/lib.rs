@@ -15,5 +15,6 @@ mod openapi;
 mod platform;
 pub mod shutdown;
 pub mod tls;
+mod web_app;
 
 pub use platform::{Platform, StartupError, openapi_document};

@@ -20,6 +20,7 @@ use utoipa::OpenApi;
         (name = "users", description = "Users (admins only, except reading yourself)"),
         (name = "tokens", description = "API tokens: shown once, stored hashed, revocable"),
         (name = "secrets", description = "The embedded encrypted secret store (admins only; values are write-only)"),
+        (name = "connectors", description = "Connector types and stored connectors of the Interoperability Engine"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]

@@ -8,8 +8,10 @@ use api::auth::SharedAuthenticator;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use connectors::ConnectorRegistry;
 use identity::bootstrap::{BootstrapOutcome, bootstrap_admin};
 use identity::{IdentityAuthenticator, IdentityState, OidcVerifier};
+use interop::InteropState;
 use secrets_service::routes::SecretsState;
 use settings::Settings;
 use storage::{Database, PoolSettings};
@@ -92,6 +94,9 @@ impl Platform {
             )
             .map_err(StartupError::Database)?,
         );
+        let resolver = Arc::new(secret_resolver(settings, (*secret_store).clone())?);
+        let connector_secrets: Arc<dyn connector_sdk::SecretSource> =
+            Arc::new(connectors::ResolverSecretSource::new(resolver));
         let registry = MetricsRegistry::install()?;
         let http_client = reqwest::Client::builder()
             .user_agent(concat!("grimos/", env!("CARGO_PKG_VERSION")))
@@ -109,6 +114,8 @@ impl Platform {
                 db: db.clone(),
                 registry,
                 secret_store,
+                connector_registry: connector_registry(),
+                connector_secrets,
             },
             authenticator,
         );
@@ -220,6 +227,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     document.merge(identity::routes::router().split_for_parts().1);
     document.merge(secrets_service::routes::router().split_for_parts().1);
+    document.merge(interop::routes::router().split_for_parts().1);
     document.merge(health_routes().split_for_parts().1);
     document.merge(metrics_routes().split_for_parts().1);
     document
@@ -230,6 +238,37 @@ struct Services {
     db: Database,
     registry: MetricsRegistry,
     secret_store: Arc<secrets::LocalSecretStore>,
+    connector_registry: ConnectorRegistry,
+    connector_secrets: Arc<dyn connector_sdk::SecretSource>,
+}
+
+/// The connector types this build of grimOS offers.
+pub fn connector_registry() -> ConnectorRegistry {
+    ConnectorRegistry::new().with(Arc::new(connector_rest::RestConnectorFactory::new()))
+}
+
+/// The resolver of secret references: the embedded store for `local:`, Vault/OpenBao for
+/// `vault:` when configured, the environment for `env:`, and files under `/run/secrets` and
+/// `<data-dir>/secrets` for `file:`.
+fn secret_resolver(
+    settings: &Settings,
+    local: secrets::LocalSecretStore,
+) -> Result<secrets::SecretResolver, StartupError> {
+    let mut builder = secrets::SecretResolver::builder()
+        .local_store(local)
+        .allow_file_root("/run/secrets")
+        .allow_file_root(settings.data_dir.join("secrets"));
+    if let Some(vault) = &settings.vault {
+        let client = secrets::VaultClient::new(vault.clone()).map_err(|error| {
+            StartupError::Database(kernel::Error::new(
+                kernel::ErrorKind::Validation,
+                "vault",
+                format!("Vault/OpenBao: {error}"),
+            ))
+        })?;
+        builder = builder.vault(client);
+    }
+    Ok(builder.build())
 }
 
 fn compose(settings: &Settings, services: Services, authenticator: SharedAuthenticator) -> Router {
@@ -237,12 +276,19 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
         db,
         registry,
         secret_store,
+        connector_registry,
+        connector_secrets,
     } = services;
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(identity::routes::router().with_state(IdentityState { db: db.clone() }))
         .merge(health_routes().with_state(db.clone()))
         .merge(secrets_service::routes::router().with_state(SecretsState {
             store: secret_store,
+        }))
+        .merge(interop::routes::router().with_state(InteropState {
+            db: db.clone(),
+            registry: connector_registry,
+            secrets: connector_secrets,
         }))
         .merge(metrics_routes().with_state(MetricsState { registry, db }))
         .split_for_parts();
@@ -256,6 +302,7 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
             }),
         )
         .route("/api/docs", get(docs_page))
+        .fallback_service(crate::web_app::router(&settings.web_dir))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,

@@ -40,6 +40,8 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// The built admin web app, served at `/`.
+    pub web_dir: PathBuf,
     /// The token the first admin gets on first start (from `GRIMOS_ADMIN_TOKEN`).
     pub admin_token: Option<SecretValue>,
     /// The embedded secret store's master key (from `GRIMOS_MASTER_KEY`); without it, key
@@ -107,6 +109,8 @@ pub struct Flags {
     pub log_format: Option<String>,
     /// `--log-level`
     pub log_level: Option<String>,
+    /// `--web-dir`
+    pub web_dir: Option<String>,
     /// `--tls-cert`
     pub tls_cert: Option<String>,
     /// `--tls-key`
@@ -188,6 +192,11 @@ const OIDC_NAME_CLAIM: Definition = Definition {
     key: "auth.oidc.name_claim",
 };
 
+const WEB_DIR: Definition = Definition {
+    name: "web_dir",
+    env: "GRIMOS_WEB_DIR",
+    key: "web_dir",
+};
 const TLS_CERT: Definition = Definition {
     name: "tls.cert",
     env: "GRIMOS_TLS_CERT",
@@ -210,7 +219,8 @@ const TLS_CLIENT_AUTH: Definition = Definition {
 };
 
 /// Every key the TOML file may hold.
-pub const FILE_KEYS: [&str; 17] = [
+pub const FILE_KEYS: [&str; 18] = [
+    "web_dir",
     "tls.cert",
     "tls.key",
     "tls.client_ca",
@@ -402,6 +412,13 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         |raw| parse_bounded(raw, 0, 3600, "seconds").map(Duration::from_secs),
     )?;
 
+    let web_dir = resolver.value(
+        &WEB_DIR,
+        flags.web_dir.as_ref(),
+        "--web-dir",
+        || "apps/frontend/dist".to_owned(),
+        |raw| Ok(PathBuf::from(raw)),
+    )?;
     let admin_token = match env(ADMIN_TOKEN_ENV).filter(|value| !value.is_empty()) {
         Some(token) => {
             validate_admin_token(&token).map_err(|message| SettingError {
@@ -443,6 +460,7 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         request_timeout,
         body_limit_bytes,
         shutdown_grace,
+        web_dir,
         admin_token,
         master_key,
         vault,
@@ -674,6 +692,10 @@ impl Settings {
         out.push_str(&line(
             "shutdown_grace_secs",
             self.shutdown_grace.as_secs().to_string(),
+        ));
+        out.push_str(&line(
+            "web_dir",
+            quoted(&self.web_dir.display().to_string()),
         ));
         out.push_str(&format!(
             "# admin_token: {}\n",

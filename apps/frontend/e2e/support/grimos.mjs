@@ -6,13 +6,20 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { grimosBin } from '../../scripts/grimos-bin.mjs';
+import { dist_dir } from './paths.mjs';
 
 export const ADMIN_TOKEN = 'grm_e2e_admin_token_0123456789abcdefghij';
 
 export async function startGrimos({ env = {} } = {}) {
   const data_dir = mkdtempSync(path.join(os.tmpdir(), 'grimos-e2e-'));
   const child = spawn(grimosBin(), ['serve', '--listen', '127.0.0.1:0', '--data-dir', data_dir], {
-    env: { ...process.env, GRIMOS_ADMIN_TOKEN: ADMIN_TOKEN, GRIMOS_LOG_FORMAT: 'json', ...env },
+    env: {
+      ...process.env,
+      GRIMOS_ADMIN_TOKEN: ADMIN_TOKEN,
+      GRIMOS_LOG_FORMAT: 'json',
+      GRIMOS_WEB_DIR: dist_dir,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs = [];

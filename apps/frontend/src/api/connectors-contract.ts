@@ -1,9 +1,9 @@
-// ─────────────────────────────────────────────────────────────────────────────────────────
-// HAND-TYPED — REPLACE WITH GENERATED TYPES.
-// The connector endpoints (`/api/v1/interop/...`) are not in the OpenAPI document yet.
-// Once `pnpm gen:api` emits them into `schema.ts`, replace each type below with an alias of
-// `components['schemas'][...]` (as `types.ts` does) and delete this file's hand-written shapes.
-// ─────────────────────────────────────────────────────────────────────────────────────────
+// The connector API's types, as aliases of the types generated from the OpenAPI document
+// (src/api/schema.ts, `pnpm gen:api`). Configuration objects are free-form JSON in the
+// document; the schema-driven form narrows them to `JsonObject`.
+import type { components } from './schema';
+
+type Schemas = components['schemas'];
 
 /** A JSON value as the connector configuration holds it. */
 export type JsonValue =
@@ -12,54 +12,25 @@ export type JsonValue =
 export type JsonObject = { [key: string]: JsonValue };
 
 /** GET /api/v1/interop/connector-types → `{ items: ConnectorType[] }`. */
-export interface ConnectorType {
-  type: string;
-  title: string;
-  description: string;
+export type ConnectorType = Omit<Schemas['ConnectorType'], 'spec'> & {
   /** JSON Schema of the configuration; secret fields carry `"x-secret": true`. */
   spec: JsonObject;
-}
+};
 
-export interface ConnectorTestResult {
-  ok: boolean;
-  latency_ms: number;
-  error: string | null;
-}
+export type ConnectorTestResult = Schemas['TestResult'];
 
-export interface ConnectorLastTest extends ConnectorTestResult {
-  tested_at: string;
-}
+export type ConnectorLastTest = Schemas['LastTest'];
 
-export interface Connector {
-  id: string;
-  name: string;
-  type: string;
+export type Connector = Omit<Schemas['StoredConnector'], 'config'> & { config: JsonObject };
+
+export type CreateConnectorRequest = Omit<Schemas['CreateConnectorRequest'], 'config'> & {
   config: JsonObject;
-  version: number;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-  updated_by: string;
-  last_test: ConnectorLastTest | null;
-  warnings: string[];
-}
+};
 
-export interface CreateConnectorRequest {
-  name: string;
-  type: string;
+export type UpdateConnectorRequest = Omit<Schemas['UpdateConnectorRequest'], 'config'> & {
   config: JsonObject;
-}
+};
 
-export interface UpdateConnectorRequest {
-  name: string;
-  config: JsonObject;
-}
+export type ItemsResponse<T> = { items: T[] };
 
-export interface ItemsResponse<T> {
-  items: T[];
-}
-
-export interface PageResponse<T> {
-  items: T[];
-  next_cursor?: string | null;
-}
+export type PageResponse<T> = { items: T[]; next_cursor?: string | null };

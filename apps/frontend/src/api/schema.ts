@@ -18,6 +18,139 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/interop/connector-types': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The connector types and their configuration schemas. */
+    get: operations['list_connector_types'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/connectors': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List connectors. */
+    get: operations['list_connectors'];
+    put?: never;
+    /** Create a connector (operators and admins). Answers 201 with its `ETag` and `Location`. */
+    post: operations['create_connector'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/connectors/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a connector with its `ETag`. */
+    get: operations['get_connector'];
+    /**
+     * Replace a connector's name and configuration. Send `If-Match` with the ETag you read:
+     *     412 if someone changed it meanwhile.
+     */
+    put: operations['update_connector'];
+    post?: never;
+    /** Delete a connector. */
+    delete: operations['delete_connector'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/connectors/{id}/schema': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The streams (tables, endpoints) a connector offers, with fields, types, keys and cursor
+     *     candidates.
+     */
+    get: operations['connector_schema'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/connectors/{id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Test the connection: resolve its secrets, connect, and run the type's health check. */
+    post: operations['test_connector'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/secrets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every secret's metadata, by name. */
+    get: operations['list_secrets'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/secrets/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A secret's metadata (never its value). */
+    get: operations['get_secret'];
+    /**
+     * Store a secret's value in the embedded encrypted store (201 when new, 200 when replaced).
+     *     Use it in configurations as `local:<name>`.
+     */
+    put: operations['put_secret'];
+    post?: never;
+    /** Delete a secret. Configurations that reference it fail to connect until it is set again. */
+    delete: operations['delete_secret'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/tokens': {
     parameters: {
       query?: never;
@@ -194,6 +327,40 @@ export interface components {
       /** @description `ok` or `failed`. */
       status: string;
     };
+    /** @description A connector type and the JSON Schema of its configuration. */
+    ConnectorType: {
+      /** @description What it connects to. */
+      description: string;
+      /**
+       * @description JSON Schema of the configuration; secret fields carry `"x-secret": true` and take
+       *     secret references only.
+       */
+      spec: {
+        [key: string]: unknown;
+      };
+      /** @description A human title. */
+      title: string;
+      /** @description The type name used in configurations. */
+      type: string;
+    };
+    /** @description Every connector type grimOS can create. */
+    ConnectorTypeList: {
+      /** @description The types, by name. */
+      items: components['schemas']['ConnectorType'][];
+    };
+    /** @description Create a connector. */
+    CreateConnectorRequest: {
+      /** @description The configuration, in the type's schema; secret fields take references only. */
+      config: {
+        [key: string]: unknown;
+      };
+      /** @description What it is for. */
+      description?: string | null;
+      /** @description Unique name, 1 to 100 characters. */
+      name: string;
+      /** @description The connector type (see `/api/v1/interop/connector-types`). */
+      type: string;
+    };
     /** @description Create an API token. */
     CreateTokenRequest: {
       /**
@@ -228,6 +395,23 @@ export interface components {
       message: string;
       /** @description JSON Pointer to the field in the request body, e.g. `/config/auth/token`. */
       path: string;
+    };
+    /** @description The outcome of the last connection test. */
+    LastTest: {
+      /** @description Why it failed (never containing a secret value). */
+      error?: string | null;
+      /**
+       * Format: int64
+       * @description How long the check took.
+       */
+      latency_ms: number;
+      /** @description Whether the connection worked. */
+      ok: boolean;
+      /**
+       * Format: date-time
+       * @description When it ran.
+       */
+      tested_at: string;
     };
     /** @description The process is alive. */
     Liveness: {
@@ -270,6 +454,77 @@ export interface components {
         role: components['schemas']['Role'];
         /** @description The user the token acts as. */
         user_id: string;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_SecretView: {
+      /** @description The items of this page. */
+      items: {
+        /**
+         * Format: date-time
+         * @description When it was first set.
+         */
+        created_at: string;
+        /** @description The master key its data key is wrapped with. */
+        key_id: string;
+        /** @description The secret's name. */
+        name: string;
+        /** @description How to use it in a configuration's secret field: `local:<name>`. */
+        reference: string;
+        /**
+         * Format: date-time
+         * @description When its value (or key wrapping) last changed.
+         */
+        updated_at: string;
+        /**
+         * Format: int64
+         * @description Incremented by each new value.
+         */
+        version: number;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_StoredConnector: {
+      /** @description The items of this page. */
+      items: {
+        /** @description The configuration; secret fields hold references only. */
+        config: {
+          [key: string]: unknown;
+        };
+        /**
+         * Format: date-time
+         * @description When it was created.
+         */
+        created_at: string;
+        /** @description Who created it. */
+        created_by?: string | null;
+        /** @description What it is for. */
+        description?: string | null;
+        /** @description Id (UUIDv7). */
+        id: string;
+        last_test?: null | components['schemas']['LastTest'];
+        /** @description Unique name. */
+        name: string;
+        /** @description Connector type (`rest`, `sql`). */
+        type: string;
+        /**
+         * Format: date-time
+         * @description When it last changed.
+         */
+        updated_at: string;
+        /** @description Who last changed it. */
+        updated_by?: string | null;
+        /**
+         * Format: int64
+         * @description Incremented by every update; sent as the ETag.
+         */
+        version: number;
+        /** @description Things an operator should know, e.g. that TLS is off. */
+        warnings: string[];
       }[];
       /** @description Pass as `cursor` to get the next page; `null` on the last page. */
       next_cursor?: string | null;
@@ -349,6 +604,14 @@ export interface components {
       /** @description A URI naming the problem type: `urn:grimos:problem:<code>`. */
       type: string;
     };
+    /** @description A new value for a secret. */
+    PutSecretRequest: {
+      /**
+       * Format: password
+       * @description The value (write-only: it is encrypted at once and never shown again).
+       */
+      value: string;
+    };
     /** @description The readiness report. */
     Readiness: {
       /** @description The database answers. */
@@ -363,6 +626,95 @@ export interface components {
      * @enum {string}
      */
     Role: 'admin' | 'operator' | 'viewer' | 'service';
+    /** @description A secret's metadata. The value is never returned. */
+    SecretView: {
+      /**
+       * Format: date-time
+       * @description When it was first set.
+       */
+      created_at: string;
+      /** @description The master key its data key is wrapped with. */
+      key_id: string;
+      /** @description The secret's name. */
+      name: string;
+      /** @description How to use it in a configuration's secret field: `local:<name>`. */
+      reference: string;
+      /**
+       * Format: date-time
+       * @description When its value (or key wrapping) last changed.
+       */
+      updated_at: string;
+      /**
+       * Format: int64
+       * @description Incremented by each new value.
+       */
+      version: number;
+    };
+    /** @description A stored connector. */
+    StoredConnector: {
+      /** @description The configuration; secret fields hold references only. */
+      config: {
+        [key: string]: unknown;
+      };
+      /**
+       * Format: date-time
+       * @description When it was created.
+       */
+      created_at: string;
+      /** @description Who created it. */
+      created_by?: string | null;
+      /** @description What it is for. */
+      description?: string | null;
+      /** @description Id (UUIDv7). */
+      id: string;
+      last_test?: null | components['schemas']['LastTest'];
+      /** @description Unique name. */
+      name: string;
+      /** @description Connector type (`rest`, `sql`). */
+      type: string;
+      /**
+       * Format: date-time
+       * @description When it last changed.
+       */
+      updated_at: string;
+      /** @description Who last changed it. */
+      updated_by?: string | null;
+      /**
+       * Format: int64
+       * @description Incremented by every update; sent as the ETag.
+       */
+      version: number;
+      /** @description Things an operator should know, e.g. that TLS is off. */
+      warnings: string[];
+    };
+    /** @description The outcome of a connection test. */
+    TestResult: {
+      /** @description Why it failed (never containing a secret value). */
+      error?: string | null;
+      /**
+       * @description The failure's kind: config, auth, permission, not_found, rate_limited, transient,
+       *     data, unsupported.
+       */
+      error_kind?: string | null;
+      /**
+       * Format: int64
+       * @description How long the check took.
+       */
+      latency_ms: number;
+      /** @description Whether the connector reached its system. */
+      ok: boolean;
+    };
+    /** @description Change a connector (its type cannot change). */
+    UpdateConnectorRequest: {
+      /** @description The whole new configuration. */
+      config: {
+        [key: string]: unknown;
+      };
+      /** @description What it is for. */
+      description?: string | null;
+      /** @description Unique name, 1 to 100 characters. */
+      name: string;
+    };
     /** @description Change a user; omitted fields stay as they are. */
     UpdateUserRequest: {
       /** @description Disable (true) or enable (false) the user. */
@@ -449,6 +801,1160 @@ export interface operations {
       };
       /** @description The caller's role does not allow this. */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_connector_types: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ConnectorTypeList'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_connectors: {
+    parameters: {
+      query?: {
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page. */
+        cursor?: string;
+        /** @description Only connectors of this type. */
+        type?: string;
+        /** @description Only connectors whose name contains this text (case-insensitive). */
+        q?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_StoredConnector'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  create_connector: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateConnectorRequest'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          ETag?: string;
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredConnector'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The name is taken */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_connector: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Connector id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          ETag?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredConnector'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  update_connector: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag you read */
+        'If-Match'?: string | null;
+      };
+      path: {
+        /** @description Connector id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpdateConnectorRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          ETag?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredConnector'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A unique name is already taken. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The `If-Match` version is stale. */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  delete_connector: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag you read */
+        'If-Match'?: string | null;
+      };
+      path: {
+        /** @description Connector id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A unique name is already taken. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The `If-Match` version is stale. */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  connector_schema: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Connector id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The catalog of streams */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': Record<string, never>;
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  test_connector: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Connector id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TestResult'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_secrets: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_SecretView'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_secret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Secret name */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SecretView'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  put_secret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Secret name: letters, digits, '.', '_', '-', '/' (send '/' as %2F) */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PutSecretRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SecretView'];
+        };
+      };
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SecretView'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  delete_secret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Secret name */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
         headers: {
           [name: string]: unknown;
         };

@@ -59,7 +59,7 @@ export function EditConnectorPage() {
           <div className="flex flex-wrap items-center gap-2 text-sm text-muted-foreground">
             <Badge variant="accent">{connector.type}</Badge>
             <span>version {connector.version}</span>
-            <ConnectorStatusBadge last_test={connector.last_test} />
+            <ConnectorStatusBadge last_test={connector.last_test ?? null} />
           </div>
         </div>
         {can_manage && (

@@ -47,7 +47,7 @@ pub struct ConnectorType {
     pub description: String,
     /// JSON Schema of the configuration; secret fields carry `"x-secret": true` and take
     /// secret references only.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub spec: Value,
 }
 
@@ -152,7 +152,7 @@ pub struct CreateConnectorRequest {
     #[serde(rename = "type")]
     pub connector_type: String,
     /// The configuration, in the type's schema; secret fields take references only.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub config: Value,
     /// What it is for.
     #[serde(default)]
@@ -166,7 +166,7 @@ pub struct UpdateConnectorRequest {
     /// Unique name, 1 to 100 characters.
     pub name: String,
     /// The whole new configuration.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub config: Value,
     /// What it is for.
     #[serde(default)]

@@ -50,7 +50,7 @@ export function ConnectorTable({ connectors, can_manage, onDelete }: ConnectorTa
               <Badge variant="accent">{connector.type}</Badge>
             </TableCell>
             <TableCell>
-              <ConnectorStatusBadge last_test={connector.last_test} />
+              <ConnectorStatusBadge last_test={connector.last_test ?? null} />
             </TableCell>
             <TableCell className="hidden text-muted-foreground md:table-cell">
               <time
