@@ -8,6 +8,7 @@
 //! type's schema and every field marked `x-secret` holds a secret reference, never a value.
 
 pub mod connector_store;
+pub mod mapping_store;
 pub mod routes;
 pub mod validation;
 

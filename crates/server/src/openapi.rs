@@ -21,6 +21,7 @@ use utoipa::OpenApi;
         (name = "tokens", description = "API tokens: shown once, stored hashed, revocable"),
         (name = "secrets", description = "The embedded encrypted secret store (admins only; values are write-only)"),
         (name = "connectors", description = "Connector types and stored connectors of the Interoperability Engine"),
+        (name = "mappings", description = "Data mappings: rules, validation against schemas, preview"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]

@@ -1,6 +1,7 @@
 //! `/api/v1/interop/...`.
 
 mod connectors;
+mod mappings;
 
 use std::sync::Arc;
 
@@ -22,5 +23,19 @@ pub struct InteropState {
 
 /// The interop routes; the caller provides the state.
 pub fn router() -> OpenApiRouter<InteropState> {
-    connectors::router()
+    connectors::router().merge(mappings::router())
+}
+
+impl InteropState {
+    /// Build the stored connector `id`, ready to connect.
+    pub(crate) async fn connect(
+        &self,
+        id: &str,
+    ) -> Result<Arc<dyn connector_sdk::Connector>, api::ApiError> {
+        let stored = crate::connector_store::get(&self.db, id).await?;
+        self.registry
+            .build(&stored.connector_type, stored.config, self.secrets.clone())
+            .await
+            .map_err(connectors::connector_error)
+    }
 }

@@ -1,0 +1,467 @@
+//! Data mappings: CRUD, validation against source and target schemas, preview.
+
+use api::openapi::{CommonErrors, NotFound, UpdateErrors};
+use api::{ApiJson, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use connector_sdk::ReadRequest;
+use futures_util::StreamExt as _;
+use http::{StatusCode, header};
+use kernel::{Access, Error, FieldError, Principal};
+use mapping::{MappingSpec, Schema, ValidationIssue};
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::InteropState;
+use crate::mapping_store::{self, MappingContent, StoredMapping, StreamRef};
+
+/// Most sample records a preview takes.
+const MAX_PREVIEW_RECORDS: usize = 100;
+
+pub(super) fn router() -> OpenApiRouter<InteropState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_mappings, create_mapping))
+        .routes(routes!(get_mapping, update_mapping, delete_mapping))
+        .routes(routes!(validate_mapping))
+        .routes(routes!(preview_mapping))
+}
+
+fn audit(principal: &Principal, action: &str, id: &str) {
+    tracing::info!(target: "audit", actor = %principal.subject, action, object_type = "mapping", object_id = id, "audit event");
+}
+
+/// A mapping's content, as created or replaced.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingRequest {
+    /// Unique name, 1 to 100 characters.
+    pub name: String,
+    /// Where records come from.
+    #[serde(default)]
+    pub source: Option<StreamRef>,
+    /// Where records go.
+    #[serde(default)]
+    pub target: Option<StreamRef>,
+    /// The rules (see docs/mapping.md).
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
+    pub rules: Value,
+    /// A JSON Schema of source records (instead of introspecting the source).
+    #[serde(default)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub source_schema: Option<Value>,
+    /// A JSON Schema of target records (instead of introspecting the target).
+    #[serde(default)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
+    pub target_schema: Option<Value>,
+}
+
+/// Check a mapping request: the name, the connectors it names, the schemas' shape, and
+/// that its rules compile (every error with its rule index and path).
+async fn validated(state: &InteropState, request: MappingRequest) -> Result<MappingContent, Error> {
+    let mut errors = Vec::new();
+    let name = request.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new("/name", "must be 1 to 100 characters"));
+    }
+    for (pointer, end) in [("/source", &request.source), ("/target", &request.target)] {
+        if let Some(end) = end
+            && crate::connector_store::get(&state.db, &end.connector)
+                .await
+                .is_err()
+        {
+            errors.push(FieldError::new(
+                format!("{pointer}/connector"),
+                "no connector with this id",
+            ));
+        }
+    }
+    for (pointer, schema) in [
+        ("/source_schema", &request.source_schema),
+        ("/target_schema", &request.target_schema),
+    ] {
+        if let Some(schema) = schema
+            && let Err(message) = Schema::from_json_schema(schema)
+        {
+            errors.push(FieldError::new(pointer, message));
+        }
+    }
+    match spec_of(&request.rules) {
+        Ok(spec) => {
+            if let Err(compile_errors) = mapping::Mapping::compile(&spec) {
+                errors.extend(
+                    compile_errors
+                        .into_iter()
+                        .map(|error| FieldError::new(error.path, error.message)),
+                );
+            }
+        }
+        Err(spec_errors) => errors.extend(spec_errors),
+    }
+    if !errors.is_empty() {
+        return Err(Error::validation(errors));
+    }
+    Ok(MappingContent {
+        name,
+        source: request.source,
+        target: request.target,
+        rules: request.rules,
+        source_schema: request.source_schema,
+        target_schema: request.target_schema,
+    })
+}
+
+fn spec_of(rules: &Value) -> Result<MappingSpec, Vec<FieldError>> {
+    MappingSpec::from_json_value(json!({ "rules": rules })).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|error| FieldError::new(error.path, error.message))
+            .collect()
+    })
+}
+
+/// List mappings.
+#[utoipa::path(
+    get, path = "/api/v1/interop/mappings", tag = "mappings",
+    params(PageQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PageResponse<StoredMapping>), CommonErrors)
+)]
+async fn list_mappings(
+    State(state): State<InteropState>,
+    caller: Caller,
+    api::ApiQuery(query): api::ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<PageResponse<StoredMapping>>> {
+    caller.require(Access::Read)?;
+    Ok(ApiJson(
+        mapping_store::list(&state.db, &query.to_request()?)
+            .await?
+            .into(),
+    ))
+}
+
+/// Create a mapping. Its rules must compile; errors name the rule index and path.
+#[utoipa::path(
+    post, path = "/api/v1/interop/mappings", tag = "mappings",
+    request_body = MappingRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = StoredMapping, headers(("ETag" = String), ("Location" = String))), CommonErrors)
+)]
+async fn create_mapping(
+    State(state): State<InteropState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<MappingRequest>,
+) -> ApiResult<Response> {
+    let principal = caller.require(Access::Operate)?;
+    let content = validated(&state, request).await?;
+    let mapping = mapping_store::create(&state.db, content, Some(&principal.subject)).await?;
+    audit(principal, "mapping.create", &mapping.id);
+    let location = format!("/api/v1/interop/mappings/{}", mapping.id);
+    Ok(with_etag(
+        mapping.version,
+        (
+            StatusCode::CREATED,
+            [(header::LOCATION, location)],
+            ApiJson(mapping),
+        ),
+    ))
+}
+
+/// Get a mapping with its `ETag`.
+#[utoipa::path(
+    get, path = "/api/v1/interop/mappings/{id}", tag = "mappings",
+    params(("id" = String, Path, description = "Mapping id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = StoredMapping), NotFound, CommonErrors)
+)]
+async fn get_mapping(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    caller.require(Access::Read)?;
+    let mapping = mapping_store::get(&state.db, &id).await?;
+    Ok(with_etag(mapping.version, ApiJson(mapping)))
+}
+
+/// Replace a mapping (send `If-Match`).
+#[utoipa::path(
+    put, path = "/api/v1/interop/mappings/{id}", tag = "mappings",
+    params(("id" = String, Path, description = "Mapping id"), ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    request_body = MappingRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = StoredMapping), UpdateErrors, CommonErrors)
+)]
+async fn update_mapping(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<MappingRequest>,
+) -> ApiResult<Response> {
+    let principal = caller.require(Access::Operate)?;
+    let content = validated(&state, request).await?;
+    let mapping = mapping_store::update(
+        &state.db,
+        &id,
+        if_match.0,
+        content,
+        Some(&principal.subject),
+    )
+    .await?;
+    audit(principal, "mapping.update", &id);
+    Ok(with_etag(mapping.version, ApiJson(mapping)))
+}
+
+/// Delete a mapping.
+#[utoipa::path(
+    delete, path = "/api/v1/interop/mappings/{id}", tag = "mappings",
+    params(("id" = String, Path, description = "Mapping id"), ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Deleted"), UpdateErrors, CommonErrors)
+)]
+async fn delete_mapping(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> ApiResult<StatusCode> {
+    let principal = caller.require(Access::Operate)?;
+    mapping_store::delete(&state.db, &id, if_match.0).await?;
+    audit(principal, "mapping.delete", &id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The outcome of validating a mapping against its schemas.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MappingValidation {
+    /// True when there is no error (warnings allowed).
+    pub valid: bool,
+    /// What must be fixed: `rule` index, `path` (JSON Pointer into the mapping), `message`.
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
+    pub errors: Vec<ValidationIssue>,
+    /// What deserves a look (narrowing casts, unknown lengths ...).
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
+    pub warnings: Vec<ValidationIssue>,
+}
+
+/// The schema of one end: the user's JSON Schema, else the connector's introspection.
+async fn schema_of(
+    state: &InteropState,
+    user: &Option<Value>,
+    end: &Option<StreamRef>,
+    label: &str,
+    warnings: &mut Vec<ValidationIssue>,
+) -> Option<Schema> {
+    if let Some(schema) = user {
+        return Schema::from_json_schema(schema).ok();
+    }
+    let end = end.as_ref()?;
+    let unavailable = |reason: String| ValidationIssue {
+        rule: None,
+        path: format!("/{label}"),
+        field: None,
+        message: format!(
+            "the {label} schema could not be introspected, so fields were not checked against it: {reason}"
+        ),
+    };
+    let connector = match state.connect(&end.connector).await {
+        Ok(connector) => connector,
+        Err(error) => {
+            warnings.push(unavailable(error.0.message().to_owned()));
+            return None;
+        }
+    };
+    match connector.discover().await {
+        Ok(catalog) => match catalog
+            .streams
+            .iter()
+            .find(|stream| stream.name == end.stream)
+        {
+            Some(stream) => Some(Schema::from_stream(stream)),
+            None => {
+                warnings.push(unavailable(format!(
+                    "the connector has no stream {:?}",
+                    end.stream
+                )));
+                None
+            }
+        },
+        Err(error) => {
+            warnings.push(unavailable(error.to_string()));
+            None
+        }
+    }
+}
+
+/// Validate a stored mapping against its source and target schemas (the user's JSON
+/// Schemas, else the connectors' introspection): unknown source paths, incompatible and
+/// narrowing casts, unmapped required target fields, length limits.
+#[utoipa::path(
+    post, path = "/api/v1/interop/mappings/{id}/validate", tag = "mappings",
+    params(("id" = String, Path, description = "Mapping id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = MappingValidation), NotFound, CommonErrors)
+)]
+async fn validate_mapping(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<MappingValidation>> {
+    caller.require(Access::Read)?;
+    let stored = mapping_store::get(&state.db, &id).await?;
+    let spec = spec_of(&stored.rules).map_err(Error::validation)?;
+    let mut warnings = Vec::new();
+    let source = schema_of(
+        &state,
+        &stored.source_schema,
+        &stored.source,
+        "source",
+        &mut warnings,
+    )
+    .await;
+    let target = schema_of(
+        &state,
+        &stored.target_schema,
+        &stored.target,
+        "target",
+        &mut warnings,
+    )
+    .await;
+    let mut report = mapping::validate(&spec, source.as_ref(), target.as_ref());
+    report.warnings.extend(warnings);
+    Ok(ApiJson(MappingValidation {
+        valid: report.valid,
+        errors: report.errors,
+        warnings: report.warnings,
+    }))
+}
+
+/// Where preview samples come from.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewSource {
+    /// A stored connector's id.
+    pub connector: String,
+    /// Its stream.
+    pub stream: String,
+    /// How many records to take (1 to 100, default 10).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Rules to try on sample records.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// The rules to apply.
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
+    pub rules: Value,
+    /// Sample records given inline (at most 100).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<std::collections::HashMap<String, serde_json::Value>>>)]
+    pub records: Option<Vec<Value>>,
+    /// Or fetch samples from a connector's stream.
+    #[serde(default)]
+    pub source: Option<PreviewSource>,
+}
+
+/// What each sample became.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PreviewResponse {
+    /// The samples used.
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
+    pub samples: Vec<Value>,
+    /// One entry per sample: `index`, `output` (null when a rule failed) and `errors`.
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
+    pub outputs: Vec<mapping::PreviewOutput>,
+}
+
+/// Apply rules to sample records, given inline or fetched from a connector, and show the
+/// output and every per-record error. Nothing is written anywhere.
+#[utoipa::path(
+    post, path = "/api/v1/interop/mappings/preview", tag = "mappings",
+    request_body = PreviewRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = PreviewResponse), CommonErrors)
+)]
+async fn preview_mapping(
+    State(state): State<InteropState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<PreviewRequest>,
+) -> ApiResult<ApiJson<PreviewResponse>> {
+    caller.require(Access::Operate)?;
+    let spec = spec_of(&request.rules).map_err(Error::validation)?;
+    let samples = match (request.records, request.source) {
+        (Some(records), None) => {
+            if records.len() > MAX_PREVIEW_RECORDS {
+                return Err(Error::invalid_field(
+                    "/records",
+                    format!("at most {MAX_PREVIEW_RECORDS} sample records"),
+                )
+                .into());
+            }
+            records
+        }
+        (None, Some(source)) => {
+            let limit = source.limit.unwrap_or(10);
+            if limit == 0 || limit > MAX_PREVIEW_RECORDS {
+                return Err(Error::invalid_field(
+                    "/source/limit",
+                    format!("must be 1 to {MAX_PREVIEW_RECORDS}"),
+                )
+                .into());
+            }
+            sample(&state, &source.connector, &source.stream, limit).await?
+        }
+        _ => {
+            return Err(Error::invalid_field(
+                "/records",
+                "give either `records` or `source`, not both and not neither",
+            )
+            .into());
+        }
+    };
+    let result = mapping::preview(&spec, &samples).map_err(|errors| {
+        Error::validation(
+            errors
+                .into_iter()
+                .map(|error| FieldError::new(error.path, error.message))
+                .collect(),
+        )
+    })?;
+    Ok(ApiJson(PreviewResponse {
+        samples,
+        outputs: result.outputs,
+    }))
+}
+
+async fn sample(
+    state: &InteropState,
+    connector_id: &str,
+    stream: &str,
+    limit: usize,
+) -> Result<Vec<Value>, api::ApiError> {
+    let connector = state.connect(connector_id).await?;
+    let mut request = ReadRequest::full(stream);
+    request.batch_size = limit;
+    let mut batches = connector
+        .read(request)
+        .await
+        .map_err(super::connectors::connector_error)?;
+    let mut samples = Vec::with_capacity(limit);
+    while samples.len() < limit {
+        match batches.next().await {
+            Some(Ok(batch)) => samples.extend(
+                batch
+                    .records
+                    .into_iter()
+                    .take(limit - samples.len())
+                    .map(Value::Object),
+            ),
+            Some(Err(error)) => return Err(super::connectors::connector_error(error)),
+            None => break,
+        }
+    }
+    Ok(samples)
+}
