@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use settings::{Flags, Settings};
@@ -26,6 +27,12 @@ enum Command {
     Migrate(CommonArgs),
     /// Print the OpenAPI document of the API (the same as GET /api/openapi.json).
     Openapi,
+    /// Use a connector from the command line, like a Singer tap/target: spec, check,
+    /// discover, read (JSON lines to stdout), write (JSON lines from stdin).
+    Connector {
+        #[command(subcommand)]
+        command: ConnectorCommand,
+    },
     /// Manage the embedded encrypted secret store (works beside a running server).
     Secrets {
         #[command(subcommand)]
@@ -36,6 +43,56 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectorCommand {
+    /// Print the JSON Schema of a connector type's configuration.
+    Spec {
+        /// The connector type: rest or sql.
+        #[arg(long = "type", value_name = "TYPE")]
+        connector_type: String,
+    },
+    /// Connect and run the health check.
+    Check(ConnectorFileArgs),
+    /// Print the streams, fields, types and keys the connector offers.
+    Discover(ConnectorFileArgs),
+    /// Read records as JSON lines to stdout.
+    Read {
+        #[command(flatten)]
+        file: ConnectorFileArgs,
+        /// The stream to read (optional when the config has one).
+        #[arg(long)]
+        stream: Option<String>,
+        /// Resume from the checkpoint in this file.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Write the last checkpoint to this file (atomically, after each batch).
+        #[arg(long, value_name = "FILE")]
+        state_out: Option<PathBuf>,
+    },
+    /// Write JSON lines from stdin; a summary goes to stderr.
+    Write {
+        #[command(flatten)]
+        file: ConnectorFileArgs,
+        /// The stream to write.
+        #[arg(long)]
+        stream: String,
+        /// insert, upsert, update or delete.
+        #[arg(long, default_value = "insert")]
+        mode: String,
+        /// Write each rejected record with its reason to this file (JSON lines).
+        #[arg(long, value_name = "FILE")]
+        rejects: Option<PathBuf>,
+    },
+}
+
+/// The connector configuration file.
+#[derive(Debug, Clone, Args)]
+struct ConnectorFileArgs {
+    /// The connector's configuration (JSON or YAML, with "type").
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +186,7 @@ pub fn run() -> ExitCode {
         Command::Serve(args) => args.settings().and_then(serve),
         Command::Migrate(args) => args.settings().and_then(migrate),
         Command::Secrets { command } => secrets_command(command),
+        Command::Connector { command } => connector_command(command),
         Command::Openapi => match server::openapi_document().to_pretty_json() {
             Ok(json) => {
                 println!("{json}");
@@ -303,4 +361,89 @@ fn secrets_command(command: SecretsCommand) -> Result<ExitCode, ExitCode> {
             Err(error) => Err(fail(error.message())),
         }
     })
+}
+
+/// Secret references in connector files resolve from the environment (`env:`), files
+/// (`file:`), the embedded store of the default data directory (`local:`) and Vault
+/// (`vault:`, through VAULT_ADDR/VAULT_TOKEN), as in the server.
+fn cli_secret_source() -> Arc<dyn connector_sdk::SecretSource> {
+    let mut builder = secrets::SecretResolver::builder()
+        .allow_file_root("/")
+        .cache_ttl(std::time::Duration::ZERO);
+    if let Ok(vault) = secrets::VaultConfig::from_env()
+        && let Ok(client) = secrets::VaultClient::new(vault)
+    {
+        builder = builder.vault(client);
+    }
+    Arc::new(connectors::ResolverSecretSource::new(Arc::new(
+        builder.build(),
+    )))
+}
+
+fn connector_command(command: ConnectorCommand) -> Result<ExitCode, ExitCode> {
+    let registry = connectors::builtin_registry();
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
+        let mut stdout = std::io::stdout().lock();
+        match command {
+            ConnectorCommand::Spec { connector_type } => {
+                connectors::cli::spec(&registry, &connector_type, &mut stdout)
+            }
+            ConnectorCommand::Check(file) => {
+                connectors::cli::check(&registry, cli_secret_source(), &file.config, &mut stdout)
+                    .await
+            }
+            ConnectorCommand::Discover(file) => {
+                connectors::cli::discover(&registry, cli_secret_source(), &file.config, &mut stdout)
+                    .await
+            }
+            ConnectorCommand::Read {
+                file,
+                stream,
+                state,
+                state_out,
+            } => connectors::cli::read(
+                &registry,
+                cli_secret_source(),
+                &file.config,
+                stream.as_deref(),
+                state.as_deref(),
+                state_out.as_deref(),
+                &mut stdout,
+            )
+            .await
+            .map(drop),
+            ConnectorCommand::Write {
+                file,
+                stream,
+                mode,
+                rejects,
+            } => {
+                let mode = connectors::cli::parse_write_mode(&mode)?;
+                let stdin = std::io::stdin().lock();
+                let mut stderr = std::io::stderr().lock();
+                connectors::cli::write(
+                    &registry,
+                    cli_secret_source(),
+                    &file.config,
+                    &stream,
+                    mode,
+                    stdin,
+                    rejects.as_deref(),
+                    &mut stderr,
+                )
+                .await
+                .map(drop)
+            }
+        }
+    });
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(error) => {
+            eprintln!("grimos: {error}");
+            Err(ExitCode::from(
+                u8::try_from(error.exit_code()).unwrap_or(EXIT_FAILURE),
+            ))
+        }
+    }
 }

@@ -375,3 +375,35 @@ fn secrets_commands_store_list_and_rotate_without_printing_values() {
         }
     }
 }
+
+#[test]
+fn connector_commands_print_specs_and_refuse_bad_configs_with_code_2() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let spec = command(data_dir.path())
+        .args(["connector", "spec", "--type", "sql"])
+        .output()
+        .unwrap();
+    assert!(spec.status.success());
+    let schema: Value = serde_json::from_slice(&spec.stdout).unwrap();
+    assert_eq!(schema["properties"]["password"]["x-secret"], true);
+
+    let unknown = command(data_dir.path())
+        .args(["connector", "spec", "--type", "ftp"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+
+    let config = data_dir.path().join("bad.yaml");
+    std::fs::write(&config, "type: rest\nbase_url: 42\nstreams: []\n").unwrap();
+    let check = command(data_dir.path())
+        .args(["connector", "check", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(2));
+    let stderr = String::from_utf8(check.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bad.yaml") && stderr.contains("base_url"),
+        "{stderr}"
+    );
+}

@@ -244,7 +244,7 @@ struct Services {
 
 /// The connector types this build of grimOS offers.
 pub fn connector_registry() -> ConnectorRegistry {
-    ConnectorRegistry::new().with(Arc::new(connector_rest::RestConnectorFactory::new()))
+    connectors::builtin_registry()
 }
 
 /// The resolver of secret references: the embedded store for `local:`, Vault/OpenBao for

@@ -1,0 +1,150 @@
+//! PostgreSQL -> PostgreSQL benchmark: 1,000,000 rows (int id, text, numeric, timestamptz,
+//! jsonb) through the connector's read -> write (COPY) path, then through a raw
+//! `psql COPY TO STDOUT | psql COPY FROM STDIN` pipe on the same data, in the same run.
+//!
+//! ```sh
+//! cargo run --release -p connector-sql --example bench_pg_to_pg
+//! ```
+//! Environment: `BENCH_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`),
+//! `BENCH_ROWS` (default 1,000,000), `BENCH_BATCH` (default 5,000).
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use connector_sdk::{ConnectorFactory, EnvFileSecretSource, ReadRequest, WriteMode};
+use connector_sql::SqlConnectorFactory;
+use futures::StreamExt;
+use serde_json::json;
+use sqlx::Executor;
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("BENCH_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let rows: i64 = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let batch: usize = std::env::var("BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    let parsed = url::Url::parse(&url)?;
+    let host = parsed.host_str().unwrap_or("127.0.0.1").to_owned();
+    let port = parsed.port().unwrap_or(5432).to_string();
+    let user = parsed.username().to_owned();
+    let database = parsed.path().trim_start_matches('/').to_owned();
+
+    let admin = sqlx::PgPool::connect(&url).await?;
+    let schema = format!("grimos_bench_{}", std::process::id());
+    admin
+        .execute(format!("CREATE SCHEMA {schema}").as_str())
+        .await?;
+    let setup = Instant::now();
+    admin
+        .execute(
+            format!(
+                "CREATE TABLE {schema}.src (id int PRIMARY KEY, label text NOT NULL, amount numeric(12,2), at timestamptz, doc jsonb); \
+                 INSERT INTO {schema}.src SELECT i, 'label ' || md5(i::text), (i * 1.25)::numeric(12,2), \
+                 timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second', jsonb_build_object('i', i, 'tag', 't' || (i % 10)) \
+                 FROM generate_series(1, {rows}) AS i; \
+                 CREATE TABLE {schema}.dst (LIKE {schema}.src INCLUDING ALL); \
+                 CREATE TABLE {schema}.dst_pipe (LIKE {schema}.src INCLUDING ALL);"
+            )
+            .as_str(),
+        )
+        .await?;
+    admin
+        .execute(format!("VACUUM ANALYZE {schema}.src").as_str())
+        .await?;
+    println!(
+        "source: {rows} rows generated server-side in {:.1} s",
+        setup.elapsed().as_secs_f64()
+    );
+
+    // (a) The connector: read stream batches -> write (insert mode, COPY).
+    let connector = SqlConnectorFactory
+        .build(
+            json!({"url": url, "batch_size": batch, "streams": [
+                {"name": "src", "table": format!("{schema}.src")},
+                {"name": "dst", "table": format!("{schema}.dst")}
+            ]}),
+            Arc::new(EnvFileSecretSource),
+        )
+        .await?;
+    let rss_before = peak_rss_mib();
+    let started = Instant::now();
+    let mut stream = connector
+        .read(ReadRequest::full("src").with_batch_size(batch))
+        .await?;
+    let mut written = 0usize;
+    let mut rejected = 0usize;
+    while let Some(next) = stream.next().await {
+        let next = next?;
+        let report = connector
+            .write("dst", WriteMode::Insert, next.records)
+            .await?;
+        written += report.ok_count();
+        rejected += report.rejected_count();
+    }
+    let connector_secs = started.elapsed().as_secs_f64();
+    let connector_rate = written as f64 / connector_secs;
+    let peak = peak_rss_mib();
+
+    // (b) The raw COPY pipe on the same data.
+    let psql = |sql: String| {
+        format!("psql -X -q -h {host} -p {port} -U {user} -d {database} -c \"{sql}\"")
+    };
+    let pipe = format!(
+        "{} | {}",
+        psql(format!("COPY {schema}.src TO STDOUT")),
+        psql(format!("COPY {schema}.dst_pipe FROM STDIN"))
+    );
+    let started = Instant::now();
+    let status = Command::new("sh").arg("-c").arg(&pipe).arg("").status()?;
+    let pipe_secs = started.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err(format!("the psql pipe failed: {status}").into());
+    }
+    let piped: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {schema}.dst_pipe"))
+        .fetch_one(&admin)
+        .await?;
+    let pipe_rate = piped as f64 / pipe_secs;
+    let copied: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {schema}.dst"))
+        .fetch_one(&admin)
+        .await?;
+    let same: bool = sqlx::query_scalar(&format!(
+        "SELECT NOT EXISTS (SELECT * FROM {schema}.src EXCEPT SELECT * FROM {schema}.dst)"
+    ))
+    .fetch_one(&admin)
+    .await?;
+    admin
+        .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+        .await?;
+
+    println!(
+        "connector read -> write (COPY): {written} rows ({rejected} rejected) in {connector_secs:.2} s = {connector_rate:.0} rows/s"
+    );
+    println!(
+        "psql COPY pipe:                 {piped} rows in {pipe_secs:.2} s = {pipe_rate:.0} rows/s"
+    );
+    println!(
+        "ratio connector / pipe:         {:.0} %",
+        100.0 * connector_rate / pipe_rate
+    );
+    println!("peak RSS (VmHWM):               {peak:.0} MiB (before the run {rss_before:.0} MiB)");
+    println!("target table identical to source: {same} ({copied} rows)");
+    Ok(())
+}

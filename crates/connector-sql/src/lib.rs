@@ -1,0 +1,32 @@
+//! # grimOS generic SQL connector
+//!
+//! One connector type, `sql`, for PostgreSQL, MySQL/MariaDB and SQLite (through sqlx) and
+//! SQL Server (through tiberius), built on the Connector SDK:
+//!
+//! - [`SqlConnectorFactory`] validates a [`SqlConfig`] and builds a [`SqlConnector`], which
+//!   connects on first use (resolving the `password` secret reference then).
+//! - [`dialect`]: quoting, placeholders, parameter limits, upsert syntax and type mapping
+//!   per engine; identifiers are always quoted, values always bound.
+//! - [`introspect`]: tables, views, columns, keys, cursor candidates -> the SDK's catalog.
+//! - [`read`]: one streaming query per read, batches with resumable checkpoints.
+//! - [`write`]: `COPY` on PostgreSQL, multi-row statements elsewhere, bad records isolated
+//!   by bisection so only they are rejected.
+//! - [`values`]: JSON <-> database value conversion.
+//! - [`checkpoint`]: flow checkpoints committed in the same transaction as the rows
+//!   ([`transaction`]: where the statements of one write commit).
+
+pub mod checkpoint;
+pub mod config;
+pub mod connector;
+pub mod db;
+pub mod dialect;
+pub mod introspect;
+pub mod mssql;
+pub mod read;
+pub mod transaction;
+pub mod values;
+pub mod write;
+
+pub use config::{SqlConfig, StreamConfig, StreamSource};
+pub use connector::{SqlConnector, SqlConnectorFactory};
+pub use dialect::{Dialect, Engine, TableName};

@@ -1,0 +1,654 @@
+//! Streaming reads: one query per read, rows pulled from the driver's row stream (never
+//! `fetch_all`), converted and cut into batches by a producer task, handed to the consumer
+//! through a channel of one batch (bounded memory: about three batches in flight).
+//!
+//! ## Incremental reads and ties
+//!
+//! With a cursor column the query orders by `cursor` and then by the primary key, and each
+//! batch carries a checkpoint `{"cursor_field", "cursor", "key": {pk: value}}`:
+//!
+//! - **With a primary key** (or when the cursor *is* the key) the resume predicate is the
+//!   keyset `(cursor, pk) > (last cursor, last pk)`: exact, no duplicates, no gaps even when a
+//!   batch boundary splits rows sharing one cursor value, and the state stays one row's worth.
+//! - **Without a key** the resume predicate is `cursor > last`, and a batch never
+//!   checkpoints inside a group of equal cursor values: the reader looks one row ahead and,
+//!   when the next row shares the last cursor value, checkpoints the previous *completed*
+//!   value instead. Resuming then re-delivers that tie group (at-least-once, never a gap).
+//!
+//! In both cases, rows committed later with a cursor value *below* the checkpoint (a
+//! long-running transaction that commits after a newer one) are not seen: pick a cursor the
+//! database assigns at commit time, or re-read a safety window. Rows whose cursor is `NULL`
+//! come with the initial (checkpoint-less) read only and never advance the checkpoint.
+
+use std::collections::HashMap;
+
+use connector_sdk::{
+    Checkpoint, ConnectorError, FieldType, Operation, Record, RecordBatch, RecordBatchStream,
+};
+use futures::StreamExt as _;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use crate::config::SqlConfig;
+use crate::db::{Db, sqlx_error};
+use crate::dialect::{Dialect, Engine, keyset_predicate};
+use crate::introspect::ColumnInfo;
+use crate::values::{self, BindValue};
+
+/// Where the rows come from.
+#[derive(Debug, Clone)]
+pub enum ReadFrom<'a> {
+    /// A table: its quoted name and its columns.
+    Table {
+        /// The quoted, schema-qualified name.
+        quoted: String,
+        /// The columns, in table order.
+        columns: &'a [ColumnInfo],
+    },
+    /// A read-only query and the columns it returns (when known).
+    Query {
+        /// The query text.
+        sql: &'a str,
+        /// The columns (needed for cursor reads).
+        columns: &'a [ColumnInfo],
+    },
+}
+
+impl ReadFrom<'_> {
+    fn columns(&self) -> &[ColumnInfo] {
+        match self {
+            Self::Table { columns, .. } | Self::Query { columns, .. } => columns,
+        }
+    }
+}
+
+/// The query of one read and its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadPlan {
+    /// The SQL.
+    pub sql: String,
+    /// The parameters: the JSON value and the column it is compared with.
+    pub binds: Vec<(Value, ColumnInfo)>,
+    /// The cursor, when incremental.
+    pub cursor: Option<CursorPlan>,
+    /// The catalog types by column name (decoders use them where the driver's are coarse).
+    pub hints: HashMap<String, FieldType>,
+}
+
+/// How checkpoints are made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CursorPlan {
+    /// The cursor column.
+    pub field: String,
+    /// Key columns after the cursor in the ordering (empty: no key).
+    pub key: Vec<String>,
+    /// Whether `(cursor, key)` identifies a row (keyset resumption is exact).
+    pub exact: bool,
+}
+
+fn quoted(dialect: &dyn Dialect, name: &str) -> Result<String, ConnectorError> {
+    dialect
+        .quote_identifier(name)
+        .map_err(|e| ConnectorError::config(Operation::Read, e.to_string()))
+}
+
+/// Plans the query of a read.
+pub fn plan(
+    dialect: &dyn Dialect,
+    from: ReadFrom<'_>,
+    cursor: Option<&str>,
+    primary_key: &[String],
+    checkpoint: Option<&Checkpoint>,
+) -> Result<ReadPlan, ConnectorError> {
+    let columns = from.columns();
+    let hints = columns
+        .iter()
+        .map(|c| (c.name.clone(), c.field_type.clone()))
+        .collect();
+    let source = match &from {
+        ReadFrom::Table {
+            quoted: table,
+            columns,
+        } => {
+            let list = columns
+                .iter()
+                .map(|c| {
+                    let q = quoted(dialect, &c.name)?;
+                    Ok(
+                        if dialect.engine() == Engine::Postgres
+                            && values::postgres::PgKind::needs_text_cast(&c.field_type)
+                        {
+                            format!("CAST({q} AS text) AS {q}")
+                        } else {
+                            q
+                        },
+                    )
+                })
+                .collect::<Result<Vec<_>, ConnectorError>>()?;
+            format!("SELECT {} FROM {table}", list.join(", "))
+        }
+        ReadFrom::Query { sql, .. } if cursor.is_none() => {
+            return Ok(ReadPlan {
+                sql: (*sql).to_owned(),
+                binds: Vec::new(),
+                cursor: None,
+                hints,
+            });
+        }
+        ReadFrom::Query { sql, .. } => format!("SELECT * FROM ({sql}) AS grimos_q"),
+    };
+    let Some(cursor) = cursor else {
+        return Ok(ReadPlan {
+            sql: source,
+            binds: Vec::new(),
+            cursor: None,
+            hints,
+        });
+    };
+    let column = |name: &str| {
+        columns
+            .iter()
+            .find(|c| c.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                ConnectorError::config(
+                    Operation::Read,
+                    format!("column `{name}` does not exist (cursor or key column)"),
+                )
+            })
+    };
+    let cursor_column = column(cursor)?;
+    let key: Vec<ColumnInfo> = primary_key
+        .iter()
+        .filter(|k| k.as_str() != cursor)
+        .map(|k| column(k))
+        .collect::<Result<_, _>>()?;
+    let exact = !key.is_empty() || primary_key.iter().any(|k| k == cursor);
+    let mut order = vec![cursor_column.clone()];
+    order.extend(key.iter().cloned());
+    let order_sql = order
+        .iter()
+        .map(|c| quoted(dialect, &c.name))
+        .collect::<Result<Vec<_>, _>>()?
+        .join(", ");
+
+    let mut sql = source;
+    let mut binds = Vec::new();
+    if let Some(checkpoint) = checkpoint {
+        let field = checkpoint.0.get("cursor_field").and_then(Value::as_str);
+        if field.is_some_and(|f| f != cursor) {
+            return Err(ConnectorError::config(
+                Operation::Read,
+                format!(
+                    "the checkpoint was made with cursor `{}`, this read uses `{cursor}`",
+                    field.unwrap_or_default()
+                ),
+            ));
+        }
+        let Some(value) = checkpoint.cursor_value().filter(|v| !v.is_null()) else {
+            return Err(ConnectorError::config(
+                Operation::Read,
+                "the checkpoint holds no cursor value",
+            ));
+        };
+        let key_values: Option<Vec<Value>> = checkpoint
+            .0
+            .get("key")
+            .and_then(|k| key.iter().map(|c| k.get(&c.name).cloned()).collect());
+        let mut compared = vec![(cursor_column.clone(), value.clone())];
+        if let Some(values) = key_values.filter(|_| !key.is_empty()) {
+            compared.extend(key.iter().cloned().zip(values));
+        }
+        let quoted_columns = compared
+            .iter()
+            .map(|(c, _)| Ok((quoted(dialect, &c.name)?, c.native.clone())))
+            .collect::<Result<Vec<_>, ConnectorError>>()?;
+        let (predicate, bind_columns) = keyset_predicate(dialect, &quoted_columns, 1);
+        sql = format!("{sql} WHERE {predicate}");
+        binds = bind_columns
+            .into_iter()
+            .map(|i| (compared[i].1.clone(), compared[i].0.clone()))
+            .collect();
+    }
+    sql = format!("{sql} ORDER BY {order_sql}");
+    Ok(ReadPlan {
+        sql,
+        binds,
+        cursor: Some(CursorPlan {
+            field: cursor.to_owned(),
+            key: key.into_iter().map(|c| c.name).collect(),
+            exact,
+        }),
+        hints,
+    })
+}
+
+/// Cuts records into batches and computes each batch's checkpoint.
+#[derive(Debug)]
+pub struct Batcher {
+    stream: String,
+    batch_size: usize,
+    cursor: Option<CursorPlan>,
+    batch: Vec<Record>,
+    /// The checkpoint of the last emitted batch (carried forward when a batch cannot
+    /// advance it).
+    checkpoint: Option<Checkpoint>,
+    /// The cursor value of the previous row.
+    previous: Option<Value>,
+    /// The largest cursor value whose rows have all been seen (no-key mode).
+    completed: Option<Value>,
+}
+
+impl Batcher {
+    /// A batcher of `batch_size` records, resuming after `checkpoint`.
+    pub fn new(
+        stream: impl Into<String>,
+        batch_size: usize,
+        cursor: Option<CursorPlan>,
+        checkpoint: Option<Checkpoint>,
+    ) -> Self {
+        Self {
+            stream: stream.into(),
+            batch_size: batch_size.max(1),
+            cursor,
+            batch: Vec::with_capacity(batch_size.clamp(1, 100_000)),
+            checkpoint,
+            previous: None,
+            completed: None,
+        }
+    }
+
+    /// Adds a record; returns a full batch when this record starts the next one.
+    pub fn push(&mut self, record: Record) -> Option<RecordBatch> {
+        let full = if self.batch.len() >= self.batch_size {
+            Some(self.emit(Some(&record)))
+        } else {
+            None
+        };
+        if let Some(cursor) = &self.cursor
+            && let Some(value) = record.get(&cursor.field).filter(|v| !v.is_null())
+        {
+            if let Some(previous) = &self.previous
+                && previous != value
+            {
+                self.completed = Some(previous.clone());
+            }
+            self.previous = Some(value.clone());
+        }
+        self.batch.push(record);
+        full
+    }
+
+    /// The last, partial batch (none when empty).
+    pub fn finish(mut self) -> Option<RecordBatch> {
+        if self.batch.is_empty() {
+            None
+        } else {
+            Some(self.emit(None))
+        }
+    }
+
+    fn emit(&mut self, next: Option<&Record>) -> RecordBatch {
+        let records = std::mem::replace(
+            &mut self.batch,
+            Vec::with_capacity(self.batch_size.min(100_000)),
+        );
+        if let Some(cursor) = &self.cursor
+            && let Some(last) = records
+                .iter()
+                .rev()
+                .find(|r| r.get(&cursor.field).is_some_and(|v| !v.is_null()))
+        {
+            let value = last.get(&cursor.field).cloned().unwrap_or(Value::Null);
+            let checkpoint = if cursor.exact {
+                let key: Map<String, Value> = cursor
+                    .key
+                    .iter()
+                    .map(|k| (k.clone(), last.get(k).cloned().unwrap_or(Value::Null)))
+                    .collect();
+                let mut checkpoint = Checkpoint::cursor(&cursor.field, value);
+                if !key.is_empty()
+                    && let Some(object) = checkpoint.0.as_object_mut()
+                {
+                    object.insert("key".into(), Value::Object(key));
+                }
+                Some(checkpoint)
+            } else {
+                let tie_continues = next.and_then(|n| n.get(&cursor.field)) == Some(&value);
+                if tie_continues {
+                    self.completed
+                        .clone()
+                        .map(|c| Checkpoint::cursor(&cursor.field, c))
+                } else {
+                    Some(Checkpoint::cursor(&cursor.field, value))
+                }
+            };
+            if checkpoint.is_some() {
+                self.checkpoint = checkpoint;
+            }
+        }
+        RecordBatch::new(self.stream.clone(), records, self.checkpoint.clone())
+    }
+}
+
+/// The text a PostgreSQL parameter is bound as (then cast to the column type).
+fn pg_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+type Sender = mpsc::Sender<Result<RecordBatch, ConnectorError>>;
+
+/// Starts a read: the producer task runs the query and sends batches.
+pub fn spawn(
+    db: Db,
+    config: std::sync::Arc<SqlConfig>,
+    plan: ReadPlan,
+    batcher: Batcher,
+) -> RecordBatchStream {
+    let (tx, rx) = mpsc::channel(1);
+    let stream_name = batcher.stream.clone();
+    tokio::spawn(async move {
+        let result = produce(&db, &config, plan, batcher, &tx).await;
+        if let Err(err) = result {
+            let _ = tx.send(Err(err.with_stream(stream_name))).await;
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed()
+}
+
+/// Sends a batch; `false` when the consumer is gone (the read stops).
+async fn send(tx: &Sender, batch: Option<RecordBatch>) -> bool {
+    match batch {
+        Some(batch) => tx.send(Ok(batch)).await.is_ok(),
+        None => true,
+    }
+}
+
+fn decode_error(detail: String) -> ConnectorError {
+    ConnectorError::data(Operation::Read, detail)
+}
+
+async fn produce(
+    db: &Db,
+    config: &SqlConfig,
+    plan: ReadPlan,
+    mut batcher: Batcher,
+    tx: &Sender,
+) -> Result<(), ConnectorError> {
+    let engine = crate::introspect::engine_of(db);
+    let cursor_binds = |engine: Engine| -> Result<Vec<BindValue>, ConnectorError> {
+        plan.binds
+            .iter()
+            .map(|(value, column)| {
+                BindValue::from_cursor(value, &column.field_type, engine).map_err(|e| {
+                    ConnectorError::config(Operation::Read, format!("checkpoint cursor: {e}"))
+                })
+            })
+            .collect()
+    };
+    let read_error = |e: sqlx::Error| sqlx_error(Operation::Read, &e, config);
+    match db {
+        Db::Postgres(pool) => {
+            let mut query = sqlx::query(&plan.sql);
+            for (value, _) in &plan.binds {
+                query = query.bind(pg_text(value));
+            }
+            let mut rows = query.fetch(pool);
+            let mut decoder = None;
+            while let Some(row) = rows.next().await {
+                let row = row.map_err(read_error)?;
+                let decoder =
+                    decoder.get_or_insert_with(|| values::postgres::PgRowDecoder::for_row(&row));
+                let record = decoder.decode(&row).map_err(decode_error)?;
+                if !send(tx, batcher.push(record)).await {
+                    return Ok(());
+                }
+            }
+        }
+        Db::MySql(pool) => {
+            let mut query = sqlx::query(&plan.sql);
+            for bind in cursor_binds(engine)? {
+                query = values::mysql::bind(query, bind);
+            }
+            let mut rows = query.fetch(pool);
+            let mut decoder = None;
+            while let Some(row) = rows.next().await {
+                let row = row.map_err(read_error)?;
+                let decoder = decoder.get_or_insert_with(|| {
+                    values::mysql::MySqlRowDecoder::for_row(&row, &plan.hints)
+                });
+                let record = decoder.decode(&row).map_err(decode_error)?;
+                if !send(tx, batcher.push(record)).await {
+                    return Ok(());
+                }
+            }
+        }
+        Db::Sqlite(pool) => {
+            let mut query = sqlx::query(&plan.sql);
+            for bind in cursor_binds(engine)? {
+                query = values::sqlite::bind(query, bind);
+            }
+            let mut rows = query.fetch(pool);
+            let mut decoder = None;
+            while let Some(row) = rows.next().await {
+                let row = row.map_err(read_error)?;
+                let decoder = decoder.get_or_insert_with(|| {
+                    values::sqlite::SqliteRowDecoder::for_row(&row, &plan.hints)
+                });
+                let record = decoder.decode(&row).map_err(decode_error)?;
+                if !send(tx, batcher.push(record)).await {
+                    return Ok(());
+                }
+            }
+        }
+        Db::Mssql(session) => {
+            let mut guard = session.client(Operation::Read).await?;
+            let client = guard
+                .as_mut()
+                .ok_or_else(|| ConnectorError::transient(Operation::Read, "not connected"))?;
+            let mut query = tiberius::Query::new(plan.sql.clone());
+            for bind in cursor_binds(engine)? {
+                values::mssql::bind(&mut query, bind);
+            }
+            let stream = query
+                .query(client)
+                .await
+                .map_err(|e| crate::mssql::error(Operation::Read, &e))?;
+            let mut rows = stream.into_row_stream();
+            while let Some(row) = rows.next().await {
+                let row = row.map_err(|e| crate::mssql::error(Operation::Read, &e))?;
+                let record = values::mssql::decode_row(row).map_err(decode_error)?;
+                if !send(tx, batcher.push(record)).await {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    send(tx, batcher.finish()).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use serde_json::json;
+
+    use super::*;
+    use crate::dialect::{MySqlDialect, PostgresDialect};
+
+    fn column(name: &str, native: &str, field_type: FieldType) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            native: native.into(),
+            field_type,
+            nullable: false,
+        }
+    }
+
+    fn columns() -> Vec<ColumnInfo> {
+        vec![
+            column("id", "bigint", FieldType::Integer),
+            column(
+                "updated_at",
+                "timestamp with time zone",
+                FieldType::TimestampTz,
+            ),
+            column("shape", "geometry", FieldType::unknown("geometry")),
+        ]
+    }
+
+    fn record(value: Value) -> Record {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn full_reads_select_every_column() {
+        let columns = columns();
+        let from = ReadFrom::Table {
+            quoted: "\"public\".\"t\"".into(),
+            columns: &columns,
+        };
+        let plan = plan(&PostgresDialect, from, None, &["id".into()], None).unwrap();
+        assert_eq!(
+            plan.sql,
+            "SELECT \"id\", \"updated_at\", CAST(\"shape\" AS text) AS \"shape\" FROM \"public\".\"t\""
+        );
+        assert!(plan.cursor.is_none());
+    }
+
+    #[test]
+    fn resumed_reads_use_a_keyset_on_cursor_and_key() {
+        let columns = columns();
+        let from = ReadFrom::Table {
+            quoted: "`t`".into(),
+            columns: &columns,
+        };
+        let mut checkpoint = Checkpoint::cursor("updated_at", json!("2024-01-01T00:00:00Z"));
+        checkpoint.0["key"] = json!({"id": 7});
+        let plan = plan(
+            &MySqlDialect,
+            from,
+            Some("updated_at"),
+            &["id".into()],
+            Some(&checkpoint),
+        )
+        .unwrap();
+        assert_eq!(
+            plan.sql,
+            "SELECT `id`, `updated_at`, `shape` FROM `t` WHERE (`updated_at` > ?) OR (`updated_at` = ? AND `id` > ?) ORDER BY `updated_at`, `id`"
+        );
+        let bound: Vec<Value> = plan.binds.iter().map(|(v, _)| v.clone()).collect();
+        assert_eq!(
+            bound,
+            vec![
+                json!("2024-01-01T00:00:00Z"),
+                json!("2024-01-01T00:00:00Z"),
+                json!(7)
+            ]
+        );
+        assert!(plan.cursor.unwrap().exact);
+    }
+
+    #[test]
+    fn a_checkpoint_of_another_cursor_is_refused() {
+        let columns = columns();
+        let from = ReadFrom::Table {
+            quoted: "t".into(),
+            columns: &columns,
+        };
+        let checkpoint = Checkpoint::cursor("id", json!(3));
+        let err = plan(
+            &PostgresDialect,
+            from,
+            Some("updated_at"),
+            &[],
+            Some(&checkpoint),
+        )
+        .unwrap_err();
+        assert!(err.detail().contains("cursor `id`"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_cursor_column_is_a_config_error() {
+        let columns = columns();
+        let from = ReadFrom::Table {
+            quoted: "t".into(),
+            columns: &columns,
+        };
+        let err = plan(&PostgresDialect, from, Some("nope"), &[], None).unwrap_err();
+        assert_eq!(err.kind(), connector_sdk::ErrorKind::Config);
+    }
+
+    #[test]
+    fn without_a_key_checkpoints_never_split_a_tie() {
+        let cursor = CursorPlan {
+            field: "c".into(),
+            key: vec![],
+            exact: false,
+        };
+        let mut batcher = Batcher::new("s", 2, Some(cursor), None);
+        let mut batches = Vec::new();
+        for c in [1, 2, 2, 2, 3] {
+            batches.extend(batcher.push(record(json!({"c": c}))));
+        }
+        batches.extend(batcher.finish());
+        let checkpoints: Vec<Value> = batches
+            .iter()
+            .map(|b| {
+                b.checkpoint
+                    .as_ref()
+                    .unwrap()
+                    .cursor_value()
+                    .cloned()
+                    .unwrap()
+            })
+            .collect();
+        // [1,2] is followed by another 2: checkpoint 1. [2,2] followed by 3: checkpoint 2.
+        assert_eq!(checkpoints, vec![json!(1), json!(2), json!(3)]);
+    }
+
+    #[test]
+    fn with_a_key_checkpoints_carry_the_last_key() {
+        let cursor = CursorPlan {
+            field: "c".into(),
+            key: vec!["id".into()],
+            exact: true,
+        };
+        let mut batcher = Batcher::new("s", 2, Some(cursor), None);
+        let mut batches = Vec::new();
+        for (c, id) in [(1, 1), (2, 2), (2, 3)] {
+            batches.extend(batcher.push(record(json!({"c": c, "id": id}))));
+        }
+        batches.extend(batcher.finish());
+        assert_eq!(
+            batches[0].checkpoint.as_ref().unwrap().0,
+            json!({"cursor_field": "c", "cursor": 2, "key": {"id": 2}})
+        );
+        assert_eq!(batches[1].records.len(), 1);
+        assert_eq!(
+            batches[1].checkpoint.as_ref().unwrap().0,
+            json!({"cursor_field": "c", "cursor": 2, "key": {"id": 3}})
+        );
+    }
+
+    #[test]
+    fn null_cursors_do_not_move_the_checkpoint() {
+        let cursor = CursorPlan {
+            field: "c".into(),
+            key: vec![],
+            exact: true,
+        };
+        let start = Checkpoint::cursor("c", json!(5));
+        let mut batcher = Batcher::new("s", 1, Some(cursor), Some(start.clone()));
+        let mut batches = Vec::new();
+        batches.extend(batcher.push(record(json!({"c": null}))));
+        batches.extend(batcher.finish());
+        assert_eq!(batches[0].checkpoint, Some(start));
+    }
+}

@@ -1,0 +1,322 @@
+//! Type conversion both ways between JSON records and database values.
+//!
+//! - JSON -> database: [`BindValue`] (a typed parameter, per column type) for engines that
+//!   bind parameters, and [`postgres::encode_copy_row`] (the `COPY` text format) for
+//!   PostgreSQL. Decimals travel as strings (exact), timestamps as RFC 3339, bytes as
+//!   base64, JSON as JSON.
+//! - database -> JSON: one row decoder per engine, built once per result set from the
+//!   column types (and the catalog's types where the driver's are too coarse).
+
+pub mod mssql;
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
+use base64::Engine as _;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
+use connector_sdk::FieldType;
+use serde_json::Value;
+
+use crate::dialect::Engine;
+
+/// The type of a `NULL` parameter (SQL Server wants typed nulls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NullKind {
+    /// Text, decimals, JSON, anything else.
+    Text,
+    /// Booleans.
+    Bool,
+    /// Integers.
+    Int,
+    /// Floating point.
+    Float,
+    /// Binary.
+    Bytes,
+    /// Timestamps without zone.
+    Timestamp,
+    /// Timestamps with zone.
+    TimestampTz,
+    /// Dates.
+    Date,
+    /// Times of day.
+    Time,
+}
+
+/// A typed parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BindValue {
+    /// SQL `NULL` of a kind.
+    Null(NullKind),
+    /// A boolean.
+    Bool(bool),
+    /// A 64-bit integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Text (also decimals, JSON text, UUIDs).
+    Text(String),
+    /// Binary.
+    Bytes(Vec<u8>),
+    /// A timestamp without zone.
+    Timestamp(NaiveDateTime),
+    /// An instant with its offset.
+    TimestampTz(DateTime<FixedOffset>),
+    /// A date.
+    Date(NaiveDate),
+    /// A time of day.
+    Time(NaiveTime),
+}
+
+fn null_kind(field_type: &FieldType) -> NullKind {
+    match field_type {
+        FieldType::Boolean => NullKind::Bool,
+        FieldType::Integer => NullKind::Int,
+        FieldType::Number => NullKind::Float,
+        FieldType::Bytes => NullKind::Bytes,
+        FieldType::Timestamp => NullKind::Timestamp,
+        FieldType::TimestampTz => NullKind::TimestampTz,
+        FieldType::Date => NullKind::Date,
+        FieldType::Time => NullKind::Time,
+        _ => NullKind::Text,
+    }
+}
+
+impl BindValue {
+    /// Converts a JSON value for a column of `field_type` on `engine`. The error is a
+    /// reason for rejecting the record.
+    pub fn from_json(
+        value: &Value,
+        field_type: &FieldType,
+        engine: Engine,
+    ) -> Result<Self, String> {
+        if value.is_null() {
+            return Ok(Self::Null(null_kind(field_type)));
+        }
+        field_type.check_value(value)?;
+        let text = || match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        // SQLite keeps what it is given: temporal values stay in their text form.
+        let temporal_as_text = engine == Engine::Sqlite;
+        Ok(match field_type {
+            FieldType::Boolean => Self::Bool(value.as_bool().unwrap_or_default()),
+            FieldType::Integer => Self::Int(
+                value
+                    .as_i64()
+                    .ok_or_else(|| format!("integer {value} does not fit in 64 bits"))?,
+            ),
+            FieldType::Number => Self::Float(value.as_f64().unwrap_or_default()),
+            FieldType::Decimal { .. } => Self::Text(text().trim().to_owned()),
+            FieldType::Json => Self::Text(value.to_string()),
+            FieldType::Bytes => Self::Bytes(decode_base64(value.as_str().unwrap_or_default())?),
+            FieldType::Date if !temporal_as_text => Self::Date(parse_date(&text())?),
+            FieldType::Time if !temporal_as_text => Self::Time(parse_time(&text())?),
+            FieldType::Timestamp if !temporal_as_text => Self::Timestamp(parse_timestamp(&text())?),
+            FieldType::TimestampTz if !temporal_as_text => {
+                Self::TimestampTz(parse_timestamp_tz(&text())?)
+            }
+            _ => Self::Text(text()),
+        })
+    }
+
+    /// Converts a checkpointed cursor value (as this connector read it) back to a bind.
+    pub fn from_cursor(
+        value: &Value,
+        field_type: &FieldType,
+        engine: Engine,
+    ) -> Result<Self, String> {
+        Self::from_json(value, field_type, engine)
+    }
+}
+
+/// Decodes standard base64 (with or without padding).
+pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+    let trimmed = text.trim_end_matches('=');
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(trimmed)
+        .map_err(|e| format!("bytes must be base64: {e}"))
+}
+
+/// Encodes bytes as standard base64.
+pub fn encode_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|e| format!("date `{text}`: {e}"))
+}
+
+/// Parses `HH:MM:SS[.fff]`.
+pub fn parse_time(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M:%S%.f").map_err(|e| format!("time `{text}`: {e}"))
+}
+
+/// Parses a timestamp without zone (`T` or space separated); an RFC 3339 value with an
+/// offset is converted to UTC.
+pub fn parse_timestamp(text: &str) -> Result<NaiveDateTime, String> {
+    let text = text.trim();
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(parsed) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(parsed);
+        }
+    }
+    parse_timestamp_tz(text)
+        .map(|t| t.naive_utc())
+        .map_err(|_| format!("timestamp `{text}` is not `YYYY-MM-DDTHH:MM:SS[.fff]`"))
+}
+
+/// Parses an RFC 3339 timestamp (`T` or space separated).
+pub fn parse_timestamp_tz(text: &str) -> Result<DateTime<FixedOffset>, String> {
+    let text = text.trim();
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z"))
+        .map_err(|e| format!("timestamp with zone `{text}` is not RFC 3339: {e}"))
+}
+
+/// Formats an instant as RFC 3339 in UTC (`2024-05-01T10:00:00.123456Z`).
+pub fn format_timestamp_tz(value: DateTime<Utc>) -> String {
+    value.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Formats a timestamp without zone (`2024-05-01T10:00:00.123456`).
+pub fn format_timestamp(value: NaiveDateTime) -> String {
+    value.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+}
+
+/// Formats a date (`2024-05-01`).
+pub fn format_date(value: NaiveDate) -> String {
+    value.format("%Y-%m-%d").to_string()
+}
+
+/// Formats a time of day (`10:00:00.5`).
+pub fn format_time(value: NaiveTime) -> String {
+    value.format("%H:%M:%S%.f").to_string()
+}
+
+/// Formats 16 bytes as a hyphenated UUID.
+pub fn format_uuid(bytes: &[u8]) -> Option<String> {
+    if bytes.len() != 16 {
+        return None;
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    ))
+}
+
+/// Text of unknown binary content: UTF-8 as is, anything else as base64.
+pub fn text_or_base64(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Value::String(text.to_owned()),
+        Err(_) => Value::String(encode_base64(bytes)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn json_values_become_typed_binds() {
+        let ts = parse_timestamp_tz("2024-05-01T12:00:00+02:00").unwrap();
+        let cases: Vec<(Value, FieldType, Engine, BindValue)> = vec![
+            (
+                json!(5),
+                FieldType::Integer,
+                Engine::MySql,
+                BindValue::Int(5),
+            ),
+            (
+                json!(true),
+                FieldType::Boolean,
+                Engine::MySql,
+                BindValue::Bool(true),
+            ),
+            (
+                json!("12345678901234567890.123456789"),
+                FieldType::decimal(38, 9),
+                Engine::MySql,
+                BindValue::Text("12345678901234567890.123456789".into()),
+            ),
+            (
+                json!({"a": [1]}),
+                FieldType::Json,
+                Engine::MySql,
+                BindValue::Text("{\"a\":[1]}".into()),
+            ),
+            (
+                json!("AAEC/w=="),
+                FieldType::Bytes,
+                Engine::Mssql,
+                BindValue::Bytes(vec![0, 1, 2, 255]),
+            ),
+            (
+                json!("2024-05-01T12:00:00+02:00"),
+                FieldType::TimestampTz,
+                Engine::MySql,
+                BindValue::TimestampTz(ts),
+            ),
+            (
+                json!("2024-05-01T12:00:00+02:00"),
+                FieldType::TimestampTz,
+                Engine::Sqlite,
+                BindValue::Text("2024-05-01T12:00:00+02:00".into()),
+            ),
+            (
+                json!("2024-05-01 10:00:00.5"),
+                FieldType::Timestamp,
+                Engine::MySql,
+                BindValue::Timestamp(parse_timestamp("2024-05-01T10:00:00.5").unwrap()),
+            ),
+            (
+                Value::Null,
+                FieldType::Bytes,
+                Engine::Mssql,
+                BindValue::Null(NullKind::Bytes),
+            ),
+        ];
+        for (value, field_type, engine, expected) in cases {
+            assert_eq!(
+                BindValue::from_json(&value, &field_type, engine).unwrap(),
+                expected,
+                "{value} as {field_type:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_of_the_wrong_shape_are_refused_with_a_reason() {
+        let cases: Vec<(Value, FieldType)> = vec![
+            (json!("not a number"), FieldType::Integer),
+            (json!(1.5), FieldType::Integer),
+            (json!("abc"), FieldType::decimal(10, 2)),
+            (json!("%%%"), FieldType::Bytes),
+            (json!("yesterday"), FieldType::TimestampTz),
+            (json!(18446744073709551615u64), FieldType::Integer),
+        ];
+        for (value, field_type) in cases {
+            let err = BindValue::from_json(&value, &field_type, Engine::MySql).unwrap_err();
+            assert!(!err.is_empty());
+        }
+    }
+
+    #[test]
+    fn uuids_format_hyphenated() {
+        let bytes: Vec<u8> = (0..16).collect();
+        assert_eq!(
+            format_uuid(&bytes).unwrap(),
+            "00010203-0405-0607-0809-0a0b0c0d0e0f"
+        );
+        assert_eq!(format_uuid(&[1, 2]), None);
+    }
+}

@@ -1,0 +1,877 @@
+//! Batched writes with per-record outcomes.
+//!
+//! - PostgreSQL: `COPY ... FROM STDIN` (text format) straight into the table for inserts;
+//!   for upsert, update and delete, `COPY` into a temporary staging table inside a
+//!   transaction, then one set-based statement (`INSERT ... SELECT ... ON CONFLICT DO
+//!   UPDATE`, `UPDATE ... FROM ... RETURNING`, `DELETE ... USING ... RETURNING`).
+//! - MySQL/MariaDB, SQLite, SQL Server: multi-row `INSERT` / upsert statements sized to the
+//!   engine's parameter and row limits; update and delete statement by statement by primary
+//!   key inside one transaction (a missing row is rejected as not found).
+//!
+//! ## Isolating bad records
+//!
+//! Records are first checked against the catalog (unknown fields, missing keys, values of
+//! the wrong shape) and rejected alone, before any SQL. A chunk the database refuses with a
+//! *data* error (constraint, conversion, duplicate key) is split in halves and each half
+//! retried, down to single rows: only the rows the database refuses are rejected, each with
+//! the database's own message, and everything else is written (about `k·log2(n)` extra
+//! statements for `k` bad rows in a chunk of `n`). Each chunk commits on its own. An error
+//! that is not about the data (connection lost) fails the whole write if nothing was
+//! committed yet, and otherwise rejects the rows not yet written as `transient`, so the
+//! report stays exact and nothing is dropped.
+//!
+//! ## Inside one transaction
+//!
+//! With [`Scope::transaction`] (writes that commit a checkpoint, see [`crate::checkpoint`])
+//! the same chunks and the same bisection run in savepoints of one enclosing transaction: a
+//! refused chunk is rolled back to its savepoint and split, the rows that pass are kept, and
+//! nothing is visible until the caller commits. Any error that is not about the data then
+//! fails the whole write, since nothing of it is committed.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use async_trait::async_trait;
+use connector_sdk::{
+    ConnectorError, ErrorKind, FieldType, Operation, Record, RecordOutcome, WriteMode, WriteReport,
+};
+use serde_json::Value;
+
+use crate::config::SqlConfig;
+use crate::db::{Db, sqlx_error};
+use crate::dialect::{self, Dialect, Engine};
+use crate::introspect::{ColumnInfo, TableInfo};
+use crate::transaction::{self, Scope};
+use crate::values::{self, BindValue};
+
+/// The most rows one PostgreSQL `COPY` carries.
+const COPY_CHUNK_ROWS: usize = 50_000;
+
+/// Rows per multi-row statement for `width` columns: the parameter limit divided by the
+/// width, capped by the engine's row limit, at least one.
+pub fn rows_per_statement(dialect: &dyn Dialect, width: usize) -> usize {
+    (dialect.max_parameters() / width.max(1))
+        .min(dialect.max_rows_per_statement())
+        .max(1)
+}
+
+fn rejected(kind: ErrorKind, reason: impl Into<String>) -> RecordOutcome {
+    RecordOutcome::rejected(kind, reason)
+}
+
+/// The catalog facts `columns_of` needs, computed once per write.
+struct ColumnIndex<'a> {
+    info: &'a TableInfo,
+    by_name: HashMap<&'a str, usize>,
+    is_key: Vec<bool>,
+}
+
+impl<'a> ColumnIndex<'a> {
+    fn new(info: &'a TableInfo) -> Self {
+        Self {
+            info,
+            by_name: info
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.name.as_str(), i))
+                .collect(),
+            is_key: info
+                .columns
+                .iter()
+                .map(|c| info.primary_key.contains(&c.name))
+                .collect(),
+        }
+    }
+}
+
+/// Checks a record for `mode` and fills `columns` with the indexes (into `info.columns`,
+/// in the record's field order) of the columns it writes, or returns the reason to reject it.
+fn columns_of(
+    index: &ColumnIndex<'_>,
+    mode: WriteMode,
+    record: &Record,
+    columns: &mut Vec<usize>,
+) -> Result<(), String> {
+    let info = index.info;
+    columns.clear();
+    let mut keys_present = 0;
+    for (name, value) in record {
+        let Some(&position) = index.by_name.get(name.as_str()) else {
+            return Err(format!(
+                "unknown field `{name}`: table `{}` has no such column",
+                info.table.display()
+            ));
+        };
+        let column = &info.columns[position];
+        let is_key = index.is_key[position];
+        if value.is_null() {
+            if !column.nullable || (is_key && mode != WriteMode::Insert) {
+                return Err(format!("field `{name}` must not be null"));
+            }
+        } else {
+            column
+                .field_type
+                .check_value(value)
+                .map_err(|e| format!("field `{name}`: {e}"))?;
+            if is_key {
+                keys_present += 1;
+            }
+        }
+        if mode != WriteMode::Delete || is_key {
+            columns.push(position);
+        }
+    }
+    if mode != WriteMode::Insert && keys_present < info.primary_key.len() {
+        let missing = info
+            .primary_key
+            .iter()
+            .find(|k| record.get(k.as_str()).is_none_or(Value::is_null))
+            .map(String::as_str)
+            .unwrap_or_default();
+        return Err(format!("primary key field `{missing}` is missing or null"));
+    }
+    if columns.is_empty() {
+        return Err("the record has no field to write".into());
+    }
+    Ok(())
+}
+
+/// Writes `records` to the table in `mode`, committing in `scope`; one outcome per record,
+/// in order.
+pub async fn write(
+    db: &Db,
+    config: &SqlConfig,
+    info: &TableInfo,
+    mode: WriteMode,
+    records: &[Record],
+    scope: &Scope,
+) -> Result<WriteReport, ConnectorError> {
+    let mut outcomes = vec![RecordOutcome::Ok; records.len()];
+    if mode != WriteMode::Insert && info.primary_key.is_empty() {
+        return Err(ConnectorError::unsupported(
+            Operation::Write,
+            format!(
+                "{mode} needs a primary key and `{}` has none",
+                info.table.display()
+            ),
+        ));
+    }
+    // Group the valid records by the set of columns they carry (usually one group).
+    let column_index = ColumnIndex::new(info);
+    let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    let mut scratch = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        match columns_of(&column_index, mode, record, &mut scratch) {
+            Ok(()) => match groups.iter_mut().find(|(columns, _)| *columns == scratch) {
+                Some((_, rows)) => rows.push(index),
+                None => groups.push((scratch.clone(), vec![index])),
+            },
+            Err(reason) => outcomes[index] = rejected(ErrorKind::Data, reason),
+        }
+    }
+    let engine = crate::introspect::engine_of(db);
+    let dialect = engine.dialect();
+    let table = dialect
+        .quote_table(&info.table)
+        .map_err(|e| ConnectorError::config(Operation::Write, e.to_string()))?;
+    for (column_indexes, rows) in groups {
+        let columns: Vec<&ColumnInfo> = column_indexes.iter().map(|i| &info.columns[*i]).collect();
+        let group = Group {
+            dialect,
+            config,
+            table: &table,
+            columns,
+            key: info.primary_key.clone(),
+            mode,
+            scope,
+        };
+        let partial_commits = !scope.is_transaction();
+        match db {
+            Db::Postgres(pool) => {
+                let writer = PgWriter::new(pool, &group, records, &rows, &mut outcomes)?;
+                let chunk = COPY_CHUNK_ROWS;
+                let mut local = vec![RecordOutcome::Ok; writer.rows.len()];
+                isolate(
+                    &writer,
+                    writer.rows.len(),
+                    chunk,
+                    partial_commits,
+                    &mut local,
+                )
+                .await?;
+                for (position, outcome) in local.into_iter().enumerate() {
+                    outcomes[writer.rows[position]] = outcome;
+                }
+            }
+            Db::MySql(_) | Db::Sqlite(_) | Db::Mssql(_) => {
+                let writer = BindWriter::new(db, engine, &group, records, &rows, &mut outcomes);
+                let chunk = match mode {
+                    WriteMode::Insert | WriteMode::Upsert => {
+                        rows_per_statement(dialect, group.columns.len())
+                    }
+                    WriteMode::Update | WriteMode::Delete => 1_000,
+                };
+                let mut local = vec![RecordOutcome::Ok; writer.rows.len()];
+                isolate(
+                    &writer,
+                    writer.rows.len(),
+                    chunk,
+                    partial_commits,
+                    &mut local,
+                )
+                .await?;
+                for (position, outcome) in local.into_iter().enumerate() {
+                    outcomes[writer.rows[position]] = outcome;
+                }
+            }
+        }
+    }
+    Ok(WriteReport::new(outcomes))
+}
+
+/// What all chunks of one group share.
+struct Group<'a> {
+    dialect: &'static dyn Dialect,
+    config: &'a SqlConfig,
+    table: &'a str,
+    columns: Vec<&'a ColumnInfo>,
+    key: Vec<String>,
+    mode: WriteMode,
+    scope: &'a Scope,
+}
+
+impl Group<'_> {
+    fn quote(&self, name: &str) -> Result<String, ConnectorError> {
+        self.dialect
+            .quote_identifier(name)
+            .map_err(|e| ConnectorError::config(Operation::Write, e.to_string()))
+    }
+
+    fn quoted_columns(&self) -> Result<Vec<String>, ConnectorError> {
+        self.columns.iter().map(|c| self.quote(&c.name)).collect()
+    }
+
+    fn quoted_key(&self) -> Result<Vec<String>, ConnectorError> {
+        self.key.iter().map(|k| self.quote(k)).collect()
+    }
+
+    fn set_columns(&self) -> Vec<&ColumnInfo> {
+        self.columns
+            .iter()
+            .copied()
+            .filter(|c| !self.key.contains(&c.name))
+            .collect()
+    }
+}
+
+/// Applies one chunk (a range of the group's rows) and returns the outcomes that are not
+/// `Ok` (rows an update or delete did not find).
+#[async_trait]
+trait ChunkApply: Sync {
+    async fn apply(
+        &self,
+        rows: Range<usize>,
+    ) -> Result<Vec<(usize, RecordOutcome)>, ConnectorError>;
+}
+
+/// Applies chunks of `chunk` rows, splitting chunks refused with a data error down to the
+/// rows at fault. With `partial_commits` (each chunk commits on its own), an error that is
+/// not about the data after a first commit rejects the rows not written instead of failing.
+async fn isolate(
+    writer: &dyn ChunkApply,
+    len: usize,
+    chunk: usize,
+    partial_commits: bool,
+    outcomes: &mut [RecordOutcome],
+) -> Result<(), ConnectorError> {
+    let chunk = chunk.max(1);
+    let mut work: Vec<Range<usize>> = (0..len)
+        .step_by(chunk)
+        .map(|start| start..(start + chunk).min(len))
+        .rev()
+        .collect();
+    let mut committed = false;
+    while let Some(range) = work.pop() {
+        match writer.apply(range.clone()).await {
+            Ok(special) => {
+                committed = partial_commits;
+                for (index, outcome) in special {
+                    outcomes[index] = outcome;
+                }
+            }
+            Err(err) if err.kind() == ErrorKind::Data => {
+                if range.len() == 1 {
+                    outcomes[range.start] = rejected(ErrorKind::Data, err.detail());
+                } else {
+                    let middle = range.start + range.len() / 2;
+                    work.push(middle..range.end);
+                    work.push(range.start..middle);
+                }
+            }
+            Err(err) if committed => {
+                tracing::warn!(error = %err, "write failed midway; rejecting the rows not written");
+                let reason = format!("not written: {}", err.detail());
+                for rest in std::iter::once(range).chain(work.drain(..)) {
+                    for index in rest {
+                        outcomes[index] = rejected(err.kind(), reason.clone());
+                    }
+                }
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// PostgreSQL: rows encoded once into one `COPY` text buffer; a chunk is a slice of it.
+struct PgWriter<'a> {
+    pool: &'a sqlx::PgPool,
+    group: &'a Group<'a>,
+    /// The record index of each encoded row.
+    rows: Vec<usize>,
+    /// The encoded rows, back to back; row `i` is `buffer[offsets[i]..offsets[i + 1]]`.
+    buffer: Vec<u8>,
+    offsets: Vec<usize>,
+}
+
+impl<'a> PgWriter<'a> {
+    fn new(
+        pool: &'a sqlx::PgPool,
+        group: &'a Group<'a>,
+        records: &[Record],
+        indexes: &[usize],
+        outcomes: &mut [RecordOutcome],
+    ) -> Result<Self, ConnectorError> {
+        let columns: Vec<(&str, &FieldType)> = group
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), &c.field_type))
+            .collect();
+        let with_ordinal = matches!(group.mode, WriteMode::Update | WriteMode::Delete);
+        let mut buffer = Vec::with_capacity(indexes.len() * 64);
+        let mut offsets = Vec::with_capacity(indexes.len() + 1);
+        let mut rows = Vec::with_capacity(indexes.len());
+        offsets.push(0);
+        for &index in indexes {
+            match values::postgres::encode_copy_row(&mut buffer, &records[index], &columns) {
+                Ok(()) => {
+                    if with_ordinal {
+                        buffer.pop();
+                        buffer.extend_from_slice(format!("\t{}\n", rows.len()).as_bytes());
+                    }
+                    rows.push(index);
+                    offsets.push(buffer.len());
+                }
+                Err(reason) => outcomes[index] = rejected(ErrorKind::Data, reason),
+            }
+        }
+        Ok(Self {
+            pool,
+            group,
+            rows,
+            buffer,
+            offsets,
+        })
+    }
+
+    fn error(&self, err: sqlx::Error) -> ConnectorError {
+        sqlx_error(Operation::Write, &err, self.group.config)
+    }
+
+    async fn copy(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        target: &str,
+        columns: &str,
+        range: &Range<usize>,
+    ) -> Result<(), ConnectorError> {
+        let statement = format!("COPY {target} ({columns}) FROM STDIN");
+        let mut copy = conn
+            .copy_in_raw(&statement)
+            .await
+            .map_err(|e| self.error(e))?;
+        let bytes = &self.buffer[self.offsets[range.start]..self.offsets[range.end]];
+        if let Err(err) = copy.send(bytes).await {
+            let _ = copy.abort("send failed").await;
+            return Err(self.error(err));
+        }
+        copy.finish().await.map_err(|e| self.error(e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ChunkApply for PgWriter<'_> {
+    async fn apply(
+        &self,
+        range: Range<usize>,
+    ) -> Result<Vec<(usize, RecordOutcome)>, ConnectorError> {
+        let group = self.group;
+        let columns = group.quoted_columns()?.join(", ");
+        let mut outer = group.scope.lock().await;
+        let mut tx = transaction::begin(self.pool, outer.as_deref_mut().and_then(|o| o.postgres()))
+            .await
+            .map_err(|e| self.error(e))?;
+        if group.mode == WriteMode::Insert {
+            self.copy(&mut tx, group.table, &columns, &range).await?;
+            tx.commit().await.map_err(|e| self.error(e))?;
+            return Ok(Vec::new());
+        }
+        let key = group.quoted_key()?;
+        let stage = "grimos_stage";
+        sqlx::query(&format!(
+            "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {} WITH NO DATA",
+            group.table
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        let mut staged_columns = columns.clone();
+        if group.mode != WriteMode::Upsert {
+            sqlx::query(&format!("ALTER TABLE {stage} ADD COLUMN grimos_ord bigint"))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            staged_columns.push_str(", grimos_ord");
+        }
+        self.copy(&mut tx, stage, &staged_columns, &range).await?;
+        let join: Vec<String> = key
+            .iter()
+            .map(|k| format!("grimos_t.{k} = s.{k}"))
+            .collect();
+        let mut found = Vec::new();
+        match group.mode {
+            WriteMode::Upsert => {
+                let quoted = group.quoted_columns()?;
+                let sql = format!(
+                    "INSERT INTO {} ({columns}) SELECT {columns} FROM {stage} {}",
+                    group.table,
+                    crate::dialect::postgres_on_conflict(&quoted, &key)
+                );
+                sqlx::query(&sql)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            }
+            WriteMode::Update => {
+                let set: Vec<String> = match group.set_columns().as_slice() {
+                    [] => key.iter().map(|k| format!("{k} = grimos_t.{k}")).collect(),
+                    columns => columns
+                        .iter()
+                        .map(|c| {
+                            let q = group.quote(&c.name)?;
+                            Ok(format!("{q} = s.{q}"))
+                        })
+                        .collect::<Result<_, ConnectorError>>()?,
+                };
+                let sql = format!(
+                    "UPDATE {} AS grimos_t SET {} FROM {stage} AS s WHERE {} RETURNING s.grimos_ord",
+                    group.table,
+                    set.join(", "),
+                    join.join(" AND ")
+                );
+                found = sqlx::query_scalar::<_, i64>(&sql)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            }
+            WriteMode::Delete => {
+                let sql = format!(
+                    "DELETE FROM {} AS grimos_t USING {stage} AS s WHERE {} RETURNING s.grimos_ord",
+                    group.table,
+                    join.join(" AND ")
+                );
+                found = sqlx::query_scalar::<_, i64>(&sql)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            }
+            WriteMode::Insert => {}
+        }
+        // `ON COMMIT DROP` drops it only with the outermost transaction: drop it now so the
+        // next chunk (in the next savepoint) can stage again.
+        sqlx::query(&format!("DROP TABLE {stage}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        tx.commit().await.map_err(|e| self.error(e))?;
+        if group.mode == WriteMode::Upsert {
+            return Ok(Vec::new());
+        }
+        let found: std::collections::HashSet<i64> = found.into_iter().collect();
+        Ok(range
+            .filter(|i| !found.contains(&(*i as i64)))
+            .map(|i| {
+                (
+                    i,
+                    rejected(ErrorKind::NotFound, "no row with this primary key"),
+                )
+            })
+            .collect())
+    }
+}
+
+/// MySQL, SQLite, SQL Server: rows converted once to typed parameters.
+struct BindWriter<'a> {
+    db: &'a Db,
+    group: &'a Group<'a>,
+    rows: Vec<usize>,
+    /// The parameters of each row: for insert/upsert the columns in order; for update the
+    /// columns to set then the key; for delete the key.
+    binds: Vec<Vec<BindValue>>,
+}
+
+impl<'a> BindWriter<'a> {
+    fn new(
+        db: &'a Db,
+        engine: Engine,
+        group: &'a Group<'a>,
+        records: &[Record],
+        indexes: &[usize],
+        outcomes: &mut [RecordOutcome],
+    ) -> Self {
+        let ordered: Vec<&ColumnInfo> = match group.mode {
+            WriteMode::Insert | WriteMode::Upsert => group.columns.clone(),
+            WriteMode::Update => {
+                let mut columns = group.set_columns();
+                columns.extend(
+                    group
+                        .key
+                        .iter()
+                        .filter_map(|k| group.columns.iter().copied().find(|c| &c.name == k)),
+                );
+                columns
+            }
+            WriteMode::Delete => group
+                .key
+                .iter()
+                .filter_map(|k| group.columns.iter().copied().find(|c| &c.name == k))
+                .collect(),
+        };
+        let mut rows = Vec::with_capacity(indexes.len());
+        let mut binds = Vec::with_capacity(indexes.len());
+        for &index in indexes {
+            let converted: Result<Vec<BindValue>, String> = ordered
+                .iter()
+                .map(|c| {
+                    let value = records[index].get(&c.name).unwrap_or(&Value::Null);
+                    BindValue::from_json(value, &c.field_type, engine)
+                        .map_err(|e| format!("field `{}`: {e}", c.name))
+                })
+                .collect();
+            match converted {
+                Ok(values) => {
+                    rows.push(index);
+                    binds.push(values);
+                }
+                Err(reason) => outcomes[index] = rejected(ErrorKind::Data, reason),
+            }
+        }
+        Self {
+            db,
+            group,
+            rows,
+            binds,
+        }
+    }
+
+    fn sql(&self, rows: usize) -> Result<String, ConnectorError> {
+        let group = self.group;
+        let columns = group.quoted_columns()?;
+        let key = group.quoted_key()?;
+        Ok(match group.mode {
+            WriteMode::Insert => dialect::insert_sql(group.dialect, group.table, &columns, rows),
+            WriteMode::Upsert => group.dialect.upsert_sql(group.table, &columns, &key, rows),
+            WriteMode::Update => {
+                let set = group
+                    .set_columns()
+                    .iter()
+                    .map(|c| group.quote(&c.name))
+                    .collect::<Result<Vec<_>, _>>()?;
+                dialect::update_sql(group.dialect, group.table, &set, &key)
+            }
+            WriteMode::Delete => dialect::delete_sql(group.dialect, group.table, &key),
+        })
+    }
+
+    fn sqlx_error(&self, err: sqlx::Error) -> ConnectorError {
+        sqlx_error(Operation::Write, &err, self.group.config)
+    }
+
+    /// One multi-row statement (insert, upsert).
+    async fn apply_batch(&self, range: Range<usize>) -> Result<(), ConnectorError> {
+        let sql = self.sql(range.len())?;
+        let binds = range.flat_map(|i| self.binds[i].iter().cloned());
+        let mut outer = self.group.scope.lock().await;
+        match self.db {
+            Db::MySql(pool) => {
+                let mut query = sqlx::query(&sql);
+                for bind in binds {
+                    query = values::mysql::bind(query, bind);
+                }
+                let mut tx = transaction::begin(pool, outer.as_deref_mut().and_then(|o| o.mysql()))
+                    .await
+                    .map_err(|e| self.sqlx_error(e))?;
+                query
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.sqlx_error(e))?;
+                tx.commit().await.map_err(|e| self.sqlx_error(e))?;
+            }
+            Db::Sqlite(pool) => {
+                let mut query = sqlx::query(&sql);
+                for bind in binds {
+                    query = values::sqlite::bind(query, bind);
+                }
+                let mut tx =
+                    transaction::begin(pool, outer.as_deref_mut().and_then(|o| o.sqlite()))
+                        .await
+                        .map_err(|e| self.sqlx_error(e))?;
+                query
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.sqlx_error(e))?;
+                tx.commit().await.map_err(|e| self.sqlx_error(e))?;
+            }
+            Db::Mssql(session) => {
+                let mut guard = session.client(Operation::Write).await?;
+                let client = guard
+                    .as_mut()
+                    .ok_or_else(|| ConnectorError::transient(Operation::Write, "not connected"))?;
+                let mut query = tiberius::Query::new(sql);
+                for bind in binds {
+                    values::mssql::bind(&mut query, bind);
+                }
+                query
+                    .execute(client)
+                    .await
+                    .map_err(|e| crate::mssql::error(Operation::Write, &e))?;
+            }
+            Db::Postgres(_) => {
+                return Err(ConnectorError::unsupported(
+                    Operation::Write,
+                    "PostgreSQL writes go through COPY",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Statement by statement in one transaction (update, delete): a row not found or
+    /// refused is rejected alone.
+    async fn apply_each(
+        &self,
+        range: Range<usize>,
+    ) -> Result<Vec<(usize, RecordOutcome)>, ConnectorError> {
+        let sql = self.sql(1)?;
+        let mut special = Vec::new();
+        let mut record =
+            |index: usize, result: Result<u64, ConnectorError>| -> Result<(), ConnectorError> {
+                match result {
+                    Ok(0) => special.push((
+                        index,
+                        rejected(ErrorKind::NotFound, "no row with this primary key"),
+                    )),
+                    Ok(_) => {}
+                    Err(err) if err.kind() == ErrorKind::Data => {
+                        special.push((index, rejected(ErrorKind::Data, err.detail())))
+                    }
+                    Err(err) => return Err(err),
+                }
+                Ok(())
+            };
+        let mut outer = self.group.scope.lock().await;
+        match self.db {
+            Db::MySql(pool) => {
+                let mut tx = transaction::begin(pool, outer.as_deref_mut().and_then(|o| o.mysql()))
+                    .await
+                    .map_err(|e| self.sqlx_error(e))?;
+                for index in range {
+                    let mut query = sqlx::query(&sql);
+                    for bind in self.binds[index].iter().cloned() {
+                        query = values::mysql::bind(query, bind);
+                    }
+                    let result = query
+                        .execute(&mut *tx)
+                        .await
+                        .map(|r| r.rows_affected())
+                        .map_err(|e| self.sqlx_error(e));
+                    record(index, result)?;
+                }
+                tx.commit().await.map_err(|e| self.sqlx_error(e))?;
+            }
+            Db::Sqlite(pool) => {
+                let mut tx =
+                    transaction::begin(pool, outer.as_deref_mut().and_then(|o| o.sqlite()))
+                        .await
+                        .map_err(|e| self.sqlx_error(e))?;
+                for index in range {
+                    let mut query = sqlx::query(&sql);
+                    for bind in self.binds[index].iter().cloned() {
+                        query = values::sqlite::bind(query, bind);
+                    }
+                    let result = query
+                        .execute(&mut *tx)
+                        .await
+                        .map(|r| r.rows_affected())
+                        .map_err(|e| self.sqlx_error(e));
+                    record(index, result)?;
+                }
+                tx.commit().await.map_err(|e| self.sqlx_error(e))?;
+            }
+            Db::Mssql(session) => {
+                let mut guard = session.client(Operation::Write).await?;
+                let client = guard
+                    .as_mut()
+                    .ok_or_else(|| ConnectorError::transient(Operation::Write, "not connected"))?;
+                for index in range {
+                    let mut query = tiberius::Query::new(sql.clone());
+                    for bind in self.binds[index].iter().cloned() {
+                        values::mssql::bind(&mut query, bind);
+                    }
+                    let result = query
+                        .execute(&mut *client)
+                        .await
+                        .map(|r| r.total())
+                        .map_err(|e| crate::mssql::error(Operation::Write, &e));
+                    record(index, result)?;
+                }
+            }
+            Db::Postgres(_) => {}
+        }
+        Ok(special)
+    }
+}
+
+#[async_trait]
+impl ChunkApply for BindWriter<'_> {
+    async fn apply(
+        &self,
+        range: Range<usize>,
+    ) -> Result<Vec<(usize, RecordOutcome)>, ConnectorError> {
+        match self.group.mode {
+            WriteMode::Insert | WriteMode::Upsert => {
+                self.apply_batch(range).await?;
+                Ok(Vec::new())
+            }
+            WriteMode::Update | WriteMode::Delete => self.apply_each(range).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Refuses any chunk containing a "bad" row, like a database with a constraint.
+    struct Picky {
+        bad: Vec<usize>,
+        calls: Mutex<Vec<Range<usize>>>,
+        fail_transiently_after: Option<usize>,
+    }
+
+    #[async_trait]
+    impl ChunkApply for Picky {
+        async fn apply(
+            &self,
+            rows: Range<usize>,
+        ) -> Result<Vec<(usize, RecordOutcome)>, ConnectorError> {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(rows.clone());
+            if self.fail_transiently_after.is_some_and(|n| calls.len() > n) {
+                return Err(ConnectorError::transient(
+                    Operation::Write,
+                    "connection reset",
+                ));
+            }
+            match self.bad.iter().find(|b| rows.contains(b)) {
+                Some(b) => Err(ConnectorError::data(
+                    Operation::Write,
+                    format!("row {b} violates check"),
+                )),
+                None => Ok(Vec::new()),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_bad_rows_are_rejected_with_the_database_reason() {
+        let picky = Picky {
+            bad: vec![3, 700],
+            calls: Mutex::new(vec![]),
+            fail_transiently_after: None,
+        };
+        let mut outcomes = vec![RecordOutcome::Ok; 1000];
+        isolate(&picky, 1000, 1000, true, &mut outcomes)
+            .await
+            .unwrap();
+        let rejected: Vec<usize> = outcomes
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| !o.is_ok())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(rejected, vec![3, 700]);
+        assert_eq!(
+            outcomes[3],
+            RecordOutcome::rejected(ErrorKind::Data, "row 3 violates check")
+        );
+        // Bisection, not row by row: about 2 * log2(1000) statements per bad row.
+        assert!(
+            picky.calls.lock().unwrap().len() < 45,
+            "{}",
+            picky.calls.lock().unwrap().len()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_loss_before_any_commit_fails_the_write() {
+        let picky = Picky {
+            bad: vec![],
+            calls: Mutex::new(vec![]),
+            fail_transiently_after: Some(0),
+        };
+        let mut outcomes = vec![RecordOutcome::Ok; 10];
+        let err = isolate(&picky, 10, 5, true, &mut outcomes)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transient);
+    }
+
+    #[tokio::test]
+    async fn in_one_transaction_a_connection_loss_midway_fails_the_write() {
+        let picky = Picky {
+            bad: vec![],
+            calls: Mutex::new(vec![]),
+            fail_transiently_after: Some(1),
+        };
+        let mut outcomes = vec![RecordOutcome::Ok; 10];
+        let err = isolate(&picky, 10, 5, false, &mut outcomes)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transient);
+    }
+
+    #[tokio::test]
+    async fn a_connection_loss_midway_rejects_only_the_unwritten_rows() {
+        let picky = Picky {
+            bad: vec![],
+            calls: Mutex::new(vec![]),
+            fail_transiently_after: Some(1),
+        };
+        let mut outcomes = vec![RecordOutcome::Ok; 10];
+        isolate(&picky, 10, 5, true, &mut outcomes).await.unwrap();
+        assert!(outcomes[..5].iter().all(RecordOutcome::is_ok));
+        assert!(outcomes[5..].iter().all(|o| matches!(
+            o,
+            RecordOutcome::Rejected {
+                kind: ErrorKind::Transient,
+                ..
+            }
+        )));
+    }
+}
