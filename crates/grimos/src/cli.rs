@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: ConnectorCommand,
     },
+    /// Run or check an integration flow defined in a YAML/JSON file, without a server.
+    Flow {
+        #[command(subcommand)]
+        command: FlowCommand,
+    },
     /// Manage the embedded encrypted secret store (works beside a running server).
     Secrets {
         #[command(subcommand)]
@@ -84,6 +89,22 @@ enum ConnectorCommand {
         /// Write each rejected record with its reason to this file (JSON lines).
         #[arg(long, value_name = "FILE")]
         rejects: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FlowCommand {
+    /// Move the data: read, map, write; prints read/written/rejected, duration and records/s.
+    /// The checkpoint is kept in FILE.state.json, rejected records in FILE.rejects.jsonl.
+    Run {
+        /// The flow file.
+        file: PathBuf,
+    },
+    /// Check the flow file, its connectors and its mapping (against the schemas the
+    /// connectors introspect) without moving data.
+    Validate {
+        /// The flow file.
+        file: PathBuf,
     },
 }
 
@@ -187,6 +208,7 @@ pub fn run() -> ExitCode {
         Command::Migrate(args) => args.settings().and_then(migrate),
         Command::Secrets { command } => secrets_command(command),
         Command::Connector { command } => connector_command(command),
+        Command::Flow { command } => flow_command(command),
         Command::Openapi => match server::openapi_document().to_pretty_json() {
             Ok(json) => {
                 println!("{json}");
@@ -445,5 +467,83 @@ fn connector_command(command: ConnectorCommand) -> Result<ExitCode, ExitCode> {
                 u8::try_from(error.exit_code()).unwrap_or(EXIT_FAILURE),
             ))
         }
+    }
+}
+
+fn flow_command(command: FlowCommand) -> Result<ExitCode, ExitCode> {
+    let registry = connectors::builtin_registry();
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        match command {
+            FlowCommand::Run { file } => {
+                let cancel = flow_engine::CancellationToken::new();
+                let on_signal = cancel.clone();
+                tokio::spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        eprintln!("grimos: cancelling after the batch in flight");
+                        on_signal.cancel();
+                    }
+                });
+                let report = flow_engine::run_file_with_cancel(
+                    &file,
+                    &registry,
+                    cli_secret_source(),
+                    cancel,
+                )
+                .await
+                .map_err(|error| flow_failure(&error))?;
+                println!(
+                    "{}: {:?} - read {}, written {}, rejected {} in {:.2} s ({:.0} records/s)",
+                    report.flow,
+                    report.status,
+                    report.read,
+                    report.written,
+                    report.rejected,
+                    report.duration.as_secs_f64(),
+                    report.records_per_second
+                );
+                if report.rejected > 0 {
+                    println!(
+                        "rejected records and their reasons: {}",
+                        report.rejects_path.display()
+                    );
+                }
+                match (report.status, report.error) {
+                    (flow_engine::RunStatus::Succeeded, _) => Ok(ExitCode::SUCCESS),
+                    (_, Some(error)) => {
+                        eprintln!("grimos: {error}");
+                        Err(ExitCode::from(EXIT_FAILURE))
+                    }
+                    (_, None) => Err(ExitCode::from(EXIT_FAILURE)),
+                }
+            }
+            FlowCommand::Validate { file } => {
+                let report = flow_engine::validate_file(&file, &registry, cli_secret_source())
+                    .await
+                    .map_err(|error| flow_failure(&error))?;
+                for warning in &report.warnings {
+                    println!("warning: {} {}", warning.path, warning.message);
+                }
+                for error in &report.errors {
+                    println!("error: {} {}", error.path, error.message);
+                }
+                if report.valid {
+                    println!("{} is valid", file.display());
+                    Ok(ExitCode::SUCCESS)
+                } else {
+                    Err(ExitCode::from(EXIT_USAGE))
+                }
+            }
+        }
+    })
+}
+
+fn flow_failure(error: &flow_engine::EngineError) -> ExitCode {
+    eprintln!("grimos: {}", error.message());
+    match error.kind() {
+        flow_engine::EngineErrorKind::InvalidFlow | flow_engine::EngineErrorKind::Mapping => {
+            ExitCode::from(EXIT_USAGE)
+        }
+        _ => ExitCode::from(EXIT_FAILURE),
     }
 }

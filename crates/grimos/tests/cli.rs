@@ -407,3 +407,89 @@ fn connector_commands_print_specs_and_refuse_bad_configs_with_code_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn flow_files_run_and_validate_without_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let source_db = dir.path().join("source.db");
+    let target_db = dir.path().join("target.db");
+    for (path, sql) in [
+        (
+            &source_db,
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT NOT NULL); INSERT INTO people VALUES (1, ' Ada@Example.com'), (2, 'bob@example.com'), (3, 'not-an-email');",
+        ),
+        (
+            &target_db,
+            "CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT NOT NULL CHECK (email LIKE '%@%'));",
+        ),
+    ] {
+        let status = std::process::Command::new("python3")
+            .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()"])
+            .arg(path)
+            .arg(sql)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    std::fs::write(
+        dir.path().join("source.yaml"),
+        format!(
+            "type: sql\nurl: \"sqlite://{}\"\nstreams:\n  - {{ name: people, table: people }}\n",
+            source_db.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("target.yaml"), format!("type: sql\nurl: \"sqlite://{}\"\nstreams:\n  - {{ name: contacts, table: contacts }}\n", target_db.display())).unwrap();
+    let flow = dir.path().join("people.yaml");
+    std::fs::write(
+        &flow,
+        "name: people-to-contacts\nsource: { connector: source.yaml, stream: people }\ntarget: { connector: target.yaml, stream: contacts, mode: upsert }\nmapping:\n  rules:\n    - { target: id, source: id, cast: int }\n    - { target: email, source: email, transform: [trim, lower] }\n",
+    )
+    .unwrap();
+
+    let validate = command(dir.path())
+        .args(["flow", "validate"])
+        .arg(&flow)
+        .output()
+        .unwrap();
+    assert!(
+        validate.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&validate.stdout),
+        String::from_utf8_lossy(&validate.stderr)
+    );
+
+    let run = command(dir.path())
+        .args(["flow", "run"])
+        .arg(&flow)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("read 3, written 2, rejected 1"), "{stdout}");
+    assert!(stdout.contains("records/s"), "{stdout}");
+    let rejects = std::fs::read_to_string(dir.path().join("people.rejects.jsonl")).unwrap();
+    assert!(
+        rejects.contains("not-an-email"),
+        "the rejected record is kept with its reason: {rejects}"
+    );
+
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "name: x\nsource: { connector: source.yaml, stream: people }\ntarget: { connector: target.yaml, stream: contacts }\nmapping:\n  rules:\n    - { target: id, source: id, cast: integer-ish }\n").unwrap();
+    let invalid = command(dir.path())
+        .args(["flow", "validate"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(invalid.status.code(), Some(2));
+    assert!(
+        String::from_utf8(invalid.stdout)
+            .unwrap()
+            .contains("/mapping/rules/0"),
+        "errors name the rule"
+    );
+}

@@ -1,0 +1,170 @@
+//! [`notify`]: POST a run summary to a webhook (e.g. an n8n Webhook node), signed with
+//! `X-Grimos-Signature: sha256=<hex HMAC-SHA256 of the body>` when a secret is configured.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use connector_sdk::SecretSource;
+use hmac::{Hmac, Mac as _};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::error::{EngineError, EngineErrorKind};
+use crate::runner::RunOutcome;
+use crate::spec::NotifySpec;
+
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "X-Grimos-Signature";
+
+/// How long a notification may take.
+pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The JSON body of a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyPayload {
+    /// The flow (id or name).
+    pub flow: String,
+    /// The run id, when the caller has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// `succeeded`, `failed` or `cancelled`.
+    pub status: String,
+    /// Records read.
+    pub records_read: u64,
+    /// Records written.
+    pub records_written: u64,
+    /// Records dead-lettered.
+    pub records_rejected: u64,
+    /// Why the run failed or stopped.
+    pub error: Option<String>,
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339.
+    pub finished_at: String,
+}
+
+impl NotifyPayload {
+    /// The payload for a run outcome.
+    pub fn from_outcome(
+        flow: impl Into<String>,
+        run_id: Option<String>,
+        outcome: &RunOutcome,
+    ) -> Self {
+        Self {
+            flow: flow.into(),
+            run_id,
+            status: outcome.status.as_str().to_owned(),
+            records_read: outcome.counts.read,
+            records_written: outcome.counts.written,
+            records_rejected: outcome.counts.rejected,
+            error: outcome.error.clone(),
+            started_at: rfc3339(outcome.started_at),
+            finished_at: rfc3339(outcome.finished_at),
+        }
+    }
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// `sha256=<hex HMAC-SHA256 of body with key>`, the value of [`SIGNATURE_HEADER`].
+pub fn signature(key: &[u8], body: &[u8]) -> String {
+    // HMAC accepts keys of any length; the error case cannot happen.
+    let hex = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(body);
+            mac.finalize()
+                .into_bytes()
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect::<String>()
+        }
+        Err(_) => String::new(),
+    };
+    format!("sha256={hex}")
+}
+
+/// Sends `payload` to `spec.url` when `spec.on` includes its status (otherwise does
+/// nothing). The secret reference is resolved through `secrets`; its value is never logged.
+/// A failure is an error for the caller to log; it must never fail the run.
+pub async fn notify(
+    spec: &NotifySpec,
+    payload: &NotifyPayload,
+    secrets: &dyn SecretSource,
+) -> Result<(), EngineError> {
+    if !spec.wants(&payload.status) {
+        return Ok(());
+    }
+    let fail = |message: String| EngineError::new(EngineErrorKind::Notify, message);
+    let body = serde_json::to_vec(payload)
+        .map_err(|error| fail(format!("cannot encode the notification: {error}")))?;
+    let client = reqwest::Client::builder()
+        .timeout(NOTIFY_TIMEOUT)
+        .build()
+        .map_err(|error| fail(format!("cannot build the HTTP client: {error}")))?;
+    let mut request = client
+        .post(&spec.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    if let Some(reference) = &spec.secret {
+        let secret = secrets.resolve(reference).await.map_err(|error| {
+            fail(format!(
+                "cannot resolve the notification secret `{reference}`: {error}"
+            ))
+        })?;
+        request = request.header(
+            SIGNATURE_HEADER,
+            signature(secret.expose().as_bytes(), &body),
+        );
+    }
+    let url = redacted(&spec.url);
+    let response = request
+        .body(body)
+        .send()
+        .await
+        .map_err(|error| fail(format!("notifying {url} failed: {}", error.without_url())))?;
+    let status = response.status();
+    if status.is_success() {
+        tracing::debug!(url = %url, status = status.as_u16(), "run notification sent");
+        Ok(())
+    } else {
+        Err(fail(format!("notifying {url} failed: HTTP {status}")))
+    }
+}
+
+/// The URL without query string or user info (webhook URLs may carry tokens there).
+fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_query(None);
+            let _ = parsed.set_password(None);
+            let _ = parsed.set_username("");
+            parsed.to_string()
+        }
+        Err(_) => "the notification URL".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn signature_matches_rfc4231_test_case_2() {
+        // RFC 4231, test case 2: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            signature(b"Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn redaction_drops_query_and_credentials() {
+        assert_eq!(
+            redacted("https://user:pw@n8n.example.com/webhook/x?token=abc"),
+            "https://n8n.example.com/webhook/x"
+        );
+    }
+}
