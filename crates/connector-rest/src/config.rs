@@ -26,6 +26,10 @@ pub struct RestConfig {
     /// travel in clear text.
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// A PEM file of extra CA certificates to trust (e.g. a company's private CA); the
+    /// public roots stay trusted. Certificates are always verified.
+    #[serde(default)]
+    pub ca_cert: Option<String>,
     /// How requests authenticate (default: none).
     #[serde(default)]
     pub auth: RestAuth,

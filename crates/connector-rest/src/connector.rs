@@ -49,6 +49,7 @@ impl RestConnector {
             secrets,
             plan.timeout,
             plan.https_only,
+            config.ca_cert.as_deref(),
         )?;
         let streams = plan.streams.iter().cloned().map(Arc::new).collect();
         Ok(Self {

@@ -69,9 +69,33 @@ impl Http {
         secrets: Arc<dyn SecretSource>,
         timeout: Duration,
         https_only: bool,
+        ca_cert: Option<&str>,
     ) -> Result<Self, ConnectorError> {
-        let raw = reqwest::Client::builder()
-            .use_rustls_tls()
+        let mut builder = reqwest::Client::builder().use_rustls_tls();
+        if let Some(path) = ca_cert {
+            let bytes = std::fs::read(path).map_err(|e| {
+                ConnectorError::config(
+                    Operation::Build,
+                    format!("`/ca_cert`: cannot read {path}: {e}"),
+                )
+            })?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| {
+                ConnectorError::config(
+                    Operation::Build,
+                    format!("`/ca_cert`: {path} is not a PEM bundle: {e}"),
+                )
+            })?;
+            if certificates.is_empty() {
+                return Err(ConnectorError::config(
+                    Operation::Build,
+                    format!("`/ca_cert`: {path} holds no PEM certificate"),
+                ));
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let raw = builder
             .https_only(https_only)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))

@@ -84,6 +84,8 @@ pub fn config_schema() -> Value {
             "base_url": {"type": "string", "format": "uri", "description": "The API root every path is appended to, e.g. https://api.example.com/v1."},
             "allow_insecure_http": {"type": "boolean", "default": false,
                 "description": "Allow an http:// base_url or token_url (credentials then travel unencrypted; a warning is logged)."},
+            "ca_cert": {"type": "string",
+                "description": "A PEM file of extra CA certificates to trust (a private CA); server certificates are always verified."},
             "auth": auth_schema(),
             "headers": string_map("Headers sent with every request (not for credentials: use auth)."),
             "streams": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/stream"},

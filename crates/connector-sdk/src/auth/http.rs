@@ -7,10 +7,23 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::error::{ConnectorError, ErrorKind, Operation};
 
-/// Maps a transport error. The URL is stripped first: it may carry an API key.
+/// Maps a transport error. The URL is stripped first: it may carry an API key. The causes
+/// are spelled out (`error sending request: ... invalid peer certificate: UnknownIssuer`),
+/// and a refused server certificate is a configuration error, not retried: trying again
+/// cannot make an untrusted certificate trusted.
 pub fn map_reqwest_error(operation: Operation, err: reqwest::Error) -> ConnectorError {
     let err = err.without_url();
-    let kind = if err.is_builder() {
+    let mut detail = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
+        cause = inner.source();
+    }
+    let kind = if err.is_builder() || detail.to_ascii_lowercase().contains("certificate") {
         ErrorKind::Config
     } else if err.is_decode() {
         ErrorKind::Data
@@ -18,7 +31,7 @@ pub fn map_reqwest_error(operation: Operation, err: reqwest::Error) -> Connector
         // connect, timeout, body, request: the network.
         ErrorKind::Transient
     };
-    ConnectorError::new(kind, operation, format!("HTTP request failed: {err}")).with_source(err)
+    ConnectorError::new(kind, operation, format!("HTTP request failed: {detail}")).with_source(err)
 }
 
 /// The `Retry-After` header in seconds (the HTTP-date form is not honoured: the caller's
