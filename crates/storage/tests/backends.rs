@@ -214,3 +214,46 @@ both!(
 async fn connecting_with_a_bad_or_unreachable_url_fails_clearly() {
     bad_urls_are_validation_errors().await;
 }
+
+/// `sslmode` in a PostgreSQL URL is honoured: the local server has TLS on with a
+/// self-signed certificate, so `require` connects while `verify-full` refuses it.
+#[tokio::test]
+async fn postgres_sslmode_is_honoured() {
+    let url = postgres_admin_url();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let settings = PoolSettings {
+        acquire_timeout: std::time::Duration::from_secs(5),
+        ..PoolSettings::default()
+    };
+    let plain = Database::connect(&url, &settings).await.unwrap();
+    if let Database::Postgres(pool) = &plain {
+        let ssl: String = sqlx::query_scalar("SHOW ssl")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if ssl != "on" {
+            eprintln!("skipped: this PostgreSQL server has ssl = {ssl}");
+            return;
+        }
+    }
+    plain.close().await;
+    let required = Database::connect(&format!("{url}{separator}sslmode=require"), &settings)
+        .await
+        .unwrap();
+    required.ping().await.unwrap();
+    if let Database::Postgres(pool) = &required {
+        let encrypted: bool =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert!(encrypted, "sslmode=require gives an encrypted connection");
+    }
+    required.close().await;
+    let verified =
+        Database::connect(&format!("{url}{separator}sslmode=verify-full"), &settings).await;
+    assert!(
+        verified.is_err(),
+        "a self-signed server certificate fails verify-full"
+    );
+}
