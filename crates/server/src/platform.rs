@@ -52,6 +52,7 @@ pub enum StartupError {
 pub struct Platform {
     router: Router,
     db: Database,
+    interop: InteropState,
     shutdown_grace: Duration,
     tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -108,14 +109,20 @@ impl Platform {
             .map(|oidc| OidcVerifier::new(oidc, http_client.clone()));
         let authenticator: SharedAuthenticator =
             Arc::new(IdentityAuthenticator::new(db.clone(), oidc));
+        let interop = InteropState::new(
+            db.clone(),
+            connector_registry(),
+            connector_secrets,
+            interop::RunSettings::default(),
+        );
+        interop.start().await.map_err(StartupError::Database)?;
         let router = compose(
             settings,
             Services {
                 db: db.clone(),
                 registry,
                 secret_store,
-                connector_registry: connector_registry(),
-                connector_secrets,
+                interop: interop.clone(),
             },
             authenticator,
         );
@@ -127,6 +134,7 @@ impl Platform {
         Ok(Self {
             router,
             db,
+            interop,
             shutdown_grace: settings.shutdown_grace,
             tls,
         })
@@ -154,6 +162,11 @@ impl Platform {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let interop = self.interop.clone();
+        let shutdown = async move {
+            shutdown.await;
+            interop.shutdown();
+        };
         if let Some(config) = self.tls {
             let result =
                 crate::tls::serve(listener, self.router, config, shutdown, self.shutdown_grace)
@@ -238,8 +251,7 @@ struct Services {
     db: Database,
     registry: MetricsRegistry,
     secret_store: Arc<secrets::LocalSecretStore>,
-    connector_registry: ConnectorRegistry,
-    connector_secrets: Arc<dyn connector_sdk::SecretSource>,
+    interop: InteropState,
 }
 
 /// The connector types this build of grimOS offers.
@@ -276,8 +288,7 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
         db,
         registry,
         secret_store,
-        connector_registry,
-        connector_secrets,
+        interop,
     } = services;
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(identity::routes::router().with_state(IdentityState { db: db.clone() }))
@@ -285,11 +296,7 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
         .merge(secrets_service::routes::router().with_state(SecretsState {
             store: secret_store,
         }))
-        .merge(interop::routes::router().with_state(InteropState {
-            db: db.clone(),
-            registry: connector_registry,
-            secrets: connector_secrets,
-        }))
+        .merge(interop::routes::router().with_state(interop))
         .merge(metrics_routes().with_state(MetricsState { registry, db }))
         .split_for_parts();
     let document_json = Arc::new(document);

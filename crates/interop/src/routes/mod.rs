@@ -1,7 +1,11 @@
-//! `/api/v1/interop/...`.
+//! `/api/v1/interop/...` and `/api/v1/hooks/...`.
 
 mod connectors;
+mod dead_letters;
+mod flows;
+mod hooks;
 mod mappings;
+mod runs;
 
 use std::sync::Arc;
 
@@ -9,6 +13,8 @@ use ::connectors::ConnectorRegistry;
 use connector_sdk::SecretSource;
 use storage::Database;
 use utoipa_axum::router::OpenApiRouter;
+
+use crate::run_manager::{RunManager, RunSettings};
 
 /// What the interop routes need.
 #[derive(Clone)]
@@ -19,14 +25,53 @@ pub struct InteropState {
     pub registry: ConnectorRegistry,
     /// Resolves secret references when a connector connects.
     pub secrets: Arc<dyn SecretSource>,
+    /// Starts, tracks and cancels flow runs.
+    pub runs: RunManager,
 }
 
 /// The interop routes; the caller provides the state.
 pub fn router() -> OpenApiRouter<InteropState> {
-    connectors::router().merge(mappings::router())
+    connectors::router()
+        .merge(mappings::router())
+        .merge(flows::router())
+        .merge(runs::router())
+        .merge(dead_letters::router())
+        .merge(hooks::router())
 }
 
 impl InteropState {
+    /// The state over the database, the connector types and the secrets source, with a
+    /// run manager using `settings`. Call [`InteropState::start`] once the database is
+    /// migrated.
+    pub fn new(
+        db: Database,
+        registry: ConnectorRegistry,
+        secrets: Arc<dyn SecretSource>,
+        settings: RunSettings,
+    ) -> Self {
+        let runs = RunManager::new(db.clone(), registry.clone(), secrets.clone(), settings);
+        Self {
+            db,
+            registry,
+            secrets,
+            runs,
+        }
+    }
+
+    /// Mark runs interrupted by the last stop as failed and start the scheduler.
+    pub async fn start(&self) -> Result<(), kernel::Error> {
+        flow_engine::metrics::describe();
+        self.runs.recover().await?;
+        tokio::spawn(crate::scheduler::run(self.runs.clone()));
+        Ok(())
+    }
+
+    /// Stop the scheduler (runs going on are left to finish or be marked failed at the
+    /// next start).
+    pub fn shutdown(&self) {
+        self.runs.shutdown_token().cancel();
+    }
+
     /// Build the stored connector `id`, ready to connect.
     pub(crate) async fn connect(
         &self,
