@@ -18,6 +18,27 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/hooks/flows/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start a run of an enabled flow with a webhook secret. `202 {"id", "status"}`; `401`
+     *     for a missing or wrong signature; `404` for an unknown or disabled flow (or one
+     *     without a webhook secret), without saying which. Honours `Idempotency-Key`.
+     */
+    post: operations['flow_hook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/interop/connector-types': {
     parameters: {
       query?: never;
@@ -106,6 +127,333 @@ export interface paths {
     put?: never;
     /** Test the connection: resolve its secrets, connect, and run the type's health check. */
     post: operations['test_connector'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/dead-letters/discard': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Discard pending dead letters (they stay listed with status `discarded`). */
+    post: operations['discard_dead_letters'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/dead-letters/replay': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replay dead letters: map each source record again with the flow's CURRENT mapping and
+     *     write it to the flow's target. Written ones are marked `replayed`; refused ones stay
+     *     `pending` with their new stage and reason.
+     */
+    post: operations['replay_dead_letters'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/flows': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List flows. */
+    get: operations['list_flows'];
+    put?: never;
+    /**
+     * Create a flow. Connectors must be stored connector ids; the mapping (inline or
+     *     `mapping_id`) must compile. Errors name each field (`/source/connector`,
+     *     `/mapping/rules/2/cast`, ...).
+     */
+    post: operations['create_flow'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/flows/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a flow with its `ETag`. */
+    get: operations['get_flow'];
+    /** Replace a flow (send `If-Match`). Its schedule restarts from now. */
+    put: operations['update_flow'];
+    post?: never;
+    /** Delete a flow with its runs, run logs, dead letters and checkpoint. */
+    delete: operations['delete_flow'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/flows/{id}/dead-letters': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A flow's dead letters, oldest first, optionally in one status. */
+    get: operations['flow_dead_letters'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/flows/{id}/runs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start a run (also of a disabled flow). `202 {"id", "status": "queued"}`. With an
+     *     `Idempotency-Key` header, the same key for the same flow answers `200` with the run it
+     *     started. While a run of the flow is queued or running the answer is
+     *     `409 run_in_progress`, unless the flow sets `options.allow_concurrent_runs`.
+     */
+    post: operations['start_run'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/flows/{id}/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Monitoring figures of a flow over its last 50 runs: last run, success rate, duration
+     *     p50/p95, records per run.
+     */
+    get: operations['flow_stats'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/mappings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List mappings. */
+    get: operations['list_mappings'];
+    put?: never;
+    /** Create a mapping. Its rules must compile; errors name the rule index and path. */
+    post: operations['create_mapping'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/mappings/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Apply rules to sample records, given inline or fetched from a connector, and show the
+     *     output and every per-record error. Nothing is written anywhere.
+     */
+    post: operations['preview_mapping'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/mappings/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a mapping with its `ETag`. */
+    get: operations['get_mapping'];
+    /** Replace a mapping (send `If-Match`). */
+    put: operations['update_mapping'];
+    post?: never;
+    /** Delete a mapping. */
+    delete: operations['delete_mapping'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/mappings/{id}/validate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Validate a stored mapping against its source and target schemas (the user's JSON
+     *     Schemas, else the connectors' introspection): unknown source paths, incompatible and
+     *     narrowing casts, unmapped required target fields, length limits.
+     */
+    post: operations['validate_mapping'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/runs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List runs, newest first (by id; ids sort by creation time). Cursor pagination. */
+    get: operations['list_runs'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/runs/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a run: status, counters, error, timestamps, trigger, trace id. */
+    get: operations['get_run'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/runs/{id}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel a run: a queued run is `cancelled` at once; a running run stops after the batch
+     *     being written (its status becomes `cancelled` shortly; poll the run). `409
+     *     run_finished` when it already ended.
+     */
+    post: operations['cancel_run'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/runs/{id}/dead-letters': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A run's dead letters: the rejected records with their stage, reason and status. */
+    get: operations['run_dead_letters'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/runs/{id}/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A run's events (run log), oldest first, paged by event id. */
+    get: operations['list_events'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/runs/{id}/events/stream': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The run's events live, as Server-Sent Events: each `run_event` (id = event id, data =
+     *     the event as JSON), then one `end` event with the final status, after which the stream
+     *     closes. The server's request timeout bounds only the time to the response headers, so
+     *     a long stream is not cut.
+     */
+    get: operations['stream_events'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -389,12 +737,160 @@ export interface components {
       /** @description The token value (`grm_...`). Store it now: it cannot be shown again. */
       token: string;
     };
+    /** @description Which dead letters to discard. */
+    DiscardBody: {
+      /** @description Dead letter ids (1 to 1000); only pending ones change. */
+      ids: string[];
+    };
+    /** @description How many were discarded. */
+    DiscardReport: {
+      /**
+       * Format: int64
+       * @description Pending dead letters now discarded.
+       */
+      discarded: number;
+    };
+    /** @description One page of a run's events. */
+    EventPage: {
+      /** @description The events, oldest first. */
+      items: components['schemas']['RunEvent'][];
+      /**
+       * Format: int64
+       * @description Pass as `after` for the next page; null when this page was the last so far.
+       */
+      next_after?: number | null;
+    };
     /** @description One offending field of a validation error, located by a JSON Pointer (RFC 6901). */
     FieldError: {
       /** @description What is wrong with it, in plain words. */
       message: string;
       /** @description JSON Pointer to the field in the request body, e.g. `/config/auth/token`. */
       path: string;
+    };
+    /**
+     * @description A flow as created or replaced: the flow file model (docs/flows.md) with stored
+     *     connector ids, plus `enabled` and `webhook_secret`. Unknown keys are refused.
+     */
+    FlowRequest: {
+      /** @description Whether schedules and webhooks start runs (default true). */
+      enabled?: boolean | null;
+      /** @description An inline mapping `{"rules": [...]}` (exactly one of `mapping` and `mapping_id`). */
+      mapping?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description A stored mapping's id. */
+      mapping_id?: string | null;
+      /** @description Unique name. */
+      name: string;
+      /** @description `{"url", "secret" (a reference), "on": [...]}`: called when a run ends. */
+      notify?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description `batch_size`, `run_timeout_secs`, `allow_concurrent_runs`, `max_attempts`. */
+      options?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description A cron expression with seconds, e.g. `0 *\/15 * * * *`. */
+      schedule?: string | null;
+      /** @description `{"connector": "<stored connector id>", "stream": "...", "cursor_field": "..."}`. */
+      source: {
+        [key: string]: unknown;
+      };
+      /** @description `{"connector": "<stored connector id>", "stream": "...", "mode": "insert|upsert|update|delete"}`. */
+      target: {
+        [key: string]: unknown;
+      };
+      /** @description The schedule's IANA time zone (default UTC). */
+      timezone?: string | null;
+      /** @description A secret REFERENCE (e.g. `local:flow-hook`) whose value signs webhook calls. */
+      webhook_secret?: string | null;
+    };
+    /** @description A flow run. */
+    FlowRun: {
+      /**
+       * Format: date-time
+       * @description When it was requested.
+       */
+      created_at: string;
+      /** @description Why it failed or stopped. */
+      error?: string | null;
+      /**
+       * Format: date-time
+       * @description When it ended.
+       */
+      finished_at?: string | null;
+      /** @description The flow. */
+      flow_id: string;
+      /** @description Id (UUIDv7). */
+      id: string;
+      /** @description The `Idempotency-Key` it was requested with. */
+      idempotency_key?: string | null;
+      /**
+       * Format: int64
+       * @description Records read from the source.
+       */
+      records_read: number;
+      /**
+       * Format: int64
+       * @description Records dead-lettered.
+       */
+      records_rejected: number;
+      /**
+       * Format: int64
+       * @description Records the target applied.
+       */
+      records_written: number;
+      /** @description Who requested it (manual runs). */
+      requested_by?: string | null;
+      /**
+       * Format: date-time
+       * @description When it started running.
+       */
+      started_at?: string | null;
+      /** @description `queued`, `running`, `succeeded`, `failed` or `cancelled`. */
+      status: string;
+      /** @description The trace id of the run's span. */
+      trace_id?: string | null;
+      /** @description What started it: `manual`, `webhook` or `schedule`. */
+      trigger: string;
+    };
+    /** @description Figures over a flow's recent finished runs. */
+    FlowStats: {
+      /**
+       * Format: int64
+       * @description Median duration in milliseconds (runs that started).
+       */
+      duration_p50_ms?: number | null;
+      /**
+       * Format: int64
+       * @description 95th percentile duration in milliseconds.
+       */
+      duration_p95_ms?: number | null;
+      last_run?: null | components['schemas']['LastRun'];
+      /**
+       * Format: double
+       * @description Average records read per run.
+       */
+      records_per_run_avg?: number | null;
+      /** @description Finished runs considered (the newest, at most the window). */
+      runs: number;
+      /**
+       * Format: double
+       * @description Share of those that succeeded, 0 to 1 (null without finished runs).
+       */
+      success_rate?: number | null;
+    };
+    /** @description The last run of a flow. */
+    LastRun: {
+      /**
+       * Format: date-time
+       * @description When it ended (null while going).
+       */
+      finished_at?: string | null;
+      /** @description Run id. */
+      id: string;
+      /** @description Its status. */
+      status: string;
     };
     /** @description The outcome of the last connection test. */
     LastTest: {
@@ -417,6 +913,38 @@ export interface components {
     Liveness: {
       /** @description Always `ok`. */
       status: string;
+    };
+    /** @description A mapping's content, as created or replaced. */
+    MappingRequest: {
+      /** @description Unique name, 1 to 100 characters. */
+      name: string;
+      /** @description The rules (see docs/mapping.md). */
+      rules: {
+        [key: string]: unknown;
+      }[];
+      source?: null | components['schemas']['StreamRef'];
+      /** @description A JSON Schema of source records (instead of introspecting the source). */
+      source_schema?: {
+        [key: string]: unknown;
+      } | null;
+      target?: null | components['schemas']['StreamRef'];
+      /** @description A JSON Schema of target records (instead of introspecting the target). */
+      target_schema?: {
+        [key: string]: unknown;
+      } | null;
+    };
+    /** @description The outcome of validating a mapping against its schemas. */
+    MappingValidation: {
+      /** @description What must be fixed: `rule` index, `path` (JSON Pointer into the mapping), `message`. */
+      errors: {
+        [key: string]: unknown;
+      }[];
+      /** @description True when there is no error (warnings allowed). */
+      valid: boolean;
+      /** @description What deserves a look (narrowing casts, unknown lengths ...). */
+      warnings: {
+        [key: string]: unknown;
+      }[];
     };
     /** @description One page of a list, as returned by every list endpoint. */
     PageResponse_ApiToken: {
@@ -454,6 +982,60 @@ export interface components {
         role: components['schemas']['Role'];
         /** @description The user the token acts as. */
         user_id: string;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_FlowRun: {
+      /** @description The items of this page. */
+      items: {
+        /**
+         * Format: date-time
+         * @description When it was requested.
+         */
+        created_at: string;
+        /** @description Why it failed or stopped. */
+        error?: string | null;
+        /**
+         * Format: date-time
+         * @description When it ended.
+         */
+        finished_at?: string | null;
+        /** @description The flow. */
+        flow_id: string;
+        /** @description Id (UUIDv7). */
+        id: string;
+        /** @description The `Idempotency-Key` it was requested with. */
+        idempotency_key?: string | null;
+        /**
+         * Format: int64
+         * @description Records read from the source.
+         */
+        records_read: number;
+        /**
+         * Format: int64
+         * @description Records dead-lettered.
+         */
+        records_rejected: number;
+        /**
+         * Format: int64
+         * @description Records the target applied.
+         */
+        records_written: number;
+        /** @description Who requested it (manual runs). */
+        requested_by?: string | null;
+        /**
+         * Format: date-time
+         * @description When it started running.
+         */
+        started_at?: string | null;
+        /** @description `queued`, `running`, `succeeded`, `failed` or `cancelled`. */
+        status: string;
+        /** @description The trace id of the run's span. */
+        trace_id?: string | null;
+        /** @description What started it: `manual`, `webhook` or `schedule`. */
+        trigger: string;
       }[];
       /** @description Pass as `cursor` to get the next page; `null` on the last page. */
       next_cursor?: string | null;
@@ -530,6 +1112,140 @@ export interface components {
       next_cursor?: string | null;
     };
     /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_StoredDeadLetter: {
+      /** @description The items of this page. */
+      items: {
+        /**
+         * Format: date-time
+         * @description When it was stored.
+         */
+        created_at: string;
+        /** @description Its flow. */
+        flow_id: string;
+        /** @description Id (UUIDv7). */
+        id: string;
+        /** @description The mapped record (stage `target`). */
+        mapped_record?: {
+          [key: string]: unknown;
+        } | null;
+        /** @description Why it was refused (the latest reason after a failed replay). */
+        reason: string;
+        /** @description The record as read from the source (what a replay maps again). */
+        record: {
+          [key: string]: unknown;
+        };
+        /**
+         * Format: date-time
+         * @description When it was replayed or discarded.
+         */
+        resolved_at?: string | null;
+        /** @description The run that refused it. */
+        run_id: string;
+        /** @description `mapping` (the mapping failed) or `target` (the target refused the mapped record). */
+        stage: string;
+        /** @description `pending`, `replayed` or `discarded`. */
+        status: string;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_StoredFlow: {
+      /** @description The items of this page. */
+      items: {
+        /**
+         * Format: date-time
+         * @description When it was created.
+         */
+        created_at: string;
+        /** @description Who created it. */
+        created_by?: string | null;
+        /**
+         * @description The flow definition (the flow file model, see docs/flows.md); connectors are stored
+         *     connector ids.
+         */
+        definition: {
+          [key: string]: unknown;
+        };
+        /** @description Whether schedules and webhooks start runs (manual runs always work). */
+        enabled: boolean;
+        /** @description Id (UUIDv7). */
+        id: string;
+        /** @description Unique name (the definition's `name`). */
+        name: string;
+        /**
+         * Format: date-time
+         * @description When the scheduler starts the next run.
+         */
+        next_run_at?: string | null;
+        /** @description The cron schedule with seconds, if any. */
+        schedule?: string | null;
+        /** @description The schedule's IANA time zone (UTC when absent). */
+        timezone?: string | null;
+        /**
+         * Format: date-time
+         * @description When it last changed.
+         */
+        updated_at: string;
+        /** @description Who last changed it. */
+        updated_by?: string | null;
+        /**
+         * Format: int64
+         * @description Incremented by every update; sent as the ETag.
+         */
+        version: number;
+        /** @description The secret REFERENCE whose value verifies webhook signatures (never the value). */
+        webhook_secret?: string | null;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_StoredMapping: {
+      /** @description The items of this page. */
+      items: {
+        /**
+         * Format: date-time
+         * @description When it was created.
+         */
+        created_at: string;
+        /** @description Who created it. */
+        created_by?: string | null;
+        /** @description Id (UUIDv7). */
+        id: string;
+        /** @description Unique name. */
+        name: string;
+        /** @description The rules (see docs/mapping.md). */
+        rules: {
+          [key: string]: unknown;
+        }[];
+        source?: null | components['schemas']['StreamRef'];
+        /** @description A JSON Schema of source records, used instead of introspection when given. */
+        source_schema?: {
+          [key: string]: unknown;
+        } | null;
+        target?: null | components['schemas']['StreamRef'];
+        /** @description A JSON Schema of target records, used instead of introspection when given. */
+        target_schema?: {
+          [key: string]: unknown;
+        } | null;
+        /**
+         * Format: date-time
+         * @description When it last changed.
+         */
+        updated_at: string;
+        /** @description Who last changed it. */
+        updated_by?: string | null;
+        /**
+         * Format: int64
+         * @description Incremented by every update; sent as the ETag.
+         */
+        version: number;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
     PageResponse_User: {
       /** @description The items of this page. */
       items: {
@@ -561,6 +1277,40 @@ export interface components {
       }[];
       /** @description Pass as `cursor` to get the next page; `null` on the last page. */
       next_cursor?: string | null;
+    };
+    /** @description Rules to try on sample records. */
+    PreviewRequest: {
+      /** @description Sample records given inline (at most 100). */
+      records?:
+        | {
+            [key: string]: unknown;
+          }[]
+        | null;
+      /** @description The rules to apply. */
+      rules: {
+        [key: string]: unknown;
+      }[];
+      source?: null | components['schemas']['PreviewSource'];
+    };
+    /** @description What each sample became. */
+    PreviewResponse: {
+      /** @description One entry per sample: `index`, `output` (null when a rule failed) and `errors`. */
+      outputs: {
+        [key: string]: unknown;
+      }[];
+      /** @description The samples used. */
+      samples: {
+        [key: string]: unknown;
+      }[];
+    };
+    /** @description Where preview samples come from. */
+    PreviewSource: {
+      /** @description A stored connector's id. */
+      connector: string;
+      /** @description How many records to take (1 to 100, default 10). */
+      limit?: number | null;
+      /** @description Its stream. */
+      stream: string;
     };
     /** @description The authenticated caller of an operation. */
     Principal: {
@@ -621,11 +1371,75 @@ export interface components {
       /** @description `ready` or `not_ready`. */
       status: string;
     };
+    /** @description Which dead letters to replay: `ids`, or every pending one of `flow_id` (at most 1000). */
+    ReplayBody: {
+      /** @description Or: all pending dead letters of this flow. */
+      flow_id?: string | null;
+      /** @description Dead letter ids. */
+      ids?: string[] | null;
+    };
+    /** @description What happened to one dead letter. */
+    ReplayItem: {
+      /** @description The dead letter. */
+      id: string;
+      /** @description Why it is still pending or was skipped. */
+      reason?: string | null;
+      /**
+       * @description `replayed` (written), `pending` (refused again or not written; see `reason`) or
+       *     `skipped` (not pending).
+       */
+      status: string;
+    };
+    /** @description The result of a replay. */
+    ReplayReport: {
+      /**
+       * Format: int64
+       * @description Still pending.
+       */
+      pending: number;
+      /**
+       * Format: int64
+       * @description Written and marked replayed.
+       */
+      replayed: number;
+      /** @description One entry per requested dead letter. */
+      results: components['schemas']['ReplayItem'][];
+    };
     /**
      * @description The built-in roles. Finer, object-level grants come from the governance layer on top.
      * @enum {string}
      */
     Role: 'admin' | 'operator' | 'viewer' | 'service';
+    /** @description A run accepted or found. */
+    RunAccepted: {
+      /** @description The run id. */
+      id: string;
+      /** @description Its status (`queued` for a new run). */
+      status: string;
+    };
+    /** @description One event of a run's log. */
+    RunEvent: {
+      /**
+       * Format: date-time
+       * @description When it happened.
+       */
+      at: string;
+      /** @description Details (never secret values). */
+      fields?: {
+        [key: string]: unknown;
+      } | null;
+      /**
+       * Format: int64
+       * @description Increasing id (page with `after`).
+       */
+      id: number;
+      /** @description `debug`, `info`, `warn`, `error`. */
+      level: string;
+      /** @description What happened. */
+      message: string;
+      /** @description The run. */
+      run_id: string;
+    };
     /** @description A secret's metadata. The value is never returned. */
     SecretView: {
       /**
@@ -686,6 +1500,132 @@ export interface components {
       version: number;
       /** @description Things an operator should know, e.g. that TLS is off. */
       warnings: string[];
+    };
+    /** @description A stored dead letter. */
+    StoredDeadLetter: {
+      /**
+       * Format: date-time
+       * @description When it was stored.
+       */
+      created_at: string;
+      /** @description Its flow. */
+      flow_id: string;
+      /** @description Id (UUIDv7). */
+      id: string;
+      /** @description The mapped record (stage `target`). */
+      mapped_record?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description Why it was refused (the latest reason after a failed replay). */
+      reason: string;
+      /** @description The record as read from the source (what a replay maps again). */
+      record: {
+        [key: string]: unknown;
+      };
+      /**
+       * Format: date-time
+       * @description When it was replayed or discarded.
+       */
+      resolved_at?: string | null;
+      /** @description The run that refused it. */
+      run_id: string;
+      /** @description `mapping` (the mapping failed) or `target` (the target refused the mapped record). */
+      stage: string;
+      /** @description `pending`, `replayed` or `discarded`. */
+      status: string;
+    };
+    /** @description A stored flow. */
+    StoredFlow: {
+      /**
+       * Format: date-time
+       * @description When it was created.
+       */
+      created_at: string;
+      /** @description Who created it. */
+      created_by?: string | null;
+      /**
+       * @description The flow definition (the flow file model, see docs/flows.md); connectors are stored
+       *     connector ids.
+       */
+      definition: {
+        [key: string]: unknown;
+      };
+      /** @description Whether schedules and webhooks start runs (manual runs always work). */
+      enabled: boolean;
+      /** @description Id (UUIDv7). */
+      id: string;
+      /** @description Unique name (the definition's `name`). */
+      name: string;
+      /**
+       * Format: date-time
+       * @description When the scheduler starts the next run.
+       */
+      next_run_at?: string | null;
+      /** @description The cron schedule with seconds, if any. */
+      schedule?: string | null;
+      /** @description The schedule's IANA time zone (UTC when absent). */
+      timezone?: string | null;
+      /**
+       * Format: date-time
+       * @description When it last changed.
+       */
+      updated_at: string;
+      /** @description Who last changed it. */
+      updated_by?: string | null;
+      /**
+       * Format: int64
+       * @description Incremented by every update; sent as the ETag.
+       */
+      version: number;
+      /** @description The secret REFERENCE whose value verifies webhook signatures (never the value). */
+      webhook_secret?: string | null;
+    };
+    /** @description A stored mapping. */
+    StoredMapping: {
+      /**
+       * Format: date-time
+       * @description When it was created.
+       */
+      created_at: string;
+      /** @description Who created it. */
+      created_by?: string | null;
+      /** @description Id (UUIDv7). */
+      id: string;
+      /** @description Unique name. */
+      name: string;
+      /** @description The rules (see docs/mapping.md). */
+      rules: {
+        [key: string]: unknown;
+      }[];
+      source?: null | components['schemas']['StreamRef'];
+      /** @description A JSON Schema of source records, used instead of introspection when given. */
+      source_schema?: {
+        [key: string]: unknown;
+      } | null;
+      target?: null | components['schemas']['StreamRef'];
+      /** @description A JSON Schema of target records, used instead of introspection when given. */
+      target_schema?: {
+        [key: string]: unknown;
+      } | null;
+      /**
+       * Format: date-time
+       * @description When it last changed.
+       */
+      updated_at: string;
+      /** @description Who last changed it. */
+      updated_by?: string | null;
+      /**
+       * Format: int64
+       * @description Incremented by every update; sent as the ETag.
+       */
+      version: number;
+    };
+    /** @description One end of a mapping: a stored connector and one of its streams. */
+    StreamRef: {
+      /** @description A stored connector's id. */
+      connector: string;
+      /** @description The stream (table, endpoint) of that connector. */
+      stream: string;
     };
     /** @description The outcome of a connection test. */
     TestResult: {
@@ -779,6 +1719,111 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['WhoAmI'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  flow_hook: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description sha256=<hex HMAC-SHA256 of the raw body> */
+        'X-Grimos-Signature': string;
+        /** @description Repeat-safe key */
+        'Idempotency-Key'?: string | null;
+      };
+      path: {
+        /** @description Flow id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    /** @description Any body; it is what the signature covers */
+    requestBody: {
+      content: {
+        'text/plain': string;
+      };
+    };
+    responses: {
+      /** @description The run this idempotency key started */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RunAccepted'];
+        };
+      };
+      /** @description Queued */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RunAccepted'];
         };
       };
       /** @description Malformed JSON, a bad cursor or an unreadable body. */
@@ -1558,6 +2603,2241 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['TestResult'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  discard_dead_letters: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DiscardBody'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DiscardReport'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  replay_dead_letters: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ReplayBody'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReplayReport'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_flows: {
+    parameters: {
+      query?: {
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_StoredFlow'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  create_flow: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['FlowRequest'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          ETag?: string;
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredFlow'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_flow: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Flow id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredFlow'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  update_flow: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag you read */
+        'If-Match'?: string | null;
+      };
+      path: {
+        /** @description Flow id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['FlowRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredFlow'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A unique name is already taken. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The `If-Match` version is stale. */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  delete_flow: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag you read */
+        'If-Match'?: string | null;
+      };
+      path: {
+        /** @description Flow id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A unique name is already taken. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The `If-Match` version is stale. */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  flow_dead_letters: {
+    parameters: {
+      query?: {
+        /** @description Only this status: `pending`, `replayed`, `discarded`. */
+        status?: string;
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page. */
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        /** @description Flow id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_StoredDeadLetter'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  start_run: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Repeat-safe key */
+        'Idempotency-Key'?: string | null;
+      };
+      path: {
+        /** @description Flow id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The run this idempotency key started */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RunAccepted'];
+        };
+      };
+      /** @description Queued */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RunAccepted'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  flow_stats: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Flow id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FlowStats'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_mappings: {
+    parameters: {
+      query?: {
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_StoredMapping'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  create_mapping: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['MappingRequest'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          ETag?: string;
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredMapping'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  preview_mapping: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PreviewRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PreviewResponse'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_mapping: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Mapping id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredMapping'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  update_mapping: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag you read */
+        'If-Match'?: string | null;
+      };
+      path: {
+        /** @description Mapping id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['MappingRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredMapping'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A unique name is already taken. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The `If-Match` version is stale. */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  delete_mapping: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag you read */
+        'If-Match'?: string | null;
+      };
+      path: {
+        /** @description Mapping id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A unique name is already taken. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The `If-Match` version is stale. */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  validate_mapping: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Mapping id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MappingValidation'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_runs: {
+    parameters: {
+      query?: {
+        /** @description Only runs of this flow. */
+        flow_id?: string;
+        /** @description Only runs in this status (`queued`, `running`, `succeeded`, `failed`, `cancelled`). */
+        status?: string;
+        /** @description Only runs requested at or after this time (RFC 3339). */
+        since?: string;
+        /** @description Only runs requested before this time (RFC 3339). */
+        until?: string;
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_FlowRun'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_run: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Run id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FlowRun'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  cancel_run: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Run id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Cancelled or cancelling */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FlowRun'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  run_dead_letters: {
+    parameters: {
+      query?: {
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page. */
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        /** @description Run id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_StoredDeadLetter'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_events: {
+    parameters: {
+      query?: {
+        /** @description Only events with an id above this (the `next_after` of the previous page). */
+        after?: number;
+        /** @description Items per page, 1 to 500 (default 100). */
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        /** @description Run id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EventPage'];
+        };
+      };
+      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The caller's role does not allow this. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description An unexpected failure (details are in the server log, under the request id). */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  stream_events: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Run id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Server-Sent Events */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/event-stream': string;
         };
       };
       /** @description Malformed JSON, a bad cursor or an unreadable body. */
