@@ -285,22 +285,12 @@ pub async fn update(
 
 /// Delete the connector `id`.
 pub async fn delete(db: &Database, id: &str, expected_version: Option<i64>) -> Result<(), Error> {
-    with_tx!(db, |tx| {
-        let current: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM connectors WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx_error)?;
-        let current = current.ok_or_else(|| Error::not_found("connector", id))?;
-        api::IfMatch(expected_version).check(current)?;
-        sqlx::query("DELETE FROM connectors WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-        Ok(())
-    })
+    crate::versioned::VersionedTable {
+        table: "connectors",
+        kind: "connector",
+    }
+    .delete(db, id, expected_version)
+    .await
 }
 
 /// Record the outcome of a connection test (does not change the version).

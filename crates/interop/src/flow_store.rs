@@ -242,21 +242,12 @@ pub async fn update(
 
 /// Delete the flow `id` (its runs, dead letters and checkpoint go with it).
 pub async fn delete(db: &Database, id: &str, expected_version: Option<i64>) -> Result<(), Error> {
-    with_tx!(db, |tx| {
-        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM flows WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-        let current = current.ok_or_else(|| Error::not_found("flow", id))?;
-        api::IfMatch(expected_version).check(current)?;
-        sqlx::query("DELETE FROM flows WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-        Ok(())
-    })
+    crate::versioned::VersionedTable {
+        table: "flows",
+        kind: "flow",
+    }
+    .delete(db, id, expected_version)
+    .await
 }
 
 /// A flow the scheduler looks at.

@@ -28,6 +28,7 @@ pub mod run_store;
 pub mod scheduler;
 pub mod stats;
 pub mod validation;
+mod versioned;
 
 pub use routes::InteropState;
 pub use run_manager::RunSettings;

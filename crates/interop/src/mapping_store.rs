@@ -253,19 +253,10 @@ pub async fn update(
 
 /// Delete the mapping `id`.
 pub async fn delete(db: &Database, id: &str, expected_version: Option<i64>) -> Result<(), Error> {
-    with_tx!(db, |tx| {
-        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM mappings WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-        let current = current.ok_or_else(|| Error::not_found("mapping", id))?;
-        api::IfMatch(expected_version).check(current)?;
-        sqlx::query("DELETE FROM mappings WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-        Ok(())
-    })
+    crate::versioned::VersionedTable {
+        table: "mappings",
+        kind: "mapping",
+    }
+    .delete(db, id, expected_version)
+    .await
 }
