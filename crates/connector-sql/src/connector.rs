@@ -385,16 +385,9 @@ impl Connector for SqlConnector {
         let with_stream = |e: ConnectorError| e.with_stream(stream);
         let info = self.writable(stream).await.map_err(with_stream)?;
         let db = self.db(Operation::Write).await?;
-        write::write(
-            db,
-            &self.config,
-            &info,
-            mode,
-            &records,
-            &Scope::autocommit(),
-        )
-        .await
-        .map_err(with_stream)
+        write::write(db, &self.config, &info, mode, records, &Scope::autocommit())
+            .await
+            .map_err(with_stream)
     }
 
     /// PostgreSQL, MySQL/MariaDB and SQLite keep checkpoints in the target database; SQL
@@ -423,7 +416,7 @@ impl Connector for SqlConnector {
         let db = self.db(Operation::Write).await?;
         let scope = Scope::transaction(db, &self.config).await?;
         let report = match info {
-            Some(info) => write::write(db, &self.config, &info, mode, &records, &scope)
+            Some(info) => write::write(db, &self.config, &info, mode, records, &scope)
                 .await
                 .map_err(with_stream)?,
             None => WriteReport::default(),

@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 
 use crate::config::SqlConfig;
 use crate::db::{Db, sqlx_error};
-use crate::dialect::{Dialect, Engine, keyset_predicate};
+use crate::dialect::{Dialect, Engine, keyset_predicate, keyset_predicate_with};
 use crate::introspect::ColumnInfo;
 use crate::values::{self, BindValue};
 
@@ -73,6 +73,9 @@ pub struct ReadPlan {
     pub cursor: Option<CursorPlan>,
     /// The catalog types by column name (decoders use them where the driver's are coarse).
     pub hints: HashMap<String, FieldType>,
+    /// PostgreSQL table reads: the same query with its parameters written inline, run as
+    /// `COPY (...) TO STDOUT (FORMAT binary)` (much faster than fetching rows).
+    pub copy_sql: Option<String>,
 }
 
 /// How checkpoints are made.
@@ -133,12 +136,15 @@ pub fn plan(
                 binds: Vec::new(),
                 cursor: None,
                 hints,
+                copy_sql: None,
             });
         }
         ReadFrom::Query { sql, .. } => format!("SELECT * FROM ({sql}) AS grimos_q"),
     };
+    let copyable = dialect.engine() == Engine::Postgres && matches!(from, ReadFrom::Table { .. });
     let Some(cursor) = cursor else {
         return Ok(ReadPlan {
+            copy_sql: copyable.then(|| source.clone()),
             sql: source,
             binds: Vec::new(),
             cursor: None,
@@ -173,6 +179,7 @@ pub fn plan(
         .join(", ");
 
     let mut sql = source;
+    let mut copy_sql = copyable.then(|| sql.clone());
     let mut binds = Vec::new();
     if let Some(checkpoint) = checkpoint {
         let field = checkpoint.0.get("cursor_field").and_then(Value::as_str);
@@ -204,6 +211,23 @@ pub fn plan(
             .map(|(c, _)| Ok((quoted(dialect, &c.name)?, c.native.clone())))
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         let (predicate, bind_columns) = keyset_predicate(dialect, &quoted_columns, 1);
+        if let Some(copy) = &mut copy_sql {
+            let mut literal_error = None;
+            let (inline, _) = keyset_predicate_with(&quoted_columns, 1, |index, native| {
+                let value = &compared[bind_columns[index - 1]].1;
+                match pg_literal(value) {
+                    Ok(literal) => format!("CAST({literal} AS {native})"),
+                    Err(e) => {
+                        literal_error = Some(e);
+                        String::new()
+                    }
+                }
+            });
+            if let Some(e) = literal_error {
+                return Err(e);
+            }
+            *copy = format!("{copy} WHERE {inline}");
+        }
         sql = format!("{sql} WHERE {predicate}");
         binds = bind_columns
             .into_iter()
@@ -211,7 +235,9 @@ pub fn plan(
             .collect();
     }
     sql = format!("{sql} ORDER BY {order_sql}");
+    let copy_sql = copy_sql.map(|copy| format!("{copy} ORDER BY {order_sql}"));
     Ok(ReadPlan {
+        copy_sql,
         sql,
         binds,
         cursor: Some(CursorPlan {
@@ -339,6 +365,29 @@ fn pg_text(value: &Value) -> String {
     }
 }
 
+/// A checkpointed value as a PostgreSQL string literal (`E'...'`, backslashes and quotes
+/// escaped), for the inline parameters of a `COPY` read.
+fn pg_literal(value: &Value) -> Result<String, ConnectorError> {
+    let text = pg_text(value);
+    if text.contains('\0') {
+        return Err(ConnectorError::config(
+            Operation::Read,
+            "checkpoint cursor: a NUL character cannot be compared in PostgreSQL",
+        ));
+    }
+    let mut out = String::with_capacity(text.len() + 4);
+    out.push_str("E'");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("''"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    Ok(out)
+}
+
 type Sender = mpsc::Sender<Result<RecordBatch, ConnectorError>>;
 
 /// Starts a read: the producer task runs the query and sends batches.
@@ -350,12 +399,13 @@ pub fn spawn(
 ) -> RecordBatchStream {
     let (tx, rx) = mpsc::channel(1);
     let stream_name = batcher.stream.clone();
-    tokio::spawn(async move {
+    let producer = async move {
         let result = produce(&db, &config, plan, batcher, &tx).await;
         if let Err(err) = result {
             let _ = tx.send(Err(err.with_stream(stream_name))).await;
         }
-    });
+    };
+    tokio::spawn(producer);
     futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
@@ -372,6 +422,66 @@ async fn send(tx: &Sender, batch: Option<RecordBatch>) -> bool {
 
 fn decode_error(detail: String) -> ConnectorError {
     ConnectorError::data(Operation::Read, detail)
+}
+
+/// A PostgreSQL read through `COPY (select) TO STDOUT (FORMAT binary)` on one connection:
+/// the statement is described first (the column types), then the stream is decoded
+/// tuple by tuple into the batcher. `false` when the consumer went away.
+async fn pg_copy_read(
+    pool: &sqlx::PgPool,
+    config: &SqlConfig,
+    select: &str,
+    batcher: &mut Batcher,
+    tx: &Sender,
+) -> Result<bool, ConnectorError> {
+    use sqlx::{Column as _, Executor as _, Statement as _, TypeInfo as _};
+    let read_error = |e: sqlx::Error| sqlx_error(Operation::Read, &e, config);
+    let mut conn = CopyConnection {
+        conn: pool.acquire().await.map_err(read_error)?,
+        complete: false,
+    };
+    let statement = (&mut *conn.conn)
+        .prepare(select)
+        .await
+        .map_err(read_error)?;
+    let mut decoder = values::postgres::PgCopyDecoder::new(
+        statement
+            .columns()
+            .iter()
+            .map(|c| (c.name(), c.type_info().name())),
+    );
+    let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
+    let mut chunks = conn.conn.copy_out_raw(&copy).await.map_err(read_error)?;
+    let mut records = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(read_error)?;
+        decoder.feed(&chunk, &mut records).map_err(decode_error)?;
+        for record in records.drain(..) {
+            if !send(tx, batcher.push(record)).await {
+                return Ok(false);
+            }
+        }
+    }
+    drop(chunks);
+    conn.complete = true;
+    decoder.finish().map_err(decode_error)?;
+    Ok(true)
+}
+
+/// The connection of a `COPY` read: closed rather than handed back to the pool unless the
+/// stream was read to its end (an error, the consumer leaving or the read being dropped
+/// leave it inside the `COPY`).
+struct CopyConnection {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    complete: bool,
+}
+
+impl Drop for CopyConnection {
+    fn drop(&mut self) {
+        if !self.complete {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 async fn produce(
@@ -394,6 +504,12 @@ async fn produce(
     };
     let read_error = |e: sqlx::Error| sqlx_error(Operation::Read, &e, config);
     match db {
+        Db::Postgres(pool) if plan.copy_sql.is_some() => {
+            let select = plan.copy_sql.as_deref().unwrap_or_default();
+            if !pg_copy_read(pool, config, select, &mut batcher, tx).await? {
+                return Ok(());
+            }
+        }
         Db::Postgres(pool) => {
             let mut query = sqlx::query(&plan.sql);
             for (value, _) in &plan.binds {
@@ -520,6 +636,39 @@ mod tests {
             "SELECT \"id\", \"updated_at\", CAST(\"shape\" AS text) AS \"shape\" FROM \"public\".\"t\""
         );
         assert!(plan.cursor.is_none());
+    }
+
+    #[test]
+    fn postgres_table_reads_also_plan_a_copy_with_inline_literals() {
+        let columns = columns();
+        let from = ReadFrom::Table {
+            quoted: "\"t\"".into(),
+            columns: &columns,
+        };
+        let mut checkpoint = Checkpoint::cursor("updated_at", json!("it's \\ late"));
+        checkpoint.0["key"] = json!({"id": 7});
+        let plan = plan(
+            &PostgresDialect,
+            from,
+            Some("updated_at"),
+            &["id".into()],
+            Some(&checkpoint),
+        )
+        .unwrap();
+        assert_eq!(
+            plan.copy_sql.unwrap(),
+            "SELECT \"id\", \"updated_at\", CAST(\"shape\" AS text) AS \"shape\" FROM \"t\" \
+             WHERE (\"updated_at\" > CAST(E'it''s \\\\ late' AS timestamp with time zone)) \
+             OR (\"updated_at\" = CAST(E'it''s \\\\ late' AS timestamp with time zone) AND \"id\" > CAST(E'7' AS bigint)) \
+             ORDER BY \"updated_at\", \"id\""
+        );
+        let query = ReadFrom::Query {
+            sql: "SELECT 1",
+            columns: &columns,
+        };
+        let plan = super::plan(&PostgresDialect, query, None, &[], None).unwrap();
+        assert_eq!(plan.copy_sql, None, "queries are not read through COPY");
+        assert!(pg_literal(&json!("nul \u{0}")).is_err());
     }
 
     #[test]

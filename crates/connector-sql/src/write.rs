@@ -47,6 +47,9 @@ use crate::values::{self, BindValue};
 /// The most rows one PostgreSQL `COPY` carries.
 const COPY_CHUNK_ROWS: usize = 50_000;
 
+/// The size of the `CopyData` messages of a PostgreSQL `COPY` (rows may straddle them).
+const COPY_MESSAGE_BYTES: usize = 256 * 1024;
+
 /// Rows per multi-row statement for `width` columns: the parameter limit divided by the
 /// width, capped by the engine's row limit, at least one.
 pub fn rows_per_statement(dialect: &dyn Dialect, width: usize) -> usize {
@@ -87,17 +90,24 @@ impl<'a> ColumnIndex<'a> {
 
 /// Checks a record for `mode` and fills `columns` with the indexes (into `info.columns`,
 /// in the record's field order) of the columns it writes, or returns the reason to reject it.
+/// `hint` holds the columns of the previous record: records of one batch almost always
+/// carry the same fields, so the `i`-th field is looked for there first.
 fn columns_of(
     index: &ColumnIndex<'_>,
     mode: WriteMode,
     record: &Record,
+    hint: &[usize],
     columns: &mut Vec<usize>,
 ) -> Result<(), String> {
     let info = index.info;
     columns.clear();
     let mut keys_present = 0;
-    for (name, value) in record {
-        let Some(&position) = index.by_name.get(name.as_str()) else {
+    for (field, (name, value)) in record.iter().enumerate() {
+        let hinted = hint
+            .get(field)
+            .copied()
+            .filter(|&p| info.columns[p].name == *name);
+        let Some(position) = hinted.or_else(|| index.by_name.get(name.as_str()).copied()) else {
             return Err(format!(
                 "unknown field `{name}`: table `{}` has no such column",
                 info.table.display()
@@ -144,7 +154,7 @@ pub async fn write(
     config: &SqlConfig,
     info: &TableInfo,
     mode: WriteMode,
-    records: &[Record],
+    records: Vec<Record>,
     scope: &Scope,
 ) -> Result<WriteReport, ConnectorError> {
     let mut outcomes = vec![RecordOutcome::Ok; records.len()];
@@ -161,12 +171,16 @@ pub async fn write(
     let column_index = ColumnIndex::new(info);
     let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
     let mut scratch = Vec::new();
+    let mut hint = Vec::new();
     for (index, record) in records.iter().enumerate() {
-        match columns_of(&column_index, mode, record, &mut scratch) {
-            Ok(()) => match groups.iter_mut().find(|(columns, _)| *columns == scratch) {
-                Some((_, rows)) => rows.push(index),
-                None => groups.push((scratch.clone(), vec![index])),
-            },
+        match columns_of(&column_index, mode, record, &hint, &mut scratch) {
+            Ok(()) => {
+                match groups.iter_mut().find(|(columns, _)| *columns == scratch) {
+                    Some((_, rows)) => rows.push(index),
+                    None => groups.push((scratch.clone(), vec![index])),
+                }
+                std::mem::swap(&mut scratch, &mut hint);
+            }
             Err(reason) => outcomes[index] = rejected(ErrorKind::Data, reason),
         }
     }
@@ -175,7 +189,10 @@ pub async fn write(
     let table = dialect
         .quote_table(&info.table)
         .map_err(|e| ConnectorError::config(Operation::Write, e.to_string()))?;
-    for (column_indexes, rows) in groups {
+    let last_group = groups.len().saturating_sub(1);
+    let mut records = Some(records);
+    for (group_index, (column_indexes, rows)) in groups.into_iter().enumerate() {
+        let all = records.as_deref().unwrap_or_default();
         let columns: Vec<&ColumnInfo> = column_indexes.iter().map(|i| &info.columns[*i]).collect();
         let group = Group {
             dialect,
@@ -189,7 +206,11 @@ pub async fn write(
         let partial_commits = !scope.is_transaction();
         match db {
             Db::Postgres(pool) => {
-                let writer = PgWriter::new(pool, &group, records, &rows, &mut outcomes)?;
+                let mut writer = PgWriter::new(pool, &group, all, &rows, &mut outcomes)?;
+                if group_index == last_group {
+                    // Encoded: the records are no longer needed.
+                    writer.garbage = std::sync::Mutex::new(records.take());
+                }
                 let chunk = COPY_CHUNK_ROWS;
                 let mut local = vec![RecordOutcome::Ok; writer.rows.len()];
                 isolate(
@@ -205,7 +226,7 @@ pub async fn write(
                 }
             }
             Db::MySql(_) | Db::Sqlite(_) | Db::Mssql(_) => {
-                let writer = BindWriter::new(db, engine, &group, records, &rows, &mut outcomes);
+                let writer = BindWriter::new(db, engine, &group, all, &rows, &mut outcomes);
                 let chunk = match mode {
                     WriteMode::Insert | WriteMode::Upsert => {
                         rows_per_statement(dialect, group.columns.len())
@@ -333,6 +354,9 @@ struct PgWriter<'a> {
     /// The encoded rows, back to back; row `i` is `buffer[offsets[i]..offsets[i + 1]]`.
     buffer: Vec<u8>,
     offsets: Vec<usize>,
+    /// The records once encoded, dropped while the server processes the first `COPY`
+    /// (freeing a batch is not free: it is done in a time the write waits anyway).
+    garbage: std::sync::Mutex<Option<Vec<Record>>>,
 }
 
 impl<'a> PgWriter<'a> {
@@ -354,7 +378,13 @@ impl<'a> PgWriter<'a> {
         let mut rows = Vec::with_capacity(indexes.len());
         offsets.push(0);
         for &index in indexes {
-            match values::postgres::encode_copy_row(&mut buffer, &records[index], &columns) {
+            // The values were checked against the catalog by `columns_of`.
+            match values::postgres::encode_copy_row_with(
+                &mut buffer,
+                &records[index],
+                &columns,
+                false,
+            ) {
                 Ok(()) => {
                     if with_ordinal {
                         buffer.pop();
@@ -372,6 +402,7 @@ impl<'a> PgWriter<'a> {
             rows,
             buffer,
             offsets,
+            garbage: std::sync::Mutex::new(None),
         })
     }
 
@@ -392,11 +423,17 @@ impl<'a> PgWriter<'a> {
             .await
             .map_err(|e| self.error(e))?;
         let bytes = &self.buffer[self.offsets[range.start]..self.offsets[range.end]];
-        if let Err(err) = copy.send(bytes).await {
-            let _ = copy.abort("send failed").await;
-            return Err(self.error(err));
+        // In pieces: the server takes in a whole `CopyData` message before parsing it, so
+        // smaller messages let it parse while the rest is still being sent.
+        for piece in bytes.chunks(COPY_MESSAGE_BYTES) {
+            if let Err(err) = copy.send(piece).await {
+                let _ = copy.abort("send failed").await;
+                return Err(self.error(err));
+            }
         }
-        copy.finish().await.map_err(|e| self.error(e))?;
+        let garbage = self.garbage.lock().ok().and_then(|mut g| g.take());
+        let (finished, ()) = futures::join!(copy.finish(), async move { drop(garbage) });
+        finished.map_err(|e| self.error(e))?;
         Ok(())
     }
 }
@@ -410,6 +447,13 @@ impl ChunkApply for PgWriter<'_> {
         let group = self.group;
         let columns = group.quoted_columns()?.join(", ");
         let mut outer = group.scope.lock().await;
+        if group.mode == WriteMode::Insert && outer.is_none() {
+            // One `COPY` is atomic on its own: no transaction around it (two round trips
+            // fewer per chunk).
+            let mut conn = self.pool.acquire().await.map_err(|e| self.error(e))?;
+            self.copy(&mut conn, group.table, &columns, &range).await?;
+            return Ok(Vec::new());
+        }
         let mut tx = transaction::begin(self.pool, outer.as_deref_mut().and_then(|o| o.postgres()))
             .await
             .map_err(|e| self.error(e))?;

@@ -173,6 +173,75 @@ async fn values_round_trip_exactly() {
 }
 
 #[tokio::test]
+async fn copy_reads_keep_escapes_nulls_unicode_and_special_values() {
+    let db = TestDb::postgres().await;
+    db.exec(
+        "CREATE TABLE tricky (id int PRIMARY KEY, txt text, doc jsonb, raw json, n numeric, \
+         at timestamptz, day date, words text[], ints bigint[], f real, blob bytea, span interval)",
+    )
+    .await;
+    db.exec(&format!(
+        "INSERT INTO {} VALUES \
+         (1, E'tab\\there\\nnew\\r\\\\ back ''q'' \"d\" grüße 東京 🚀', \
+          '{{\"k\": \"a\\tb\\nc \\\\ d\", \"e\": \"🚀\", \"x\": [1, 2.50, null]}}', '{{\"b\":1,  \"a\":2}}', \
+          'NaN', 'infinity', '-infinity', ARRAY['', 'tab\there', NULL, 'back\\slash'], '{{}}', 'NaN', \
+          '\\x00ff', '1 day 02:00'), \
+         (2, '', 'null', NULL, '-0.000000000000000000000000000001', '0001-01-01 00:00:00+00', \
+          '2000-02-29', '{{}}', ARRAY[NULL]::bigint[], 1.5, '', NULL), \
+         (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+        db.qualify("tricky")
+    ))
+    .await;
+    let c = connector(db.config(json!([{"name": "tricky", "table": db.qualify("tricky")}]))).await;
+    let mut back = read_all(c.as_ref(), ReadRequest::full("tricky")).await;
+    back.sort_by_key(|r| r["id"].as_i64());
+    assert_eq!(
+        Value::Array(back.into_iter().map(Value::Object).collect()),
+        json!([
+            {"id": 1, "txt": "tab\there\nnew\r\\ back 'q' \"d\" grüße 東京 🚀",
+             "doc": {"k": "a\tb\nc \\ d", "e": "🚀", "x": [1, 2.50, null]}, "raw": {"b": 1, "a": 2},
+             "n": "NaN", "at": "infinity", "day": "-infinity",
+             "words": ["", "tab\there", null, "back\\slash"], "ints": [], "f": "NaN",
+             "blob": "AP8=", "span": "1 day 02:00:00"},
+            {"id": 2, "txt": "", "doc": null, "raw": null, "n": "-0.000000000000000000000000000001",
+             "at": "0001-01-01T00:00:00Z", "day": "2000-02-29", "words": [], "ints": [null],
+             "f": 1.5, "blob": "", "span": null},
+            {"id": 3, "txt": null, "doc": null, "raw": null, "n": null, "at": null, "day": null,
+             "words": null, "ints": null, "f": null, "blob": null, "span": null}
+        ])
+    );
+    db.drop_all().await;
+}
+
+#[tokio::test]
+async fn copy_reads_resume_after_text_cursors_with_quotes_and_backslashes() {
+    let db = TestDb::postgres().await;
+    db.exec("CREATE TABLE names (name text PRIMARY KEY)").await;
+    db.exec(&format!(
+        "INSERT INTO {} VALUES ('a'), (E'b''\\\\'), (E'b''\\\\z'), ('c''); DROP TABLE x; --'), ('d')",
+        db.qualify("names")
+    ))
+    .await;
+    let c = connector(db.config(json!([
+        {"name": "names", "table": db.qualify("names"), "cursor_column": "name"}
+    ])))
+    .await;
+    let request = ReadRequest::full("names").with_batch_size(2);
+    let mut stream = c.read(request.clone()).await.unwrap();
+    let first = stream.next().await.unwrap().unwrap();
+    drop(stream);
+    assert_eq!(first.records[1]["name"], json!("b'\\"));
+    let rest = read_all(
+        c.as_ref(),
+        request.from_checkpoint(first.checkpoint.clone()),
+    )
+    .await;
+    let names: Vec<&str> = rest.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["b'\\z", "c'); DROP TABLE x; --", "d"]);
+    db.drop_all().await;
+}
+
+#[tokio::test]
 async fn discover_maps_native_types_onto_the_common_model() {
     let db = TestDb::postgres().await;
     db.exec(

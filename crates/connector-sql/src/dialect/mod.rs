@@ -348,6 +348,18 @@ pub fn keyset_predicate(
     columns: &[(String, String)],
     first: usize,
 ) -> (String, Vec<usize>) {
+    keyset_predicate_with(columns, first, |index, native| {
+        dialect.typed_placeholder(index, native)
+    })
+}
+
+/// [`keyset_predicate`] with the value of placeholder `index` (from `first`, for a column
+/// of native type `native`) written by `value`: a placeholder or an inline literal.
+pub fn keyset_predicate_with(
+    columns: &[(String, String)],
+    first: usize,
+    mut value: impl FnMut(usize, &str) -> String,
+) -> (String, Vec<usize>) {
     let mut index = first;
     let mut binds = Vec::new();
     let mut alternatives = Vec::new();
@@ -355,10 +367,7 @@ pub fn keyset_predicate(
         let mut terms = Vec::new();
         for (position, (column, native)) in columns.iter().enumerate().take(last + 1) {
             let op = if position == last { ">" } else { "=" };
-            terms.push(format!(
-                "{column} {op} {}",
-                dialect.typed_placeholder(index, native)
-            ));
+            terms.push(format!("{column} {op} {}", value(index, native)));
             binds.push(position);
             index += 1;
         }

@@ -177,38 +177,123 @@ pub fn parse_timestamp_tz(text: &str) -> Result<DateTime<FixedOffset>, String> {
 
 /// Formats an instant as RFC 3339 in UTC (`2024-05-01T10:00:00.123456Z`).
 pub fn format_timestamp_tz(value: DateTime<Utc>) -> String {
-    value.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let mut out = String::with_capacity(32);
+    if push_datetime(&mut out, value.naive_utc()) {
+        out.push('Z');
+        out
+    } else {
+        value.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    }
 }
 
 /// Formats a timestamp without zone (`2024-05-01T10:00:00.123456`).
 pub fn format_timestamp(value: NaiveDateTime) -> String {
-    value.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+    let mut out = String::with_capacity(32);
+    if push_datetime(&mut out, value) {
+        out
+    } else {
+        value.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+    }
 }
 
 /// Formats a date (`2024-05-01`).
 pub fn format_date(value: NaiveDate) -> String {
-    value.format("%Y-%m-%d").to_string()
+    let mut out = String::with_capacity(10);
+    if push_date(&mut out, value) {
+        out
+    } else {
+        value.format("%Y-%m-%d").to_string()
+    }
 }
 
 /// Formats a time of day (`10:00:00.5`).
 pub fn format_time(value: NaiveTime) -> String {
-    value.format("%H:%M:%S%.f").to_string()
+    let mut out = String::with_capacity(18);
+    if push_time(&mut out, value) {
+        out
+    } else {
+        value.format("%H:%M:%S%.f").to_string()
+    }
+}
+
+// The fast formatters below write exactly what chrono writes for `%Y-%m-%d`,
+// `%H:%M:%S%.f` (and RFC 3339 with `SecondsFormat::AutoSi`), without its formatting
+// machinery; they return `false` (having written nothing) for what they do not cover
+// (years outside 0..=9999, leap seconds), which the callers hand to chrono.
+
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    let mut divisor = 10u32.pow(width - 1);
+    while divisor > 0 {
+        out.push(char::from(b'0' + (value / divisor % 10) as u8));
+        divisor /= 10;
+    }
+}
+
+fn push_date(out: &mut String, value: NaiveDate) -> bool {
+    use chrono::Datelike as _;
+    let Ok(year) = u32::try_from(value.year()) else {
+        return false;
+    };
+    if year > 9999 {
+        return false;
+    }
+    push_digits(out, year, 4);
+    out.push('-');
+    push_digits(out, value.month(), 2);
+    out.push('-');
+    push_digits(out, value.day(), 2);
+    true
+}
+
+fn push_time(out: &mut String, value: NaiveTime) -> bool {
+    use chrono::Timelike as _;
+    let nanos = value.nanosecond();
+    if nanos >= 1_000_000_000 {
+        return false;
+    }
+    push_digits(out, value.hour(), 2);
+    out.push(':');
+    push_digits(out, value.minute(), 2);
+    out.push(':');
+    push_digits(out, value.second(), 2);
+    if nanos != 0 {
+        out.push('.');
+        if nanos.is_multiple_of(1_000_000) {
+            push_digits(out, nanos / 1_000_000, 3);
+        } else if nanos.is_multiple_of(1_000) {
+            push_digits(out, nanos / 1_000, 6);
+        } else {
+            push_digits(out, nanos, 9);
+        }
+    }
+    true
+}
+
+fn push_datetime(out: &mut String, value: NaiveDateTime) -> bool {
+    use chrono::Timelike as _;
+    if value.nanosecond() >= 1_000_000_000 || !push_date(out, value.date()) {
+        out.clear();
+        return false;
+    }
+    out.push('T');
+    push_time(out, value.time())
 }
 
 /// Formats 16 bytes as a hyphenated UUID.
 pub fn format_uuid(bytes: &[u8]) -> Option<String> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     if bytes.len() != 16 {
         return None;
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    ))
+    let mut out = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    Some(out)
 }
 
 /// Text of unknown binary content: UTF-8 as is, anything else as base64.
@@ -308,6 +393,41 @@ mod tests {
             let err = BindValue::from_json(&value, &field_type, Engine::MySql).unwrap_err();
             assert!(!err.is_empty());
         }
+    }
+
+    #[test]
+    fn fast_temporal_formats_match_chrono() {
+        let base = parse_timestamp("1999-12-31T23:59:58").unwrap();
+        for micros in [0i64, 1, 500_000, 123_000, 123_456, 999_999, 86_400_000_001] {
+            for days in [0i64, 1, 60, 365 * 30, -365 * 1990] {
+                let value =
+                    base + chrono::TimeDelta::microseconds(micros) + chrono::TimeDelta::days(days);
+                assert_eq!(
+                    format_timestamp(value),
+                    value.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+                );
+                let utc = value.and_utc();
+                assert_eq!(
+                    format_timestamp_tz(utc),
+                    utc.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                );
+                assert_eq!(
+                    format_date(value.date()),
+                    value.format("%Y-%m-%d").to_string()
+                );
+                assert_eq!(
+                    format_time(value.time()),
+                    value.format("%H:%M:%S%.f").to_string()
+                );
+            }
+        }
+        let nanos = NaiveTime::from_hms_nano_opt(1, 2, 3, 123_456_789).unwrap();
+        assert_eq!(format_time(nanos), "01:02:03.123456789");
+        // Outside the fast path: chrono's own output.
+        let far = NaiveDate::from_ymd_opt(12_345, 1, 2).unwrap();
+        assert_eq!(format_date(far), "+12345-01-02");
+        let bc = NaiveDate::from_ymd_opt(-44, 3, 15).unwrap();
+        assert_eq!(format_date(bc), bc.format("%Y-%m-%d").to_string());
     }
 
     #[test]
