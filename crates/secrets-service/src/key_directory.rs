@@ -106,6 +106,11 @@ impl KeyDirectory {
                     self.current_pointer().display()
                 ))
             })?;
+        tracing::info!(
+            key_id = %key.id(),
+            path = %final_path.display(),
+            "created a master key for the embedded secret store (now current)"
+        );
         Ok(key)
     }
 }

@@ -209,7 +209,7 @@ impl MasterKey {
         file.write_all(text.as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|e| CreateError::Other(io_error(path, &e)))?;
-        tracing::info!(path = %path.display(), key_id = %key.id, "created master key file");
+        tracing::debug!(path = %path.display(), key_id = %key.id, "wrote a new master key file");
         Ok(key)
     }
 
