@@ -13,6 +13,7 @@
 //! Only this crate and the service route modules know about HTTP; domain crates return
 //! [`kernel::Error`].
 
+pub mod audit;
 pub mod auth;
 pub mod etag;
 pub mod json;

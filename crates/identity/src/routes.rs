@@ -33,20 +33,6 @@ pub fn router() -> OpenApiRouter<IdentityState> {
         .routes(routes!(get_token, revoke_token))
 }
 
-/// Record a change for the audit trail. Today a structured log line (target `audit`);
-/// the governance layer's audit log hooks in here.
-fn audit(principal: &Principal, action: &str, object_type: &str, object_id: &str) {
-    tracing::info!(
-        target: "audit",
-        actor = %principal.subject,
-        actor_kind = ?principal.kind,
-        action,
-        object_type,
-        object_id,
-        "audit event"
-    );
-}
-
 /// Who the caller is.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct WhoAmI {
@@ -170,7 +156,7 @@ async fn create_user(
         },
     )
     .await?;
-    audit(principal, "user.create", "user", &user.id);
+    api::audit::record(principal, "user.create", "user", &user.id);
     let location = format!("/api/v1/users/{}", user.id);
     Ok(with_etag(
         user.version,
@@ -242,7 +228,7 @@ async fn update_user(
         disabled: request.disabled,
     };
     let user = users::update(&state.db, &id, if_match.0, changes).await?;
-    audit(principal, "user.update", "user", &user.id);
+    api::audit::record(principal, "user.update", "user", &user.id);
     Ok(with_etag(user.version, ApiJson(user)))
 }
 
@@ -264,7 +250,7 @@ async fn delete_user(
 ) -> ApiResult<StatusCode> {
     let principal = caller.require(Access::Admin)?;
     users::delete(&state.db, &id, if_match.0).await?;
-    audit(principal, "user.delete", "user", &id);
+    api::audit::record(principal, "user.delete", "user", &id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -425,7 +411,7 @@ async fn create_token(
         &value,
     )
     .await?;
-    audit(principal, "token.create", "token", &metadata.id);
+    api::audit::record(principal, "token.create", "token", &metadata.id);
     let location = format!("/api/v1/tokens/{}", metadata.id);
     Ok((
         StatusCode::CREATED,
@@ -481,6 +467,6 @@ async fn revoke_token(
 ) -> ApiResult<StatusCode> {
     visible_token(&state, &caller, &id).await?;
     tokens::revoke(&state.db, &id).await?;
-    audit(caller.principal(), "token.revoke", "token", &id);
+    api::audit::record(caller.principal(), "token.revoke", "token", &id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
-use kernel::{Access, Error, Principal};
+use kernel::{Access, Error};
 use secrets::{LocalSecretStore, SecretMetadata, SecretValue};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -71,10 +71,6 @@ pub struct PutSecretRequest {
     pub value: SecretValue,
 }
 
-fn audit(principal: &Principal, action: &str, name: &str) {
-    tracing::info!(target: "audit", actor = %principal.subject, action, object_type = "secret", object_id = name, "audit event");
-}
-
 fn name_error(error: secrets::SecretError) -> Error {
     if error.kind() == secrets::ErrorKind::InvalidReference {
         Error::invalid_field("/name", error.message().to_owned())
@@ -112,7 +108,7 @@ async fn put_secret(
         .set(&name, &request.value)
         .await
         .map_err(name_error)?;
-    audit(principal, "secret.put", &name);
+    api::audit::record(principal, "secret.put", "secret", &name);
     let status = if metadata.version == 1 {
         StatusCode::CREATED
     } else {
@@ -152,7 +148,7 @@ async fn delete_secret(
 ) -> ApiResult<StatusCode> {
     let principal = caller.require(Access::Admin)?;
     state.store.delete(&name).await.map_err(name_error)?;
-    audit(principal, "secret.delete", &name);
+    api::audit::record(principal, "secret.delete", "secret", &name);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,7 +11,7 @@ use axum::response::Response;
 use chrono::Utc;
 use connector_sdk::Catalog;
 use http::{StatusCode, header};
-use kernel::{Access, Error, ErrorKind, FieldError, Principal};
+use kernel::{Access, Error, ErrorKind, FieldError};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -29,10 +29,6 @@ pub(super) fn router() -> OpenApiRouter<InteropState> {
         .routes(routes!(get_connector, update_connector, delete_connector))
         .routes(routes!(test_connector))
         .routes(routes!(connector_schema))
-}
-
-fn audit(principal: &Principal, action: &str, id: &str) {
-    tracing::info!(target: "audit", actor = %principal.subject, action, object_type = "connector", object_id = id, "audit event");
 }
 
 /// A connector type and the JSON Schema of its configuration.
@@ -264,7 +260,7 @@ async fn create_connector(
         },
     )
     .await?;
-    audit(principal, "connector.create", &connector.id);
+    api::audit::record(principal, "connector.create", "connector", &connector.id);
     let location = format!("/api/v1/interop/connectors/{}", connector.id);
     Ok(with_etag(
         connector.version,
@@ -332,7 +328,7 @@ async fn update_connector(
         },
     )
     .await?;
-    audit(principal, "connector.update", &id);
+    api::audit::record(principal, "connector.update", "connector", &id);
     Ok(with_etag(connector.version, ApiJson(connector)))
 }
 
@@ -354,7 +350,7 @@ async fn delete_connector(
 ) -> ApiResult<StatusCode> {
     let principal = caller.require(Access::Operate)?;
     connector_store::delete(&state.db, &id, if_match.0).await?;
-    audit(principal, "connector.delete", &id);
+    api::audit::record(principal, "connector.delete", "connector", &id);
     Ok(StatusCode::NO_CONTENT)
 }
 

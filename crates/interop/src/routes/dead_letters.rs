@@ -216,7 +216,7 @@ async fn replay_dead_letters(
                 }
             }
         }
-        super::flows::audit(principal, "dead_letters.replay", "flow", &flow_id);
+        api::audit::record(principal, "dead_letters.replay", "flow", &flow_id);
     }
     let results: Vec<ReplayItem> = letters
         .iter()
@@ -347,7 +347,7 @@ async fn discard_dead_letters(
     }
     let discarded = dead_letter_store::discard(&state.db, &body.ids).await?;
     for id in &body.ids {
-        super::flows::audit(principal, "dead_letter.discard", "dead_letter", id);
+        api::audit::record(principal, "dead_letter.discard", "dead_letter", id);
     }
     Ok(ApiJson(DiscardReport { discarded }))
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse as _, Response};
 use flow_engine::{ConnectorRef, FlowSpec};
 use http::{HeaderMap, StatusCode, header};
-use kernel::{Access, Error, ErrorKind, FieldError, Principal};
+use kernel::{Access, Error, ErrorKind, FieldError};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,10 +26,6 @@ pub(super) fn router() -> OpenApiRouter<InteropState> {
         .routes(routes!(get_flow, update_flow, delete_flow))
         .routes(routes!(start_run))
         .routes(routes!(flow_stats))
-}
-
-pub(super) fn audit(principal: &Principal, action: &str, object_type: &str, id: &str) {
-    tracing::info!(target: "audit", actor = %principal.subject, action, object_type, object_id = id, "audit event");
 }
 
 /// A flow as created or replaced: the flow file model (docs/flows.md) with stored
@@ -177,7 +173,7 @@ async fn create_flow(
     let principal = caller.require(Access::Operate)?;
     let content = validated(&state, body).await?;
     let flow = flow_store::create(&state.db, content, Some(&principal.subject)).await?;
-    audit(principal, "flow.create", "flow", &flow.id);
+    api::audit::record(principal, "flow.create", "flow", &flow.id);
     let location = format!("/api/v1/interop/flows/{}", flow.id);
     Ok(with_etag(
         flow.version,
@@ -231,7 +227,7 @@ async fn update_flow(
         Some(&principal.subject),
     )
     .await?;
-    audit(principal, "flow.update", "flow", &id);
+    api::audit::record(principal, "flow.update", "flow", &id);
     Ok(with_etag(flow.version, ApiJson(flow)))
 }
 
@@ -250,7 +246,7 @@ async fn delete_flow(
 ) -> ApiResult<StatusCode> {
     let principal = caller.require(Access::Operate)?;
     flow_store::delete(&state.db, &id, if_match.0).await?;
-    audit(principal, "flow.delete", "flow", &id);
+    api::audit::record(principal, "flow.delete", "flow", &id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -329,7 +325,7 @@ async fn start_run(
         .submit(&flow, Trigger::Manual, key, Some(principal.subject.clone()))
         .await?;
     if created {
-        audit(principal, "flow.run", "flow", &id);
+        api::audit::record(principal, "flow.run", "flow", &id);
     }
     Ok(accepted(&run, created))
 }

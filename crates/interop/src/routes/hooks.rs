@@ -88,7 +88,7 @@ async fn flow_hook(
         .submit(&flow, Trigger::Webhook, key, None)
         .await?;
     if created {
-        tracing::info!(target: "audit", actor = "webhook", action = "flow.run", object_type = "flow", object_id = %id, "audit event");
+        api::audit::record_system("webhook", "flow.run", "flow", &id);
     }
     Ok(accepted(&run, created))
 }

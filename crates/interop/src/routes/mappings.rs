@@ -7,7 +7,7 @@ use axum::response::Response;
 use connector_sdk::ReadRequest;
 use futures_util::StreamExt as _;
 use http::{StatusCode, header};
-use kernel::{Access, Error, FieldError, Principal};
+use kernel::{Access, Error, FieldError};
 use mapping::{MappingSpec, Schema, ValidationIssue};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,10 +25,6 @@ pub(super) fn router() -> OpenApiRouter<InteropState> {
         .routes(routes!(get_mapping, update_mapping, delete_mapping))
         .routes(routes!(validate_mapping))
         .routes(routes!(preview_mapping))
-}
-
-fn audit(principal: &Principal, action: &str, id: &str) {
-    tracing::info!(target: "audit", actor = %principal.subject, action, object_type = "mapping", object_id = id, "audit event");
 }
 
 /// A mapping's content, as created or replaced.
@@ -155,7 +151,7 @@ async fn create_mapping(
     let principal = caller.require(Access::Operate)?;
     let content = validated(&state, request).await?;
     let mapping = mapping_store::create(&state.db, content, Some(&principal.subject)).await?;
-    audit(principal, "mapping.create", &mapping.id);
+    api::audit::record(principal, "mapping.create", "mapping", &mapping.id);
     let location = format!("/api/v1/interop/mappings/{}", mapping.id);
     Ok(with_etag(
         mapping.version,
@@ -209,7 +205,7 @@ async fn update_mapping(
         Some(&principal.subject),
     )
     .await?;
-    audit(principal, "mapping.update", &id);
+    api::audit::record(principal, "mapping.update", "mapping", &id);
     Ok(with_etag(mapping.version, ApiJson(mapping)))
 }
 
@@ -228,7 +224,7 @@ async fn delete_mapping(
 ) -> ApiResult<StatusCode> {
     let principal = caller.require(Access::Operate)?;
     mapping_store::delete(&state.db, &id, if_match.0).await?;
-    audit(principal, "mapping.delete", &id);
+    api::audit::record(principal, "mapping.delete", "mapping", &id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -114,7 +114,7 @@ async fn cancel_run(
 ) -> ApiResult<(http::StatusCode, ApiJson<FlowRun>)> {
     let principal = caller.require(Access::Operate)?;
     let run = state.runs.cancel(&id).await?;
-    super::flows::audit(principal, "run.cancel", "run", &id);
+    api::audit::record(principal, "run.cancel", "run", &id);
     Ok((http::StatusCode::ACCEPTED, ApiJson(run)))
 }
 
