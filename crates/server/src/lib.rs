@@ -9,6 +9,7 @@
 //! request timeout → body limit → routing → the service's handler (its extractors
 //! authenticate and validate; it calls its domain crate).
 
+mod api_docs;
 mod health;
 mod metrics_endpoint;
 mod openapi;

@@ -219,11 +219,6 @@ fn create_data_dir(path: &std::path::Path) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// The interactive API reference: Scalar's renderer over `/api/openapi.json`.
-async fn docs_page() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("docs_page.html"))
-}
-
 fn health_routes() -> OpenApiRouter<Database> {
     OpenApiRouter::new()
         .routes(routes!(health::livez))
@@ -308,7 +303,7 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
                 async move { axum::Json(document.as_ref().clone()) }
             }),
         )
-        .route("/api/docs", get(docs_page))
+        .merge(crate::api_docs::router(&settings.web_dir))
         .fallback_service(crate::web_app::router(&settings.web_dir))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(

@@ -92,3 +92,66 @@ async fn without_a_built_app_the_root_explains_how_to_build_it() {
     assert!(page.contains("./scripts/run.sh"), "{page}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_reference_works_offline_when_the_web_app_is_built() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dist.path().join("api-docs")).unwrap();
+    std::fs::write(
+        dist.path().join("api-docs/swagger-ui-bundle.js"),
+        "window.SwaggerUIBundle = function () {};",
+    )
+    .unwrap();
+    std::fs::write(dist.path().join("api-docs/swagger-ui.css"), "body {}").unwrap();
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        Options {
+            env: vec![("GRIMOS_WEB_DIR", dist.path().display().to_string())],
+        },
+    )
+    .await;
+    let page = app
+        .request(Method::GET, "/api/docs", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("/api/docs/assets/swagger-ui-bundle.js"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("https://"),
+        "no CDN when the assets are local: {page}"
+    );
+    let bundle = app
+        .request(Method::GET, "/api/docs/assets/swagger-ui-bundle.js", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bundle.status(), StatusCode::OK);
+    assert!(
+        bundle.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let init = app
+        .request(Method::GET, "/api/docs/assets/init.js", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("/api/openapi.json"));
+    let other = app
+        .request(Method::GET, "/api/docs/assets/..%2F..%2Fetc%2Fpasswd", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(other, StatusCode::NOT_FOUND).await["status"], 404);
+    app.stop().await;
+}
