@@ -249,14 +249,12 @@ pub async fn update(
     let now = Utc::now();
     let config = change.config.to_string();
     let outcome: Result<u64, Error> = with_tx!(db, |tx| {
-        let current: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM connectors WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx_error)?;
-        let current = current.ok_or_else(|| Error::not_found("connector", id))?;
-        api::IfMatch(expected_version).check(current)?;
+        let current = crate::versioned::current_version!(
+            tx,
+            crate::versioned::CONNECTORS,
+            id,
+            expected_version
+        );
         let result = sqlx::query(
             "UPDATE connectors SET name = $1, config = $2, description = $3, version = version + 1, \
              updated_at = $4, updated_by = $5 WHERE id = $6 AND version = $7",
@@ -285,12 +283,9 @@ pub async fn update(
 
 /// Delete the connector `id`.
 pub async fn delete(db: &Database, id: &str, expected_version: Option<i64>) -> Result<(), Error> {
-    crate::versioned::VersionedTable {
-        table: "connectors",
-        kind: "connector",
-    }
-    .delete(db, id, expected_version)
-    .await
+    crate::versioned::CONNECTORS
+        .delete(db, id, expected_version)
+        .await
 }
 
 /// Record the outcome of a connection test (does not change the version).

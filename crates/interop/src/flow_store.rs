@@ -201,13 +201,8 @@ pub async fn update(
     let now = Utc::now();
     let definition = content.definition()?;
     let outcome: Result<(), Error> = with_tx!(db, |tx| {
-        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM flows WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-        let current = current.ok_or_else(|| Error::not_found("flow", id))?;
-        api::IfMatch(expected_version).check(current)?;
+        let current =
+            crate::versioned::current_version!(tx, crate::versioned::FLOWS, id, expected_version);
         let result = sqlx::query(
             "UPDATE flows SET name = $1, definition = $2, enabled = $3, schedule = $4, timezone = $5, \
              webhook_secret = $6, next_run_at = NULL, version = version + 1, updated_at = $7, updated_by = $8 \
@@ -242,12 +237,9 @@ pub async fn update(
 
 /// Delete the flow `id` (its runs, dead letters and checkpoint go with it).
 pub async fn delete(db: &Database, id: &str, expected_version: Option<i64>) -> Result<(), Error> {
-    crate::versioned::VersionedTable {
-        table: "flows",
-        kind: "flow",
-    }
-    .delete(db, id, expected_version)
-    .await
+    crate::versioned::FLOWS
+        .delete(db, id, expected_version)
+        .await
 }
 
 /// A flow the scheduler looks at.

@@ -212,13 +212,12 @@ pub async fn update(
 ) -> Result<StoredMapping, Error> {
     let now = Utc::now();
     let outcome: Result<(), Error> = with_tx!(db, |tx| {
-        let current: Option<i64> = sqlx::query_scalar("SELECT version FROM mappings WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-        let current = current.ok_or_else(|| Error::not_found("mapping", id))?;
-        api::IfMatch(expected_version).check(current)?;
+        let current = crate::versioned::current_version!(
+            tx,
+            crate::versioned::MAPPINGS,
+            id,
+            expected_version
+        );
         let result = sqlx::query(
             "UPDATE mappings SET name = $1, source_connector_id = $2, source_stream = $3, target_connector_id = $4, \
              target_stream = $5, rules = $6, source_schema = $7, target_schema = $8, version = version + 1, \
@@ -253,10 +252,7 @@ pub async fn update(
 
 /// Delete the mapping `id`.
 pub async fn delete(db: &Database, id: &str, expected_version: Option<i64>) -> Result<(), Error> {
-    crate::versioned::VersionedTable {
-        table: "mappings",
-        kind: "mapping",
-    }
-    .delete(db, id, expected_version)
-    .await
+    crate::versioned::MAPPINGS
+        .delete(db, id, expected_version)
+        .await
 }
