@@ -113,7 +113,10 @@ impl Platform {
             db.clone(),
             connector_registry(),
             connector_secrets,
-            interop::RunSettings::default(),
+            interop::RunSettings {
+                max_concurrent_runs: settings.max_concurrent_runs,
+                ..interop::RunSettings::default()
+            },
         );
         interop.start().await.map_err(StartupError::Database)?;
         let router = compose(

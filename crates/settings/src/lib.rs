@@ -40,6 +40,8 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// Flow runs executing at once in this process; more wait in status `queued`.
+    pub max_concurrent_runs: usize,
     /// The built admin web app, served at `/`.
     pub web_dir: PathBuf,
     /// The token the first admin gets on first start (from `GRIMOS_ADMIN_TOKEN`).
@@ -166,6 +168,11 @@ const SHUTDOWN_GRACE: Definition = Definition {
     env: "GRIMOS_SHUTDOWN_GRACE_SECS",
     key: "shutdown_grace_secs",
 };
+const MAX_CONCURRENT_RUNS: Definition = Definition {
+    name: "flows.max_concurrent_runs",
+    env: "GRIMOS_FLOWS_MAX_CONCURRENT_RUNS",
+    key: "flows.max_concurrent_runs",
+};
 const OIDC_ISSUER: Definition = Definition {
     name: "auth.oidc.issuer",
     env: "GRIMOS_OIDC_ISSUER",
@@ -219,7 +226,7 @@ const TLS_CLIENT_AUTH: Definition = Definition {
 };
 
 /// Every key the TOML file may hold.
-pub const FILE_KEYS: [&str; 18] = [
+pub const FILE_KEYS: [&str; 19] = [
     "web_dir",
     "tls.cert",
     "tls.key",
@@ -233,6 +240,7 @@ pub const FILE_KEYS: [&str; 18] = [
     "request_timeout_secs",
     "body_limit_bytes",
     "shutdown_grace_secs",
+    "flows.max_concurrent_runs",
     "auth.oidc.issuer",
     "auth.oidc.audience",
     "auth.oidc.jwks_url",
@@ -411,6 +419,16 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         || "30".to_owned(),
         |raw| parse_bounded(raw, 0, 3600, "seconds").map(Duration::from_secs),
     )?;
+    let max_concurrent_runs = resolver.value(
+        &MAX_CONCURRENT_RUNS,
+        None,
+        "",
+        || "4".to_owned(),
+        |raw| {
+            parse_bounded(raw, 1, 256, "runs")
+                .and_then(|value| usize::try_from(value).map_err(|error| error.to_string()))
+        },
+    )?;
 
     let web_dir = resolver.value(
         &WEB_DIR,
@@ -460,6 +478,7 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         request_timeout,
         body_limit_bytes,
         shutdown_grace,
+        max_concurrent_runs,
         web_dir,
         admin_token,
         master_key,

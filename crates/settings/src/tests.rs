@@ -24,7 +24,36 @@ fn defaults_apply_when_nothing_is_given() {
     assert_eq!(settings.data_dir, PathBuf::from("./data"));
     assert_eq!(settings.database_url, "sqlite://./data/grimos.db");
     assert_eq!(settings.log_format, LogFormat::Json);
+    assert_eq!(settings.max_concurrent_runs, 4);
     assert!(settings.oidc.is_none());
+}
+
+#[test]
+fn the_run_limit_comes_from_the_file_or_the_environment() {
+    let file = config_file("[flows]\nmax_concurrent_runs = 2\n");
+    let flags = Flags {
+        config: Some(file.path().to_path_buf()),
+        ..Flags::default()
+    };
+    let from_file = load(&flags, &env_of(&[])).expect("valid");
+    assert_eq!(from_file.max_concurrent_runs, 2);
+    let from_env = load(
+        &flags,
+        &env_of(&[("GRIMOS_FLOWS_MAX_CONCURRENT_RUNS", "16")]),
+    )
+    .expect("valid");
+    assert_eq!(from_env.max_concurrent_runs, 16);
+    let error = load(
+        &Flags::default(),
+        &env_of(&[("GRIMOS_FLOWS_MAX_CONCURRENT_RUNS", "0")]),
+    )
+    .expect_err("zero runs is not a limit");
+    assert!(
+        error.to_string().starts_with(
+            "invalid setting flows.max_concurrent_runs (from GRIMOS_FLOWS_MAX_CONCURRENT_RUNS)"
+        ),
+        "{error}"
+    );
 }
 
 #[test]
