@@ -4,7 +4,8 @@
 //!   beyond it wait in status `queued`.
 //! - One run per flow at a time unless the flow sets `options.allow_concurrent_runs`: a
 //!   request while a run of the flow is queued or running is refused with
-//!   `409 run_in_progress` (a schedule tick is skipped), so requests never pile up.
+//!   `409 run_in_progress` (a schedule tick is skipped), so requests never pile up. A
+//!   unique index makes this hold across servers sharing the database.
 //! - An `Idempotency-Key` maps to one run per flow: asking again returns that run.
 //! - Cancellation: a queued run is cancelled at once; a running run stops between batches
 //!   (target and checkpoint consistent). `options.run_timeout_secs` stops a run the same
@@ -189,6 +190,7 @@ impl RunManager {
                 trigger: trigger.as_str(),
                 idempotency_key,
                 requested_by,
+                exclusive: !spec.options.allow_concurrent_runs,
             },
         )
         .await?;

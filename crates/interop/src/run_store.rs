@@ -62,17 +62,22 @@ pub struct NewRun {
     pub idempotency_key: Option<String>,
     /// Who asked.
     pub requested_by: Option<String>,
+    /// Whether the run must be the flow's only queued or running run (the flow does not
+    /// allow concurrent runs); the database refuses a second one.
+    pub exclusive: bool,
 }
 
 /// Create a queued run; when the flow already has a run with the same idempotency key,
-/// return that one instead (`false`).
+/// return that one instead (`false`). An exclusive run while the flow has a queued or
+/// running exclusive run is refused with `409 run_in_progress` (by a unique index, so two
+/// servers on one database cannot both start one).
 pub async fn insert(db: &Database, new: &NewRun) -> Result<(FlowRun, bool), Error> {
     let id = kernel::new_id();
     let now = Utc::now();
     let result = with_conn!(db, |conn| {
         sqlx::query(
-            "INSERT INTO flow_runs (id, flow_id, status, trigger_kind, idempotency_key, requested_by, created_at) \
-             VALUES ($1, $2, 'queued', $3, $4, $5, $6)",
+            "INSERT INTO flow_runs (id, flow_id, status, trigger_kind, idempotency_key, requested_by, created_at, exclusive_run) \
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(&new.flow_id)
@@ -80,6 +85,7 @@ pub async fn insert(db: &Database, new: &NewRun) -> Result<(FlowRun, bool), Erro
         .bind(&new.idempotency_key)
         .bind(&new.requested_by)
         .bind(now)
+        .bind(new.exclusive)
         .execute(conn)
         .await
         .map(|result| result.rows_affected())
@@ -98,9 +104,13 @@ pub async fn insert(db: &Database, new: &NewRun) -> Result<(FlowRun, bool), Erro
                 .await
                 .map_err(map_sqlx_error)?
             });
-            existing
-                .map(|run| (run, false))
-                .ok_or_else(|| map_sqlx_error(error))
+            if let Some(run) = existing {
+                return Ok((run, false));
+            }
+            match active_of_flow(db, &new.flow_id).await? {
+                Some(active) if new.exclusive => Err(run_in_progress(&active)),
+                _ => Err(map_sqlx_error(error)),
+            }
         }
         Err(error) => Err(map_sqlx_error(error)),
     }

@@ -28,6 +28,7 @@ on_both_backends!(
     webhooks_start_runs_only_with_a_valid_signature,
     invalid_flows_name_their_fields_and_viewers_cannot_run,
     schedules_start_runs,
+    the_database_refuses_a_second_active_run_of_an_exclusive_flow,
 );
 
 const UPSTREAM_TOKEN: &str = "upstream-token-value";
@@ -996,4 +997,60 @@ async fn the_event_stream_outlives_the_request_timeout() {
         "{text}"
     );
     app.stop().await;
+}
+
+/// The "one run per flow" rule holds in the database, not only in one server's memory:
+/// two servers on one database that both passed the check still cannot both queue a run.
+async fn the_database_refuses_a_second_active_run_of_an_exclusive_flow(app: &TestApp) {
+    use interop::run_store::{self, NewRun};
+    let (base, _upstream) = start_upstream(vec![customer(1)], Duration::ZERO).await;
+    let target = Target::new().await;
+    let (source, target_id) = connectors(app, &base, &target, 10).await;
+    let flow = create(
+        app,
+        "/api/v1/interop/flows",
+        flow_body(&source, &target_id, plain_rules(), json!({})),
+    )
+    .await;
+    let flow_id = flow["id"].as_str().unwrap().to_owned();
+    let new_run = |exclusive: bool| NewRun {
+        flow_id: flow_id.clone(),
+        trigger: "manual",
+        idempotency_key: None,
+        requested_by: None,
+        exclusive,
+    };
+    // As a second server would: straight to the insert, past the in-process check.
+    let (first, created) = run_store::insert(&app.database, &new_run(true))
+        .await
+        .unwrap();
+    assert!(created);
+    let refused = run_store::insert(&app.database, &new_run(true))
+        .await
+        .expect_err("a second exclusive run while one is queued");
+    assert_eq!(refused.code(), "run_in_progress");
+    assert!(
+        refused.message().contains(&first.id),
+        "{}",
+        refused.message()
+    );
+    // A flow that allows concurrent runs is not held back.
+    let (_, created) = run_store::insert(&app.database, &new_run(false))
+        .await
+        .unwrap();
+    assert!(created);
+    // Once the first run ended, the next exclusive run may start.
+    run_store::finish(
+        &app.database,
+        &first.id,
+        "succeeded",
+        Default::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    let (_, created) = run_store::insert(&app.database, &new_run(true))
+        .await
+        .unwrap();
+    assert!(created);
 }
