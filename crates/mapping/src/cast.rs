@@ -101,20 +101,25 @@ impl Cast {
 
     /// Casts one value. Null stays null.
     pub fn apply(&self, value: Value) -> Result<Value, String> {
+        self.apply_ref(&value)
+    }
+
+    /// Casts a borrowed value (a cast reads its input and builds a new value).
+    pub(crate) fn apply_ref(&self, value: &Value) -> Result<Value, String> {
         if value.is_null() {
             return Ok(Value::Null);
         }
         let result = match self.to {
-            CastType::String => to_string(&value),
-            CastType::Int => to_int(&value),
-            CastType::Float => to_float(&value),
-            CastType::Decimal => to_decimal(&value),
-            CastType::Bool => to_bool(&value),
-            CastType::Date => self.to_date(&value),
-            CastType::Timestamp => self.to_timestamp(&value),
+            CastType::String => to_string(value),
+            CastType::Int => to_int(value),
+            CastType::Float => to_float(value),
+            CastType::Decimal => to_decimal(value),
+            CastType::Bool => to_bool(value),
+            CastType::Date => self.to_date(value),
+            CastType::Timestamp => self.to_timestamp(value),
         };
         result.map_err(|reason| {
-            let mut message = format!("cannot cast {} to {}", describe(&value), self.to.name());
+            let mut message = format!("cannot cast {} to {}", describe(value), self.to.name());
             if !reason.is_empty() {
                 message.push_str(": ");
                 message.push_str(&reason);

@@ -1,12 +1,14 @@
 //! Compiling a [`MappingSpec`] into a [`CompiledMapping`]: paths split, regexes built,
 //! formats and time zones parsed, expressions compiled — once, reporting every error.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use crate::cast::Cast;
 use crate::error::MappingError;
 use crate::expr::Expression;
-use crate::path::FieldPath;
+use crate::path::{FieldPath, Segment};
 use crate::spec::{MappingSpec, RuleSpec};
 use crate::transform::Step;
 
@@ -16,7 +18,7 @@ pub const MAX_RULE_DEPTH: usize = 16;
 /// A mapping ready to apply to records. Cheap to share between threads.
 #[derive(Debug)]
 pub struct CompiledMapping {
-    pub(crate) rules: Vec<CompiledRule>,
+    pub(crate) rules: RuleSet,
 }
 
 /// Entry point: `Mapping::compile(&spec)`.
@@ -37,6 +39,34 @@ impl Mapping {
     }
 }
 
+/// The rules that build one record (the output, or the object of nested `rules`).
+#[derive(Debug)]
+pub(crate) struct RuleSet {
+    pub rules: Vec<CompiledRule>,
+    /// The first key of each rule's target, when no two rules write under the same key:
+    /// the record is then built from all its fields at once (sorted once) rather than by a
+    /// search and an insertion per field. Writes cannot conflict, so the result is the same.
+    pub keys: Option<Vec<String>>,
+}
+
+impl RuleSet {
+    fn new(rules: Vec<CompiledRule>) -> Self {
+        let keys: Option<Vec<String>> = rules
+            .iter()
+            .map(|rule| match rule.target.segments().first() {
+                Some(Segment::Key(key)) => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        let distinct =
+            |keys: &Vec<String>| keys.iter().collect::<BTreeSet<_>>().len() == keys.len();
+        Self {
+            keys: keys.filter(distinct),
+            rules,
+        }
+    }
+}
+
 /// One compiled rule.
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
@@ -50,6 +80,18 @@ pub(crate) struct CompiledRule {
     pub steps: Vec<Step>,
     pub cast: Option<Cast>,
     pub required: bool,
+}
+
+impl CompiledRule {
+    /// Whether the rule uses its value as is: no condition, default, transform, cast or
+    /// requirement.
+    pub fn is_plain(&self) -> bool {
+        self.condition.is_none()
+            && self.default.is_none()
+            && self.steps.is_empty()
+            && self.cast.is_none()
+            && !self.required
+    }
 }
 
 /// Where a rule's value comes from.
@@ -67,7 +109,7 @@ pub(crate) enum Producer {
     Nothing,
     Nested {
         source: Option<FieldPath>,
-        rules: Vec<CompiledRule>,
+        rules: RuleSet,
     },
 }
 
@@ -84,24 +126,26 @@ fn compile_rules(
     pointer: &str,
     depth: usize,
     errors: &mut Vec<MappingError>,
-) -> Vec<CompiledRule> {
+) -> RuleSet {
     if depth > MAX_RULE_DEPTH {
         errors.push(MappingError::new(
             top_index,
             pointer,
             format!("rules nest deeper than {MAX_RULE_DEPTH} levels"),
         ));
-        return Vec::new();
+        return RuleSet::new(Vec::new());
     }
-    specs
-        .iter()
-        .enumerate()
-        .filter_map(|(position, spec)| {
-            let index = top_index.unwrap_or(position);
-            let pointer = format!("{pointer}/{position}");
-            compile_rule(spec, index, &pointer, depth, errors)
-        })
-        .collect()
+    RuleSet::new(
+        specs
+            .iter()
+            .enumerate()
+            .filter_map(|(position, spec)| {
+                let index = top_index.unwrap_or(position);
+                let pointer = format!("{pointer}/{position}");
+                compile_rule(spec, index, &pointer, depth, errors)
+            })
+            .collect(),
+    )
 }
 
 /// The keys that produce a value; a rule has exactly one (or only nested `rules`).

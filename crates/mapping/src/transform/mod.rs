@@ -77,48 +77,116 @@ impl Step {
 
     /// Applies the step to one value.
     pub fn apply(&self, value: Value) -> Result<Value, String> {
-        match self {
-            Self::Split(separator) => match value {
-                Value::Null => Ok(Value::Null),
-                Value::String(text) => Ok(Value::Array(
-                    text.split(separator.as_str())
-                        .map(|part| Value::String(part.to_string()))
-                        .collect(),
-                )),
-                other => Err(format!("split expects a string, got {}", describe(&other))),
-            },
-            Self::Hash(hash) => Ok(hash.apply(&value)),
-            _ => match value {
-                Value::Array(items) => items
-                    .into_iter()
-                    .map(|item| self.apply_one(item))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Value::Array),
-                other => self.apply_one(other),
-            },
+        match value {
+            Value::Array(items) if self.maps_items() => items
+                .into_iter()
+                .map(|item| self.apply_one(item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            other => self.apply_one(other),
         }
     }
 
-    fn apply_one(&self, value: Value) -> Result<Value, String> {
-        if value.is_null() {
-            return Ok(Value::Null);
+    /// Applies the step to a borrowed value: the same result as `apply(value.clone())`,
+    /// without copying what the step replaces anyway.
+    pub(crate) fn apply_ref(&self, value: &Value) -> Result<Value, String> {
+        match value {
+            Value::Array(items) if self.maps_items() => items
+                .iter()
+                .map(|item| self.apply_one_ref(item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            other => self.apply_one_ref(other),
         }
-        match self {
-            Self::Lookup(lookup) => lookup.apply(&value),
-            _ => {
-                let Value::String(text) = value else {
-                    return Err(format!(
-                        "{} expects a string, got {}",
-                        self.name(),
-                        describe(&value)
-                    ));
-                };
-                Ok(match self {
-                    Self::Text(case) => Value::String(case.apply(text)),
-                    Self::RegexExtract(extract) => extract.apply(&text),
-                    Self::RegexReplace(replace) => Value::String(replace.apply(text)),
-                    Self::Split(_) | Self::Hash(_) | Self::Lookup(_) => Value::String(text),
-                })
+    }
+
+    /// Whether the step applies to each item of an array (string steps and `lookup`).
+    fn maps_items(&self) -> bool {
+        !matches!(self, Self::Split(_) | Self::Hash(_))
+    }
+
+    /// Applies the step to one item (the whole value for `split` and `hash`), reusing the
+    /// string when nothing changes.
+    fn apply_one(&self, value: Value) -> Result<Value, String> {
+        match (self, value) {
+            (Self::Text(case), Value::String(text)) => Ok(Value::String(case.apply(text))),
+            (Self::RegexReplace(replace), Value::String(text)) => {
+                Ok(Value::String(replace.apply(text)))
+            }
+            (_, other) => self.apply_one_ref(&other),
+        }
+    }
+
+    /// Applies the step to one borrowed item (the whole value for `split` and `hash`).
+    fn apply_one_ref(&self, value: &Value) -> Result<Value, String> {
+        match (self, value) {
+            (Self::Hash(hash), _) => Ok(hash.apply(value)),
+            (_, Value::Null) => Ok(Value::Null),
+            (Self::Lookup(lookup), _) => lookup.apply(value),
+            (Self::Split(separator), Value::String(text)) => Ok(Value::Array(
+                text.split(separator.as_str())
+                    .map(|part| Value::String(part.to_string()))
+                    .collect(),
+            )),
+            (Self::Text(case), Value::String(text)) => Ok(Value::String(case.apply_str(text))),
+            (Self::RegexExtract(extract), Value::String(text)) => Ok(extract.apply(text)),
+            (Self::RegexReplace(replace), Value::String(text)) => {
+                Ok(Value::String(replace.apply_str(text)))
+            }
+            (_, other) => Err(format!(
+                "{} expects a string, got {}",
+                self.name(),
+                describe(other)
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn borrowed_and_owned_values_give_the_same_results() {
+        let specs = [
+            json!("trim"),
+            json!("lower"),
+            json!("upper"),
+            json!({"split": ","}),
+            json!({"lookup": {"table": {"a": "A", "1": "one"}, "fallback": "?"}}),
+            json!({"lookup": {"table": {"a": "A"}}}),
+            json!({"regex_extract": "(\\d+)"}),
+            json!({"regex_replace": {"pattern": "[aeiou]", "replacement": "_"}}),
+            json!("hash"),
+        ];
+        let values = [
+            json!(null),
+            json!(""),
+            json!(" a,b , C "),
+            json!("straße 12"),
+            json!("xyz"),
+            json!(1),
+            json!(true),
+            json!(["a", " B ", null, "c,d"]),
+            json!(["a", 1]),
+            json!([["nested"]]),
+            json!({"k": "v"}),
+        ];
+        for spec in specs {
+            let step = serde_json::from_value::<TransformSpec>(spec.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|spec| Step::compile(&spec));
+            let Ok(step) = step else {
+                panic!("{spec} does not compile: {step:?}");
+            };
+            for value in &values {
+                assert_eq!(
+                    step.apply_ref(value),
+                    step.apply(value.clone()),
+                    "{spec} on {value}"
+                );
             }
         }
     }

@@ -65,4 +65,11 @@ impl RegexReplace {
             std::borrow::Cow::Owned(replaced) => replaced,
         }
     }
+
+    /// Replaces every match in borrowed text.
+    pub(crate) fn apply_str(&self, text: &str) -> String {
+        self.regex
+            .replace_all(text, self.replacement.as_str())
+            .into_owned()
+    }
 }
