@@ -6,17 +6,29 @@
 //! cargo run --release -p connector-sql --example bench_pg_to_pg
 //! ```
 //! Environment: `BENCH_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`),
-//! `BENCH_ROWS` (default 1,000,000), `BENCH_BATCH` (default 5,000).
+//! `BENCH_ROWS` (default 1,000,000), `BENCH_BATCH` (default 5,000), `BENCH_CHECKPOINT=1`
+//! (write each batch with `write_with_checkpoint`, in one transaction with a checkpoint, as
+//! a flow does), `BENCH_WRITE_ONLY=1` (read every batch first, then time the writes alone).
+//!
+//! The connector's target table and the pipe's are both `LIKE src INCLUDING ALL` (same
+//! columns, same primary key).
 
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use connector_sdk::{ConnectorFactory, EnvFileSecretSource, ReadRequest, WriteMode};
+use connector_sdk::connector::TargetCheckpoint;
+use connector_sdk::{
+    Checkpoint, ConnectorFactory, EnvFileSecretSource, ReadRequest, Record, WriteMode, WriteReport,
+};
 use connector_sql::SqlConnectorFactory;
 use futures::StreamExt;
 use serde_json::json;
 use sqlx::Executor;
+
+/// The platform binary's allocator, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -27,6 +39,39 @@ fn peak_rss_mib() -> f64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         })
         .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+/// CPU seconds (user + system) used so far by the processes whose `/proc/PID/stat` is
+/// `stat` (clock ticks of 1/100 s).
+fn cpu_secs<'a>(stats: impl Iterator<Item = &'a str>) -> f64 {
+    stats
+        .filter_map(|stat| {
+            // Fields after the parenthesized command: state is the 3rd, utime the 14th.
+            let rest = stat.get(stat.rfind(')')? + 2..)?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i - 3)?.parse::<f64>().ok();
+            Some(ticks(14)? + ticks(15)?)
+        })
+        .sum::<f64>()
+        / 100.0
+}
+
+/// CPU seconds used by this process so far.
+fn own_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_secs(std::iter::once(stat.as_str()))
+}
+
+/// CPU seconds used by the PostgreSQL server processes alive now.
+fn server_cpu_secs() -> f64 {
+    let stats: Vec<String> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .collect();
+    cpu_secs(stats.iter().map(String::as_str))
 }
 
 #[tokio::main]
@@ -41,6 +86,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5_000);
+    let flag = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
+    let with_checkpoint = flag("BENCH_CHECKPOINT");
+    let write_only = flag("BENCH_WRITE_ONLY");
     let parsed = url::Url::parse(&url)?;
     let host = parsed.host_str().unwrap_or("127.0.0.1").to_owned();
     let port = parsed.port().unwrap_or(5432).to_string();
@@ -85,21 +133,56 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     let rss_before = peak_rss_mib();
-    let started = Instant::now();
+    let write = |records: Vec<Record>, checkpoint: Option<Checkpoint>| {
+        let connector = connector.clone();
+        async move {
+            if with_checkpoint {
+                let checkpoint = TargetCheckpoint {
+                    key: "bench".into(),
+                    checkpoint: checkpoint.unwrap_or(Checkpoint(json!({}))),
+                };
+                connector
+                    .write_with_checkpoint("dst", WriteMode::Insert, records, checkpoint)
+                    .await
+            } else {
+                connector.write("dst", WriteMode::Insert, records).await
+            }
+        }
+    };
+    let mut written = 0usize;
+    let mut rejected = 0usize;
+    let mut count = |report: WriteReport| {
+        written += report.ok_count();
+        rejected += report.rejected_count();
+    };
     let mut stream = connector
         .read(ReadRequest::full("src").with_batch_size(batch))
         .await?;
-    let mut written = 0usize;
-    let mut rejected = 0usize;
-    while let Some(next) = stream.next().await {
-        let next = next?;
-        let report = connector
-            .write("dst", WriteMode::Insert, next.records)
-            .await?;
-        written += report.ok_count();
-        rejected += report.rejected_count();
+    let started;
+    let cpu_before;
+    if write_only {
+        let mut batches = Vec::new();
+        while let Some(next) = stream.next().await {
+            let next = next?;
+            batches.push((next.records, next.checkpoint));
+        }
+        drop(stream);
+        cpu_before = (own_cpu_secs(), server_cpu_secs());
+        started = Instant::now();
+        for (records, checkpoint) in batches {
+            count(write(records, checkpoint).await?);
+        }
+    } else {
+        cpu_before = (own_cpu_secs(), server_cpu_secs());
+        started = Instant::now();
+        while let Some(next) = stream.next().await {
+            let next = next?;
+            count(write(next.records, next.checkpoint).await?);
+        }
     }
     let connector_secs = started.elapsed().as_secs_f64();
+    let client_cpu = own_cpu_secs() - cpu_before.0;
+    let server_cpu = server_cpu_secs() - cpu_before.1;
     let connector_rate = written as f64 / connector_secs;
     let peak = peak_rss_mib();
 
@@ -134,8 +217,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
         .await?;
 
+    let what = match (write_only, with_checkpoint) {
+        (false, false) => "connector read -> write (COPY):",
+        (false, true) => "connector read -> write + ckpt:",
+        (true, false) => "connector write only (COPY):   ",
+        (true, true) => "connector write only + ckpt:   ",
+    };
     println!(
-        "connector read -> write (COPY): {written} rows ({rejected} rejected) in {connector_secs:.2} s = {connector_rate:.0} rows/s"
+        "{what} {written} rows ({rejected} rejected) in {connector_secs:.2} s = {connector_rate:.0} rows/s"
+    );
+    println!(
+        "  CPU during it:                client {client_cpu:.2} s, PostgreSQL server {server_cpu:.2} s"
     );
     println!(
         "psql COPY pipe:                 {piped} rows in {pipe_secs:.2} s = {pipe_rate:.0} rows/s"

@@ -20,6 +20,19 @@ pub struct ColumnInfo {
     pub field_type: FieldType,
     /// Whether it may be `NULL`.
     pub nullable: bool,
+    /// PostgreSQL: the column type as the server receives it in a binary `COPY` (`None` on
+    /// the other engines and for the columns of a query).
+    pub pg_type: Option<PgType>,
+}
+
+/// A PostgreSQL column type, as the server identifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgType {
+    /// The type's OID (built-in types have fixed ones: `int4` is 23, `text[]` 1009).
+    pub oid: u32,
+    /// Whether values are read and received exactly as `text` ones: the type's input and
+    /// receive functions are the built-in `textin` and `textrecv` (`text`, `citext`).
+    pub text_like: bool,
 }
 
 /// A table or view with its columns and primary key.
@@ -272,8 +285,14 @@ pub async fn describe_table(
     let mut key: Vec<(i64, String)> = Vec::new();
     match db {
         Db::Postgres(pool) => {
+            // The type OID, and whether the type takes text as `text` does (language 12 is
+            // `internal`: functions built into the server, `prosrc` naming the C function).
             let rows = sqlx::query(
-                "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, c.relkind::text \
+                "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, c.relkind::text, \
+                 a.atttypid::int8, EXISTS (SELECT FROM pg_type t \
+                   JOIN pg_proc i ON i.oid = t.typinput JOIN pg_proc r ON r.oid = t.typreceive \
+                   WHERE t.oid = a.atttypid AND i.prolang = 12 AND i.prosrc = 'textin' \
+                   AND r.prolang = 12 AND r.prosrc = 'textrecv') \
                  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
                  JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'v', 'm', 'p', 'f') \
@@ -288,11 +307,14 @@ pub async fn describe_table(
                 let native: String = row.try_get(1).map_err(err(engine))?;
                 let kind: String = row.try_get(3).map_err(err(engine))?;
                 is_view = kind == "v" || kind == "m";
+                let oid: i64 = row.try_get(4).map_err(err(engine))?;
+                let text_like: bool = row.try_get(5).map_err(err(engine))?;
                 columns.push(ColumnInfo {
                     name: row.try_get(0).map_err(err(engine))?,
                     field_type: dialect.map_type(&native),
                     native,
                     nullable: row.try_get(2).map_err(err(engine))?,
+                    pg_type: u32::try_from(oid).ok().map(|oid| PgType { oid, text_like }),
                 });
             }
             let rows = sqlx::query(
@@ -353,6 +375,7 @@ pub async fn describe_table(
                     native,
                     field_type,
                     nullable: nullable == "YES",
+                    pg_type: None,
                 });
             }
             let rows = sqlx::query(
@@ -408,6 +431,7 @@ pub async fn describe_table(
                     native,
                     // SQLite lets a non-INTEGER primary key hold NULL unless declared NOT NULL.
                     nullable: not_null == 0,
+                    pg_type: None,
                 });
             }
         }
@@ -453,6 +477,7 @@ pub async fn describe_table(
                     field_type: dialect.map_type(&native),
                     native,
                     nullable: row.get::<&str, _>(2) == Some("YES"),
+                    pg_type: None,
                 });
             }
             let rows = mssql_rows(
@@ -528,6 +553,7 @@ pub async fn describe_query(db: &Db, sql: &str) -> Result<Vec<ColumnInfo>, Conne
                         field_type: dialect.map_type(&native),
                         native,
                         nullable: describe.nullable(i).unwrap_or(true),
+                        pg_type: None,
                     }
                 })
                 .collect()
@@ -564,6 +590,7 @@ pub async fn describe_query(db: &Db, sql: &str) -> Result<Vec<ColumnInfo>, Conne
                         field_type: dialect.map_type(native),
                         native: native.to_owned(),
                         nullable: true,
+                        pg_type: None,
                     }
                 })
                 .collect()

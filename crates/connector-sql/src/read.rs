@@ -604,6 +604,7 @@ mod tests {
             native: native.into(),
             field_type,
             nullable: false,
+            pg_type: None,
         }
     }
 

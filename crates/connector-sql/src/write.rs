@@ -1,9 +1,13 @@
 //! Batched writes with per-record outcomes.
 //!
-//! - PostgreSQL: `COPY ... FROM STDIN` (text format) straight into the table for inserts;
-//!   for upsert, update and delete, `COPY` into a temporary staging table inside a
-//!   transaction, then one set-based statement (`INSERT ... SELECT ... ON CONFLICT DO
-//!   UPDATE`, `UPDATE ... FROM ... RETURNING`, `DELETE ... USING ... RETURNING`).
+//! - PostgreSQL: `COPY ... FROM STDIN` straight into the table for inserts; for upsert,
+//!   update and delete, `COPY` into a temporary staging table inside a transaction, then
+//!   one set-based statement (`INSERT ... SELECT ... ON CONFLICT DO UPDATE`,
+//!   `UPDATE ... FROM ... RETURNING`, `DELETE ... USING ... RETURNING`). The rows travel
+//!   in the binary format when every column written has a type the binary encoder knows
+//!   ([`crate::values::postgres_binary`]: the server then skips parsing them), each value
+//!   checked while it is encoded; else, or when a value is one only the server's text
+//!   parser can judge, in the text format.
 //! - MySQL/MariaDB, SQLite, SQL Server: multi-row `INSERT` / upsert statements sized to the
 //!   engine's parameter and row limits; update and delete statement by statement by primary
 //!   key inside one transaction (a missing row is rejected as not found).
@@ -42,6 +46,9 @@ use crate::db::{Db, sqlx_error};
 use crate::dialect::{self, Dialect, Engine};
 use crate::introspect::{ColumnInfo, TableInfo};
 use crate::transaction::{self, Scope};
+use crate::values::postgres_binary::{
+    BinaryRowEncoder, BinaryType, COPY_HEADER, COPY_TRAILER, NotEncoded,
+};
 use crate::values::{self, BindValue};
 
 /// The most rows one PostgreSQL `COPY` carries.
@@ -91,13 +98,16 @@ impl<'a> ColumnIndex<'a> {
 /// Checks a record for `mode` and fills `columns` with the indexes (into `info.columns`,
 /// in the record's field order) of the columns it writes, or returns the reason to reject it.
 /// `hint` holds the columns of the previous record: records of one batch almost always
-/// carry the same fields, so the `i`-th field is looked for there first.
+/// carry the same fields, so the `i`-th field is looked for there first. Without
+/// `check_types` the (non-null) values are not checked against their column types: the
+/// caller checks them later, in field order, with [`check_values`].
 fn columns_of(
     index: &ColumnIndex<'_>,
     mode: WriteMode,
     record: &Record,
     hint: &[usize],
     columns: &mut Vec<usize>,
+    check_types: bool,
 ) -> Result<(), String> {
     let info = index.info;
     columns.clear();
@@ -120,10 +130,12 @@ fn columns_of(
                 return Err(format!("field `{name}` must not be null"));
             }
         } else {
-            column
-                .field_type
-                .check_value(value)
-                .map_err(|e| format!("field `{name}`: {e}"))?;
+            if check_types {
+                column
+                    .field_type
+                    .check_value(value)
+                    .map_err(|e| format!("field `{name}`: {e}"))?;
+            }
             if is_key {
                 keys_present += 1;
             }
@@ -143,6 +155,33 @@ fn columns_of(
     }
     if columns.is_empty() {
         return Err("the record has no field to write".into());
+    }
+    Ok(())
+}
+
+/// Checks the non-null values of a record against their column types, in field order, as
+/// [`columns_of`] does; `columns` are the record's fields (name and type) in that order.
+fn check_values(record: &Record, columns: &[(&str, &FieldType)]) -> Result<(), String> {
+    let check = |name: &str, value: &Value, field_type: &FieldType| {
+        if value.is_null() {
+            return Ok(());
+        }
+        field_type
+            .check_value(value)
+            .map_err(|e| format!("field `{name}`: {e}"))
+    };
+    let in_order =
+        record.len() == columns.len() && record.keys().zip(columns).all(|(k, (name, _))| k == name);
+    if in_order {
+        for (value, (name, field_type)) in record.values().zip(columns) {
+            check(name, value, field_type)?;
+        }
+    } else {
+        for (name, value) in record {
+            if let Some((_, field_type)) = columns.iter().find(|(n, _)| n == name) {
+                check(name, value, field_type)?;
+            }
+        }
     }
     Ok(())
 }
@@ -167,13 +206,23 @@ pub async fn write(
             ),
         ));
     }
-    // Group the valid records by the set of columns they carry (usually one group).
+    // Group the valid records by the set of columns they carry (usually one group). On
+    // PostgreSQL the values of the fields written are checked while they are encoded (in
+    // one pass with the binary encoding), except on delete, which writes only the key.
+    let check_early = !matches!(db, Db::Postgres(_)) || mode == WriteMode::Delete;
     let column_index = ColumnIndex::new(info);
     let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
     let mut scratch = Vec::new();
     let mut hint = Vec::new();
     for (index, record) in records.iter().enumerate() {
-        match columns_of(&column_index, mode, record, &hint, &mut scratch) {
+        match columns_of(
+            &column_index,
+            mode,
+            record,
+            &hint,
+            &mut scratch,
+            check_early,
+        ) {
             Ok(()) => {
                 match groups.iter_mut().find(|(columns, _)| *columns == scratch) {
                     Some((_, rows)) => rows.push(index),
@@ -181,7 +230,17 @@ pub async fn write(
                 }
                 std::mem::swap(&mut scratch, &mut hint);
             }
-            Err(reason) => outcomes[index] = rejected(ErrorKind::Data, reason),
+            Err(reason) => {
+                // The reason a full check gives: a value of the wrong shape in an earlier
+                // field comes first.
+                let reason = match check_early {
+                    true => reason,
+                    false => columns_of(&column_index, mode, record, &hint, &mut scratch, true)
+                        .err()
+                        .unwrap_or(reason),
+                };
+                outcomes[index] = rejected(ErrorKind::Data, reason);
+            }
         }
     }
     let engine = crate::introspect::engine_of(db);
@@ -206,7 +265,8 @@ pub async fn write(
         let partial_commits = !scope.is_transaction();
         match db {
             Db::Postgres(pool) => {
-                let mut writer = PgWriter::new(pool, &group, all, &rows, &mut outcomes)?;
+                let mut writer =
+                    PgWriter::new(pool, &group, all, &rows, check_early, &mut outcomes);
                 if group_index == last_group {
                     // Encoded: the records are no longer needed.
                     writer.garbage = std::sync::Mutex::new(records.take());
@@ -345,10 +405,12 @@ async fn isolate(
     Ok(())
 }
 
-/// PostgreSQL: rows encoded once into one `COPY` text buffer; a chunk is a slice of it.
+/// PostgreSQL: rows encoded once into one `COPY` buffer; a chunk is a slice of it.
 struct PgWriter<'a> {
     pool: &'a sqlx::PgPool,
     group: &'a Group<'a>,
+    /// Whether the rows are in the binary `COPY` format (else the text format).
+    binary: bool,
     /// The record index of each encoded row.
     rows: Vec<usize>,
     /// The encoded rows, back to back; row `i` is `buffer[offsets[i]..offsets[i + 1]]`.
@@ -359,51 +421,82 @@ struct PgWriter<'a> {
     garbage: std::sync::Mutex<Option<Vec<Record>>>,
 }
 
+/// The rows of a group encoded for `COPY`, and the records refused on the way.
+struct Encoded {
+    binary: bool,
+    rows: Vec<usize>,
+    buffer: Vec<u8>,
+    offsets: Vec<usize>,
+    refused: Vec<(usize, String)>,
+}
+
+impl Encoded {
+    fn with_capacity(binary: bool, rows: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Self {
+            binary,
+            rows: Vec::with_capacity(rows),
+            buffer: Vec::with_capacity(rows * 64),
+            offsets,
+            refused: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, index: usize) {
+        self.rows.push(index);
+        self.offsets.push(self.buffer.len());
+    }
+}
+
 impl<'a> PgWriter<'a> {
+    /// Encodes the rows `indexes` of `records`, in the binary format when every column has
+    /// a binary encoding and every value is one the binary encoder takes, else in the text
+    /// format; a record refused is rejected in `outcomes`. `checked`: whether the values
+    /// were checked against their column types already (else they are checked here).
     fn new(
         pool: &'a sqlx::PgPool,
         group: &'a Group<'a>,
         records: &[Record],
         indexes: &[usize],
+        checked: bool,
         outcomes: &mut [RecordOutcome],
-    ) -> Result<Self, ConnectorError> {
+    ) -> Self {
         let columns: Vec<(&str, &FieldType)> = group
             .columns
             .iter()
             .map(|c| (c.name.as_str(), &c.field_type))
             .collect();
         let with_ordinal = matches!(group.mode, WriteMode::Update | WriteMode::Delete);
-        let mut buffer = Vec::with_capacity(indexes.len() * 64);
-        let mut offsets = Vec::with_capacity(indexes.len() + 1);
-        let mut rows = Vec::with_capacity(indexes.len());
-        offsets.push(0);
-        for &index in indexes {
-            // The values were checked against the catalog by `columns_of`.
-            match values::postgres::encode_copy_row_with(
-                &mut buffer,
-                &records[index],
-                &columns,
-                false,
-            ) {
-                Ok(()) => {
-                    if with_ordinal {
-                        buffer.pop();
-                        buffer.extend_from_slice(format!("\t{}\n", rows.len()).as_bytes());
-                    }
-                    rows.push(index);
-                    offsets.push(buffer.len());
-                }
-                Err(reason) => outcomes[index] = rejected(ErrorKind::Data, reason),
-            }
+        let binary_types: Option<Vec<(&str, BinaryType)>> = group
+            .columns
+            .iter()
+            .map(|c| Some((c.name.as_str(), BinaryType::of(&c.field_type, c.pg_type?)?)))
+            .collect();
+        let text = || encode_text(&columns, records, indexes, with_ordinal, checked);
+        let encoded = match binary_types {
+            Some(types) => encode_binary(types, &columns, records, indexes, with_ordinal)
+                .unwrap_or_else(|| {
+                    tracing::debug!(
+                        table = group.table,
+                        "a value only the server's text parser reads: COPY in the text format"
+                    );
+                    text()
+                }),
+            None => text(),
+        };
+        for (index, reason) in encoded.refused {
+            outcomes[index] = rejected(ErrorKind::Data, reason);
         }
-        Ok(Self {
+        Self {
             pool,
             group,
-            rows,
-            buffer,
-            offsets,
+            binary: encoded.binary,
+            rows: encoded.rows,
+            buffer: encoded.buffer,
+            offsets: encoded.offsets,
             garbage: std::sync::Mutex::new(None),
-        })
+        }
     }
 
     fn error(&self, err: sqlx::Error) -> ConnectorError {
@@ -417,15 +510,26 @@ impl<'a> PgWriter<'a> {
         columns: &str,
         range: &Range<usize>,
     ) -> Result<(), ConnectorError> {
-        let statement = format!("COPY {target} ({columns}) FROM STDIN");
+        let statement = match self.binary {
+            true => format!("COPY {target} ({columns}) FROM STDIN (FORMAT binary)"),
+            false => format!("COPY {target} ({columns}) FROM STDIN"),
+        };
         let mut copy = conn
             .copy_in_raw(&statement)
             .await
             .map_err(|e| self.error(e))?;
         let bytes = &self.buffer[self.offsets[range.start]..self.offsets[range.end]];
+        let (header, trailer) = match self.binary {
+            true => (COPY_HEADER, COPY_TRAILER),
+            false => (&[][..], &[][..]),
+        };
         // In pieces: the server takes in a whole `CopyData` message before parsing it, so
         // smaller messages let it parse while the rest is still being sent.
-        for piece in bytes.chunks(COPY_MESSAGE_BYTES) {
+        let pieces = std::iter::once(header)
+            .chain(bytes.chunks(COPY_MESSAGE_BYTES))
+            .chain(std::iter::once(trailer))
+            .filter(|piece| !piece.is_empty());
+        for piece in pieces {
             if let Err(err) = copy.send(piece).await {
                 let _ = copy.abort("send failed").await;
                 return Err(self.error(err));
@@ -554,6 +658,77 @@ impl ChunkApply for PgWriter<'_> {
             })
             .collect())
     }
+}
+
+/// Encodes the rows in the binary `COPY` format, checking each value in the same pass;
+/// `None` when a row holds a value that only the server can judge (the group then goes in
+/// the text format, where the server judges it as before).
+fn encode_binary(
+    types: Vec<(&str, BinaryType)>,
+    columns: &[(&str, &FieldType)],
+    records: &[Record],
+    indexes: &[usize],
+    with_ordinal: bool,
+) -> Option<Encoded> {
+    let mut encoder = BinaryRowEncoder::new(types);
+    let mut encoded = Encoded::with_capacity(true, indexes.len());
+    let mut text = Vec::new();
+    for &index in indexes {
+        let record = &records[index];
+        let ordinal = with_ordinal.then_some(encoded.rows.len() as i64);
+        match encoder.encode_row(&mut encoded.buffer, record, ordinal) {
+            Ok(()) => encoded.push(index),
+            Err(NotEncoded) => {
+                // What the text path makes of the record: refused (with its reason), or
+                // taken, its values left to the server.
+                text.clear();
+                let verdict = check_values(record, columns).and_then(|()| {
+                    values::postgres::encode_copy_row_with(&mut text, record, columns, false)
+                });
+                match verdict {
+                    Err(reason) => encoded.refused.push((index, reason)),
+                    Ok(()) => return None,
+                }
+            }
+        }
+    }
+    Some(encoded)
+}
+
+/// Encodes the rows in the `COPY` text format; `checked`: whether their values were
+/// checked against their column types already.
+fn encode_text(
+    columns: &[(&str, &FieldType)],
+    records: &[Record],
+    indexes: &[usize],
+    with_ordinal: bool,
+    checked: bool,
+) -> Encoded {
+    let mut encoded = Encoded::with_capacity(false, indexes.len());
+    for &index in indexes {
+        let record = &records[index];
+        let result = match checked {
+            true => Ok(()),
+            false => check_values(record, columns),
+        }
+        .and_then(|()| {
+            values::postgres::encode_copy_row_with(&mut encoded.buffer, record, columns, false)
+        });
+        match result {
+            Ok(()) => {
+                if with_ordinal {
+                    encoded.buffer.pop();
+                    let ordinal = encoded.rows.len();
+                    encoded
+                        .buffer
+                        .extend_from_slice(format!("\t{ordinal}\n").as_bytes());
+                }
+                encoded.push(index);
+            }
+            Err(reason) => encoded.refused.push((index, reason)),
+        }
+    }
+    encoded
 }
 
 /// MySQL, SQLite, SQL Server: rows converted once to typed parameters.

@@ -530,3 +530,533 @@ async fn rows_roll_back_when_the_checkpoint_cannot_be_stored() {
     common::rows_roll_back_when_the_checkpoint_fails(&db).await;
     db.drop_all().await;
 }
+
+/// Logs the statement behind every `INSERT` into `table` (a `COPY ... FROM STDIN`, with or
+/// without `(FORMAT binary)`, for connector inserts) into the scratch table `copy_log`.
+async fn log_statements(db: &TestDb, table: &str) {
+    let log = db.qualify("copy_log");
+    db.exec("CREATE TABLE IF NOT EXISTS copy_log (at serial, tbl text, q text)")
+        .await;
+    db.exec(&format!(
+        "CREATE OR REPLACE FUNCTION log_copy() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN INSERT INTO {log} (tbl, q) VALUES (TG_TABLE_NAME, current_query()); RETURN NULL; END $$"
+    ))
+    .await;
+    db.exec(&format!(
+        "CREATE TRIGGER log_copy AFTER INSERT ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {}()",
+        db.qualify("log_copy")
+    ))
+    .await;
+}
+
+/// The statements logged for `table` since the last call, oldest first (then forgotten).
+async fn logged(db: &TestDb, table: &str) -> Vec<String> {
+    let TestDb::Postgres { pool, .. } = db else {
+        unreachable!()
+    };
+    let log = db.qualify("copy_log");
+    let rows: Vec<String> =
+        sqlx::query_scalar(&format!("DELETE FROM {log} WHERE tbl = $1 RETURNING q"))
+            .bind(table)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    rows
+}
+
+fn is_binary(statement: &str) -> bool {
+    statement.starts_with("COPY") && statement.ends_with("(FORMAT binary)")
+}
+
+/// Every row of `table` (ordered by `id`) as the server prints it: an exact comparison of
+/// the stored values (numeric scales, JSON text, padding...).
+async fn stored(db: &TestDb, table: &str, columns: &str) -> String {
+    let TestDb::Postgres { pool, .. } = db else {
+        unreachable!()
+    };
+    sqlx::query_scalar(&format!(
+        "SELECT coalesce(string_agg(stored_row::text, E'\\n' ORDER BY stored_row.id), '') \
+         FROM (SELECT {columns} FROM {}) stored_row",
+        db.qualify(table)
+    ))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+const EVERY_TYPE: &str = "id int PRIMARY KEY, b bool, i2 int2, i4 int4, i8 int8, f4 real, \
+    f8 double precision, n numeric, n2 numeric(12,2), t text, vc varchar(20), ch char(5), \
+    nm name, d date, tm time, ts timestamp, tz timestamptz, j json, jb jsonb, u uuid, \
+    by bytea, ai int4[], at text[], an numeric[], ad date[], atz timestamptz[], ab bool[], \
+    af float8[], au uuid[], avc varchar(3)[]";
+
+const EVERY_COLUMN: &str = "id, b, i2, i4, i8, f4, f8, n, n2, t, vc, ch, nm, d, tm, ts, tz, \
+    j, jb, u, by, ai, at, an, ad, atz, ab, af, au, avc";
+
+/// Rows of every type the binary encoder writes, each value one it takes.
+fn every_type_rows() -> Vec<Value> {
+    vec![
+        json!({
+            "id": 1, "b": true, "i2": -32768, "i4": 2147483647, "i8": i64::MIN,
+            "f4": 0.1, "f8": -1.5e300,
+            "n": "-12345678901234567890.123456789012345678901234567890", "n2": "1.005",
+            "t": "grüße, 東京, emoji 🚀, tab\tnew\nline \\ \"quote\" 'single'", "vc": "",
+            "ch": "ab", "nm": "a_name",
+            "d": "0001-01-01", "tm": "23:59:59.999999", "ts": "2024-02-29T08:00:00.5",
+            "tz": "2024-01-01T12:00:00+05:30",
+            "j": {"b": 1, "a": [1, 2.5, "x"]},
+            "jb": {"nested": {"deep": [1, {"x": null}], "s": "a\\b\"c\u{1}"}, "u": "🚀"},
+            "u": "0190F1B4-6D34-7C43-A0B4-3D1B5C6A7E8F", "by": "AAEC/f7/",
+            "ai": [1, null, -3], "at": ["a", "b,c", "\"q\"", null, "", "NULL", "{x}"],
+            "an": ["1.50", 2, null, "-0.001e3"], "ad": ["2024-01-01", "infinity"],
+            "atz": ["2024-01-01T00:00:00Z", null, "2024-06-30 23:00:00-07"],
+            "ab": [true, false], "af": [0.25, -1, 1e-300], "au": ["0190f1b4-6d34-7c43-a0b4-3d1b5c6a7e8f"],
+            "avc": ["abc", "x"]
+        }),
+        json!({"id": 2}),
+        json!({
+            "id": 3, "b": false, "i2": 32767, "i4": -2147483648, "i8": 9007199254740993i64,
+            "f4": 16777217, "f8": 0,
+            "n": "NaN", "n2": "-0.004", "t": "", "vc": "exactly twenty chars", "ch": "abcde",
+            "nm": "", "d": "infinity", "tm": "00:00", "ts": "-infinity", "tz": "infinity",
+            "j": 42, "jb": "just a string", "u": "00000000-0000-0000-0000-000000000000",
+            "by": "AAE", "ai": [], "at": [], "an": [], "ad": [null], "atz": ["-infinity"],
+            "ab": [null], "af": [], "au": [], "avc": []
+        }),
+        json!({
+            "id": 4, "f4": -0.0, "f8": 1e-300, "n": 1e21, "n2": 12345, "d": "1999-12-31",
+            "tm": "12:30:00.5", "ts": "2024-01-05", "tz": "1999-12-31 23:59:59.123-08",
+            "j": [null, true], "jb": [], "by": "", "i8": 0, "t": "𝄞 \u{7f} é"
+        }),
+        json!({
+            "id": 5, "n": "0.000000000000000000000000000001", "n2": "-9999999999.99",
+            "tz": "2024-02-29T23:59:59.123456Z", "ts": "9999-12-31 23:59:59.999999",
+            "d": "2000-02-29", "jb": {"k": 1, "": [1e100, -0.5]}, "f8": 12345.6789,
+            "f4": 3.4028234e38
+        }),
+    ]
+}
+
+#[tokio::test]
+async fn binary_copy_writes_every_type_as_the_text_format_does() {
+    let db = TestDb::postgres().await;
+    db.exec(&format!("CREATE TABLE bin ({EVERY_TYPE})")).await;
+    // The same columns and one of a type the binary encoder does not know: text format.
+    db.exec(&format!("CREATE TABLE txt ({EVERY_TYPE}, span interval)"))
+        .await;
+    log_statements(&db, "bin").await;
+    log_statements(&db, "txt").await;
+    let c = connector(db.config(json!([
+        {"name": "bin", "table": db.qualify("bin")},
+        {"name": "txt", "table": db.qualify("txt")}
+    ])))
+    .await;
+    let rows = every_type_rows();
+    let with_span: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let mut r = record(r.clone());
+            r.insert("span".into(), Value::Null);
+            r
+        })
+        .collect();
+    let report = c
+        .write(
+            "bin",
+            WriteMode::Insert,
+            rows.iter().cloned().map(record).collect(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.ok_count(), rows.len(), "{report:?}");
+    let report = c
+        .write("txt", WriteMode::Insert, with_span.clone())
+        .await
+        .unwrap();
+    assert_eq!(report.ok_count(), rows.len(), "{report:?}");
+    let binary = logged(&db, "bin").await;
+    assert!(binary.iter().all(|q| is_binary(q)), "{binary:?}");
+    let text = logged(&db, "txt").await;
+    assert!(
+        !text.is_empty() && text.iter().all(|q| !is_binary(q)),
+        "{text:?}"
+    );
+    let expected = stored(&db, "txt", EVERY_COLUMN).await;
+    assert_eq!(stored(&db, "bin", EVERY_COLUMN).await, expected);
+    // Spot checks of what the server made of them.
+    assert!(
+        expected.contains(",1.01,"),
+        "numeric(12,2) rounds:\n{expected}"
+    );
+    assert!(expected.contains("\"ab   \""), "char(5) pads: {expected}");
+
+    // Read back, both tables give the same records.
+    let mut from_bin = read_all(c.as_ref(), ReadRequest::full("bin")).await;
+    let mut from_txt = read_all(c.as_ref(), ReadRequest::full("txt")).await;
+    for r in &mut from_txt {
+        r.remove("span");
+    }
+    from_bin.sort_by_key(|r| r["id"].as_i64());
+    from_txt.sort_by_key(|r| r["id"].as_i64());
+    assert_eq!(from_bin, from_txt);
+    assert_eq!(from_bin[0]["tz"], json!("2024-01-01T06:30:00Z"));
+    assert_eq!(from_bin[2]["n"], json!("NaN"));
+    assert_eq!(from_bin[2]["tz"], json!("infinity"));
+
+    // Upsert, update and delete stage the rows with the same encodings.
+    let changes: Vec<Value> = vec![
+        json!({"id": 1, "n2": "-42.125", "tz": "2030-01-01T00:00:00-01:00", "at": ["z"], "jb": {"v": 2}}),
+        json!({"id": 6, "i4": 6, "u": "0190f1b4-6d34-7c43-a0b4-3d1b5c6a7e8f", "by": "/w=="}),
+    ];
+    for (mode, batch) in [
+        (WriteMode::Upsert, changes.clone()),
+        (
+            WriteMode::Update,
+            vec![json!({"id": 3, "t": "updated", "d": "2024-03-01", "an": ["0.5"]})],
+        ),
+        (WriteMode::Delete, vec![json!({"id": 2}), json!({"id": 99})]),
+    ] {
+        for table in ["bin", "txt"] {
+            let records = batch
+                .iter()
+                .cloned()
+                .map(|r| {
+                    let mut r = record(r);
+                    if table == "txt" && mode != WriteMode::Delete {
+                        r.insert("span".into(), Value::Null);
+                    }
+                    r
+                })
+                .collect();
+            let report = c.write(table, mode, records).await.unwrap();
+            let expected_ok = if mode == WriteMode::Delete {
+                1
+            } else {
+                batch.len()
+            };
+            assert_eq!(report.ok_count(), expected_ok, "{mode} {table}: {report:?}");
+        }
+    }
+    assert_eq!(
+        stored(&db, "bin", EVERY_COLUMN).await,
+        stored(&db, "txt", EVERY_COLUMN).await
+    );
+    assert!(stored(&db, "bin", "id, n2, t").await.contains("(1,-42.13,"));
+    db.drop_all().await;
+}
+
+#[tokio::test]
+async fn unknown_types_and_values_only_the_server_reads_go_in_the_text_format() {
+    let db = TestDb::postgres().await;
+    db.exec("CREATE TYPE mood AS ENUM ('happy', 'sad')").await;
+    db.exec("CREATE TABLE feelings (id int PRIMARY KEY, m mood, span interval, at timestamptz)")
+        .await;
+    db.exec(
+        "CREATE TABLE loose (id int PRIMARY KEY, at timestamptz, day date, n numeric, small int2, local timestamp)",
+    )
+    .await;
+    log_statements(&db, "feelings").await;
+    log_statements(&db, "loose").await;
+    let c = connector(db.config(json!([
+        {"name": "feelings", "table": db.qualify("feelings")},
+        {"name": "loose", "table": db.qualify("loose")}
+    ])))
+    .await;
+    let report = c
+        .write(
+            "feelings",
+            WriteMode::Insert,
+            vec![record(
+                json!({"id": 1, "m": "happy", "span": "1 day 02:00", "at": "2024-01-01T00:00:00Z"}),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.ok_count(), 1, "{report:?}");
+    let statements = logged(&db, "feelings").await;
+    assert!(
+        statements.len() == 1 && !is_binary(&statements[0]),
+        "{statements:?}"
+    );
+    assert_eq!(
+        read_all(c.as_ref(), ReadRequest::full("feelings")).await,
+        vec![record(
+            json!({"id": 1, "m": "happy", "span": "1 day 02:00:00", "at": "2024-01-01T00:00:00Z"})
+        )]
+    );
+
+    // Values of the binary types in forms only the server's parser reads: the batch goes
+    // in the text format and the server reads them as before.
+    let plain = record(
+        json!({"id": 1, "at": "2024-01-01T10:00:00Z", "day": "2024-01-05", "n": "12.5", "small": 1, "local": "2024-01-05T10:00:00"}),
+    );
+    let report = c
+        .write("loose", WriteMode::Insert, vec![plain.clone()])
+        .await
+        .unwrap();
+    assert_eq!(report.ok_count(), 1);
+    assert!(logged(&db, "loose").await.iter().all(|q| is_binary(q)));
+    for (id, field, value) in [
+        (2, "at", json!("2024-01-01 10:00:00")), // no zone: the session's
+        (3, "day", json!("Jan 5 2024")),
+        (4, "n", json!(" 12.5 ")),
+        (5, "at", json!("2024-01-01T10:00:00.1234567Z")),
+        (6, "local", json!("2024-01-05T10:00:00+02:00")), // the zone is ignored
+        (7, "n", json!("Infinity")),
+        (8, "day", json!("today")),
+    ] {
+        let mut row = plain.clone();
+        row.insert("id".into(), json!(id));
+        row.insert(field.into(), value.clone());
+        let report = c
+            .write("loose", WriteMode::Insert, vec![row])
+            .await
+            .unwrap();
+        assert_eq!(report.ok_count(), 1, "{value}: {report:?}");
+        let statements = logged(&db, "loose").await;
+        assert!(
+            statements.len() == 1 && !is_binary(&statements[0]),
+            "{value}: {statements:?}"
+        );
+    }
+    let TestDb::Postgres { pool, .. } = &db else {
+        unreachable!()
+    };
+    let (session_at, today): (String, String) =
+        sqlx::query_as("SELECT '2024-01-01 10:00:00'::timestamptz::text, current_date::text")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let rows = stored(&db, "loose", "id, at, day, n, local").await;
+    assert_eq!(
+        rows,
+        [
+            "(1,\"2024-01-01 10:00:00+00\",2024-01-05,12.5,\"2024-01-05 10:00:00\")".to_owned(),
+            format!("(2,\"{session_at}\",2024-01-05,12.5,\"2024-01-05 10:00:00\")"),
+            "(3,\"2024-01-01 10:00:00+00\",2024-01-05,12.5,\"2024-01-05 10:00:00\")".to_owned(),
+            "(4,\"2024-01-01 10:00:00+00\",2024-01-05,12.5,\"2024-01-05 10:00:00\")".to_owned(),
+            "(5,\"2024-01-01 10:00:00.123457+00\",2024-01-05,12.5,\"2024-01-05 10:00:00\")"
+                .to_owned(),
+            "(6,\"2024-01-01 10:00:00+00\",2024-01-05,12.5,\"2024-01-05 10:00:00\")".to_owned(),
+            "(7,\"2024-01-01 10:00:00+00\",2024-01-05,Infinity,\"2024-01-05 10:00:00\")".to_owned(),
+            format!("(8,\"2024-01-01 10:00:00+00\",{today},12.5,\"2024-01-05 10:00:00\")"),
+        ]
+        .join("\n")
+    );
+    // An integer out of the column's range: the server refuses it, with its own reason.
+    let mut row = plain.clone();
+    row.insert("id".into(), json!(9));
+    row.insert("small".into(), json!(40000));
+    let report = c
+        .write("loose", WriteMode::Insert, vec![row])
+        .await
+        .unwrap();
+    match &report.outcomes[0] {
+        RecordOutcome::Rejected { kind, reason } => {
+            assert_eq!(*kind, ErrorKind::Data);
+            assert!(
+                reason.contains("out of range for type smallint"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    db.drop_all().await;
+}
+
+#[tokio::test]
+async fn a_bad_value_in_a_binary_batch_is_rejected_alone_with_its_reason() {
+    let db = TestDb::postgres().await;
+    db.exec(
+        "CREATE TABLE scores (id int PRIMARY KEY, score int4 NOT NULL CHECK (score >= 0), \
+         amount numeric(6,2), at timestamptz, uid uuid, blob bytea)",
+    )
+    .await;
+    log_statements(&db, "scores").await;
+    let mut config = db.config(json!([{"name": "scores", "table": db.qualify("scores")}]));
+    config["checkpoint_table"] = json!(db.qualify("grimos_checkpoints"));
+    let c = connector(config).await;
+    let batch = || {
+        let mut rows: Vec<_> = (0..500)
+            .map(|i| {
+                record(json!({"id": i, "score": i, "amount": format!("{i}.25"),
+                    "at": "2024-01-01T00:00:00Z", "uid": "0190f1b4-6d34-7c43-a0b4-3d1b5c6a7e8f",
+                    "blob": "AAE="}))
+            })
+            .collect();
+        rows[10].insert("score".into(), json!("many"));
+        rows[20].insert("score".into(), json!(-1));
+        rows[30].insert("amount".into(), json!("12345.678"));
+        rows[40].insert("uid".into(), json!("not-a-uuid"));
+        rows[50].insert("blob".into(), json!("%%%"));
+        rows[60].insert("at".into(), Value::Null);
+        rows[60].insert("score".into(), Value::Null);
+        rows
+    };
+    let expected = [
+        (10, "expected integer"),
+        (20, "check constraint"),
+        (30, "numeric field overflow"),
+        (40, "expected uuid"),
+        (50, "bytes must be base64"),
+        (60, "must not be null"),
+    ];
+    for (mode, with_checkpoint) in [
+        (WriteMode::Insert, false),
+        (WriteMode::Insert, true),
+        (WriteMode::Upsert, false),
+        (WriteMode::Upsert, true),
+    ] {
+        db.exec("TRUNCATE scores").await;
+        let report = if with_checkpoint {
+            c.write_with_checkpoint(
+                "scores",
+                mode,
+                batch(),
+                common::target_checkpoint("flow", 499),
+            )
+            .await
+            .unwrap()
+        } else {
+            c.write("scores", mode, batch()).await.unwrap()
+        };
+        let rejected: Vec<(usize, String)> = report
+            .outcomes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| match o {
+                RecordOutcome::Rejected { reason, .. } => Some((i, reason.clone())),
+                RecordOutcome::Ok => None,
+            })
+            .collect();
+        assert_eq!(
+            rejected.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            expected.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            "{mode} {with_checkpoint}: {rejected:?}"
+        );
+        for ((_, reason), (_, wanted)) in rejected.iter().zip(expected) {
+            assert!(reason.contains(wanted), "{mode}: {reason} ({wanted})");
+        }
+        assert_eq!(rejected[0].1, "field `score`: expected integer, got string");
+        assert_eq!(db.count("scores").await, 494, "{mode} {with_checkpoint}");
+        if with_checkpoint {
+            assert_eq!(
+                c.load_checkpoint("flow").await.unwrap(),
+                Some(common::target_checkpoint("flow", 499).checkpoint)
+            );
+        }
+        let statements = logged(&db, "scores").await;
+        if mode == WriteMode::Insert {
+            assert!(
+                statements.iter().all(|q| is_binary(q)),
+                "{mode}: {statements:?}"
+            );
+        }
+    }
+    db.drop_all().await;
+}
+
+#[tokio::test]
+async fn checkpoint_writes_stay_atomic_with_binary_copy() {
+    let db = TestDb::postgres().await;
+    db.exec(
+        "CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL, qty int CHECK (qty > 0))",
+    )
+    .await;
+    let mut config = db.config(json!([{"name": "items", "table": db.qualify("items")}]));
+    config["checkpoint_table"] = json!(db.qualify("grimos_checkpoints"));
+    let c = connector(config).await;
+    let items = |ids: std::ops::Range<i64>| -> Vec<_> {
+        ids.map(|i| record(json!({"id": i, "label": format!("item {i}"), "qty": i + 1})))
+            .collect()
+    };
+    // Clean batches, each with its checkpoint.
+    let report = c
+        .write_with_checkpoint(
+            "items",
+            WriteMode::Insert,
+            items(0..100),
+            common::target_checkpoint("flow", 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.ok_count(), 100);
+    let report = c
+        .write_with_checkpoint(
+            "items",
+            WriteMode::Update,
+            vec![
+                record(json!({"id": 5, "qty": 50})),
+                record(json!({"id": 500, "qty": 1})),
+            ],
+            common::target_checkpoint("flow", 2),
+        )
+        .await
+        .unwrap();
+    assert!(report.outcomes[0].is_ok());
+    assert!(matches!(
+        &report.outcomes[1],
+        RecordOutcome::Rejected {
+            kind: ErrorKind::NotFound,
+            ..
+        }
+    ));
+    assert_eq!(
+        c.load_checkpoint("flow").await.unwrap(),
+        Some(common::target_checkpoint("flow", 2).checkpoint)
+    );
+    // An upsert hitting a constraint: the row at fault is rejected, the rest and the
+    // checkpoint commit together.
+    let mut batch = items(90..110);
+    batch[3].insert("qty".into(), json!(0));
+    let report = c
+        .write_with_checkpoint(
+            "items",
+            WriteMode::Upsert,
+            batch,
+            common::target_checkpoint("flow", 3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.ok_count(), 19, "{report:?}");
+    match &report.outcomes[3] {
+        RecordOutcome::Rejected { kind, reason } => {
+            assert_eq!(*kind, ErrorKind::Data);
+            assert!(reason.contains("check constraint"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(db.count("items").await, 110);
+    assert_eq!(
+        c.load_checkpoint("flow").await.unwrap(),
+        Some(common::target_checkpoint("flow", 3).checkpoint)
+    );
+    // Every row refused: nothing but the checkpoint commits.
+    let report = c
+        .write_with_checkpoint(
+            "items",
+            WriteMode::Insert,
+            items(0..3),
+            common::target_checkpoint("flow", 4),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.rejected_count(), 3);
+    assert_eq!(db.count("items").await, 110);
+    assert_eq!(
+        c.load_checkpoint("flow").await.unwrap(),
+        Some(common::target_checkpoint("flow", 4).checkpoint)
+    );
+    // The checkpoint cannot be stored: the rows roll back with it.
+    db.exec("DROP TABLE grimos_checkpoints").await;
+    c.write_with_checkpoint(
+        "items",
+        WriteMode::Insert,
+        items(200..210),
+        common::target_checkpoint("flow", 5),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(db.count("items").await, 110);
+    db.drop_all().await;
+}

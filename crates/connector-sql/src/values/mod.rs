@@ -1,8 +1,9 @@
 //! Type conversion both ways between JSON records and database values.
 //!
 //! - JSON -> database: [`BindValue`] (a typed parameter, per column type) for engines that
-//!   bind parameters, and [`postgres::encode_copy_row`] (the `COPY` text format) for
-//!   PostgreSQL. Decimals travel as strings (exact), timestamps as RFC 3339, bytes as
+//!   bind parameters, and for PostgreSQL [`postgres_binary::BinaryRowEncoder`] (the binary
+//!   `COPY` format, for the common column types) or [`postgres::encode_copy_row`] (the text
+//!   format, for any). Decimals travel as strings (exact), timestamps as RFC 3339, bytes as
 //!   base64, JSON as JSON.
 //! - database -> JSON: one row decoder per engine, built once per result set from the
 //!   column types (and the catalog's types where the driver's are too coarse).
@@ -10,6 +11,7 @@
 pub mod mssql;
 pub mod mysql;
 pub mod postgres;
+pub mod postgres_binary;
 pub mod sqlite;
 
 use base64::Engine as _;
