@@ -1,6 +1,7 @@
 //! The trait family a connector implements: [`Connector`] (the connection) and
 //! [`ConnectorFactory`] (config -> connection), plus [`Layer`] for cross-cutting behaviour.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +52,71 @@ pub struct TargetCheckpoint {
     pub key: String,
     /// The state reached once the batch is written.
     pub checkpoint: Checkpoint,
+}
+
+/// A batch of records a target made ready to write ahead of the write
+/// ([`Connector::prepare_write`]): validated and encoded, say, so that an engine prepares
+/// the next batch while the current one is being written.
+pub struct PreparedWrite {
+    records: Vec<Record>,
+    len: usize,
+    work: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl PreparedWrite {
+    /// Records with nothing prepared: written as by [`Connector::write`].
+    pub fn plain(records: Vec<Record>) -> Self {
+        Self {
+            len: records.len(),
+            records,
+            work: None,
+        }
+    }
+
+    /// Records with what the connector prepared for them (opaque to everyone else).
+    pub fn with_work(records: Vec<Record>, work: impl Any + Send + Sync) -> Self {
+        Self {
+            len: records.len(),
+            records,
+            work: Some(Box::new(work)),
+        }
+    }
+
+    /// `len` records turned into `work` entirely (encoded, say): the records themselves
+    /// were freed where they were prepared, and [`PreparedWrite::into_parts`] gives none.
+    pub fn consumed(len: usize, work: impl Any + Send + Sync) -> Self {
+        Self {
+            records: Vec::new(),
+            len,
+            work: Some(Box::new(work)),
+        }
+    }
+
+    /// How many records the batch holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the batch holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The records and the prepared work, if it is a `T` (a batch prepared by another
+    /// connector type yields `None`: the records are then written as they are).
+    pub fn into_parts<T: Any>(self) -> (Vec<Record>, Option<Box<T>>) {
+        let work = self.work.and_then(|work| work.downcast::<T>().ok());
+        (self.records, work)
+    }
+}
+
+impl std::fmt::Debug for PreparedWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedWrite")
+            .field("records", &self.len)
+            .field("prepared", &self.work.is_some())
+            .finish()
+    }
 }
 
 /// A live connection to one external system, built from one configuration.
@@ -134,6 +200,39 @@ pub trait Connector: Send + Sync {
         let _ = key;
         Ok(None)
     }
+
+    /// Does the CPU work of a write of `records` to `stream` in `mode` ahead of it
+    /// (validating and encoding them) without writing anything, so that it overlaps the
+    /// write of the batch before. The default prepares nothing.
+    async fn prepare_write(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+    ) -> Result<PreparedWrite, ConnectorError> {
+        let _ = (stream, mode);
+        Ok(PreparedWrite::plain(records))
+    }
+
+    /// Writes a batch from [`Connector::prepare_write`] (same stream and mode), with
+    /// `checkpoint` in the same transaction when given: the outcomes are those of
+    /// [`Connector::write`] or [`Connector::write_with_checkpoint`] on its records.
+    async fn write_prepared(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        batch: PreparedWrite,
+        checkpoint: Option<TargetCheckpoint>,
+    ) -> Result<WriteReport, ConnectorError> {
+        let (records, _) = batch.into_parts::<()>();
+        match checkpoint {
+            Some(checkpoint) => {
+                self.write_with_checkpoint(stream, mode, records, checkpoint)
+                    .await
+            }
+            None => self.write(stream, mode, records).await,
+        }
+    }
 }
 
 /// Builds connectors of one type from configurations (`Config -> Builder -> Connector`).
@@ -202,6 +301,27 @@ impl<T: Connector + ?Sized> Connector for Arc<T> {
     async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
         (**self).load_checkpoint(key).await
     }
+
+    async fn prepare_write(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+    ) -> Result<PreparedWrite, ConnectorError> {
+        (**self).prepare_write(stream, mode, records).await
+    }
+
+    async fn write_prepared(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        batch: PreparedWrite,
+        checkpoint: Option<TargetCheckpoint>,
+    ) -> Result<WriteReport, ConnectorError> {
+        (**self)
+            .write_prepared(stream, mode, batch, checkpoint)
+            .await
+    }
 }
 
 /// Cross-cutting behaviour that wraps any connector (OpenDAL's layer idea).
@@ -238,3 +358,49 @@ pub trait ConnectorExt: Connector + Sized {
 }
 
 impl<C: Connector + Sized> ConnectorExt for C {}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use serde_json::json;
+
+    use super::*;
+
+    fn records(n: usize) -> Vec<Record> {
+        (0..n)
+            .map(|i| match json!({"id": i}) {
+                Value::Object(record) => record,
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Encoded(usize);
+
+    #[test]
+    fn prepared_work_comes_back_only_as_the_type_it_was_made_of() {
+        let (back, work) = PreparedWrite::with_work(records(3), Encoded(3)).into_parts::<Encoded>();
+        assert_eq!(back.len(), 3);
+        assert_eq!(work.map(|w| *w), Some(Encoded(3)));
+        let (back, work) = PreparedWrite::with_work(records(2), Encoded(2)).into_parts::<String>();
+        assert_eq!(back.len(), 2, "the records stay usable");
+        assert!(work.is_none());
+        let plain = PreparedWrite::plain(records(4));
+        assert_eq!((plain.len(), plain.is_empty()), (4, false));
+        assert!(plain.into_parts::<Encoded>().1.is_none());
+    }
+
+    #[test]
+    fn a_consumed_batch_counts_its_records_but_gives_none_back() {
+        let batch = PreparedWrite::consumed(5, Encoded(5));
+        assert_eq!(batch.len(), 5);
+        assert_eq!(
+            format!("{batch:?}"),
+            "PreparedWrite { records: 5, prepared: true }"
+        );
+        let (back, work) = batch.into_parts::<Encoded>();
+        assert!(back.is_empty());
+        assert_eq!(work.map(|w| *w), Some(Encoded(5)));
+    }
+}

@@ -32,7 +32,9 @@ pub mod testkit;
 
 pub use capability::{Capabilities, WriteCapabilities};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use connector::{Connector, ConnectorExt, ConnectorFactory, HealthReport, Layer};
+pub use connector::{
+    Connector, ConnectorExt, ConnectorFactory, HealthReport, Layer, PreparedWrite,
+};
 pub use error::{ConnectorError, ErrorKind, Operation};
 pub use layers::{
     ObserveLayer, RateLimitLayer, RetryLayer, RetryPolicy, TimeoutLayer, TokenBucket,

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use connector_sdk::connector::TargetCheckpoint;
 use connector_sdk::{
     Capabilities, Catalog, Checkpoint, Connector, ConnectorError, ConnectorFactory, HealthReport,
-    Operation, ReadRequest, Record, RecordBatchStream, SecretSource, WriteMode, WriteReport,
+    Operation, PreparedWrite, ReadRequest, Record, RecordBatchStream, SecretSource, WriteMode,
+    WriteReport,
 };
 use serde_json::Value;
 use tokio::sync::{OnceCell, RwLock};
@@ -427,12 +428,104 @@ impl Connector for SqlConnector {
         Ok(report)
     }
 
+    /// Groups, checks and (PostgreSQL) encodes the records for `COPY`: the CPU work of the
+    /// write, done while the batch before is being written.
+    async fn prepare_write(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+    ) -> Result<PreparedWrite, ConnectorError> {
+        if records.is_empty() {
+            return Ok(PreparedWrite::plain(records));
+        }
+        let with_stream = |e: ConnectorError| e.with_stream(stream);
+        let info = self.writable(stream).await.map_err(with_stream)?;
+        let prepared = write::prepare(self.engine, &info, mode, &records).map_err(with_stream)?;
+        let needs_records = prepared.needs_records();
+        let work = PreparedBatch {
+            stream: stream.to_owned(),
+            mode,
+            info,
+            prepared,
+        };
+        Ok(match needs_records {
+            true => PreparedWrite::with_work(records, work),
+            // Encoded: the records are freed here, by the thread that made them (cheaper
+            // than from the thread that writes).
+            false => PreparedWrite::consumed(records.len(), work),
+        })
+    }
+
+    async fn write_prepared(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        batch: PreparedWrite,
+        checkpoint: Option<TargetCheckpoint>,
+    ) -> Result<WriteReport, ConnectorError> {
+        let given = batch.len();
+        let (records, work) = batch.into_parts::<PreparedBatch>();
+        let work = work.filter(|work| work.stream == stream && work.mode == mode);
+        if work.is_none() && records.len() != given {
+            return Err(ConnectorError::config(
+                Operation::Write,
+                "a batch prepared for another write cannot be written here",
+            )
+            .with_stream(stream));
+        }
+        let Some(work) = work else {
+            // Not prepared here (or for another write): the usual path.
+            return match checkpoint {
+                Some(checkpoint) => {
+                    self.write_with_checkpoint(stream, mode, records, checkpoint)
+                        .await
+                }
+                None => self.write(stream, mode, records).await,
+            };
+        };
+        let PreparedBatch { info, prepared, .. } = *work;
+        let with_stream = |e: ConnectorError| e.with_stream(stream);
+        let db = self.db(Operation::Write).await?;
+        let Some(checkpoint) = checkpoint else {
+            return write::apply(
+                db,
+                &self.config,
+                &info,
+                prepared,
+                records,
+                &Scope::autocommit(),
+            )
+            .await
+            .map_err(with_stream);
+        };
+        checkpoint::check_key(&checkpoint.key, Operation::Write)?;
+        let table = self.checkpoint_table(Operation::Write).await?;
+        let scope = Scope::transaction(db, &self.config).await?;
+        let report = write::apply(db, &self.config, &info, prepared, records, &scope)
+            .await
+            .map_err(with_stream)?;
+        checkpoint::commit_with_rows(scope, self.dialect(), table, &checkpoint, &self.config)
+            .await
+            .map_err(with_stream)?;
+        Ok(report)
+    }
+
     async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
         checkpoint::check_key(key, Operation::Read)?;
         let table = self.checkpoint_table(Operation::Read).await?;
         let db = self.db(Operation::Read).await?;
         checkpoint::load(db, self.dialect(), table, key, &self.config).await
     }
+}
+
+/// A write prepared by [`SqlConnector`]'s `prepare_write`, for the stream and mode it was
+/// prepared for.
+struct PreparedBatch {
+    stream: String,
+    mode: WriteMode,
+    info: Arc<TableInfo>,
+    prepared: write::PreparedTableWrite,
 }
 
 /// Whether `listed` (schema-qualified by the catalog) is `configured` (schema optional,

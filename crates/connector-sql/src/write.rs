@@ -43,7 +43,7 @@ use serde_json::Value;
 
 use crate::config::SqlConfig;
 use crate::db::{Db, sqlx_error};
-use crate::dialect::{self, Dialect, Engine};
+use crate::dialect::{self, Dialect, Engine, TableName};
 use crate::introspect::{ColumnInfo, TableInfo};
 use crate::transaction::{self, Scope};
 use crate::values::postgres_binary::{
@@ -196,6 +196,40 @@ pub async fn write(
     records: Vec<Record>,
     scope: &Scope,
 ) -> Result<WriteReport, ConnectorError> {
+    let prepared = prepare(crate::introspect::engine_of(db), info, mode, &records)?;
+    apply(db, config, info, prepared, records, scope).await
+}
+
+/// The CPU work of a write, done before any I/O (and possibly ahead of it, see
+/// [`connector_sdk::Connector::prepare_write`]): the records grouped by the columns they
+/// carry and checked, on PostgreSQL encoded for `COPY`; the records refused on the way.
+#[derive(Debug)]
+pub struct PreparedTableWrite {
+    engine: Engine,
+    mode: WriteMode,
+    /// The table the groups' column indexes point into.
+    table: TableName,
+    outcomes: Vec<RecordOutcome>,
+    groups: Vec<PreparedGroup>,
+}
+
+#[derive(Debug)]
+struct PreparedGroup {
+    /// Indexes into the table's columns.
+    columns: Vec<usize>,
+    /// The records of the group.
+    rows: Vec<usize>,
+    /// PostgreSQL: the rows encoded (some may have been refused).
+    encoded: Option<Encoded>,
+}
+
+/// Groups, checks and (PostgreSQL) encodes `records` for a write in `mode` to `info`.
+pub fn prepare(
+    engine: Engine,
+    info: &TableInfo,
+    mode: WriteMode,
+    records: &[Record],
+) -> Result<PreparedTableWrite, ConnectorError> {
     let mut outcomes = vec![RecordOutcome::Ok; records.len()];
     if mode != WriteMode::Insert && info.primary_key.is_empty() {
         return Err(ConnectorError::unsupported(
@@ -209,7 +243,8 @@ pub async fn write(
     // Group the valid records by the set of columns they carry (usually one group). On
     // PostgreSQL the values of the fields written are checked while they are encoded (in
     // one pass with the binary encoding), except on delete, which writes only the key.
-    let check_early = !matches!(db, Db::Postgres(_)) || mode == WriteMode::Delete;
+    let postgres = engine == Engine::Postgres;
+    let check_early = !postgres || mode == WriteMode::Delete;
     let column_index = ColumnIndex::new(info);
     let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
     let mut scratch = Vec::new();
@@ -243,15 +278,89 @@ pub async fn write(
             }
         }
     }
-    let engine = crate::introspect::engine_of(db);
+    let groups = groups
+        .into_iter()
+        .map(|(columns, rows)| {
+            let encoded = postgres.then(|| {
+                let group_columns: Vec<&ColumnInfo> =
+                    columns.iter().map(|i| &info.columns[*i]).collect();
+                let encoded = encode_group(
+                    &info.table,
+                    &group_columns,
+                    mode,
+                    records,
+                    &rows,
+                    check_early,
+                );
+                for (index, reason) in &encoded.refused {
+                    outcomes[*index] = rejected(ErrorKind::Data, reason.clone());
+                }
+                encoded
+            });
+            PreparedGroup {
+                columns,
+                rows,
+                encoded,
+            }
+        })
+        .collect();
+    Ok(PreparedTableWrite {
+        engine,
+        mode,
+        table: info.table.clone(),
+        outcomes,
+        groups,
+    })
+}
+
+impl PreparedTableWrite {
+    /// Whether [`apply`] needs the records again (only the PostgreSQL encoding does
+    /// without).
+    pub fn needs_records(&self) -> bool {
+        self.groups.iter().any(|group| group.encoded.is_none())
+    }
+}
+
+/// Writes what [`prepare`] made of `records` (the same records, to the same table
+/// `info`; none when [`PreparedTableWrite::needs_records`] says so), committing in
+/// `scope`; one outcome per record, in order.
+pub async fn apply(
+    db: &Db,
+    config: &SqlConfig,
+    info: &TableInfo,
+    prepared: PreparedTableWrite,
+    records: Vec<Record>,
+    scope: &Scope,
+) -> Result<WriteReport, ConnectorError> {
+    let PreparedTableWrite {
+        engine,
+        mode,
+        table: prepared_table,
+        mut outcomes,
+        groups,
+    } = prepared;
+    let records_given = records.len() == outcomes.len()
+        || (records.is_empty() && groups.iter().all(|group| group.encoded.is_some()));
+    if engine != crate::introspect::engine_of(db) || prepared_table != info.table || !records_given
+    {
+        return Err(ConnectorError::config(
+            Operation::Write,
+            "a write was prepared for another table or batch",
+        ));
+    }
     let dialect = engine.dialect();
     let table = dialect
         .quote_table(&info.table)
         .map_err(|e| ConnectorError::config(Operation::Write, e.to_string()))?;
     let last_group = groups.len().saturating_sub(1);
     let mut records = Some(records);
-    for (group_index, (column_indexes, rows)) in groups.into_iter().enumerate() {
+    for (group_index, prepared_group) in groups.into_iter().enumerate() {
         let all = records.as_deref().unwrap_or_default();
+        let PreparedGroup {
+            columns: column_indexes,
+            rows,
+            encoded,
+        } = prepared_group;
         let columns: Vec<&ColumnInfo> = column_indexes.iter().map(|i| &info.columns[*i]).collect();
         let group = Group {
             dialect,
@@ -263,10 +372,9 @@ pub async fn write(
             scope,
         };
         let partial_commits = !scope.is_transaction();
-        match db {
-            Db::Postgres(pool) => {
-                let mut writer =
-                    PgWriter::new(pool, &group, all, &rows, check_early, &mut outcomes);
+        match (db, encoded) {
+            (Db::Postgres(pool), Some(encoded)) => {
+                let mut writer = PgWriter::new(pool, &group, encoded);
                 if group_index == last_group {
                     // Encoded: the records are no longer needed.
                     writer.garbage = std::sync::Mutex::new(records.take());
@@ -285,7 +393,13 @@ pub async fn write(
                     outcomes[writer.rows[position]] = outcome;
                 }
             }
-            Db::MySql(_) | Db::Sqlite(_) | Db::Mssql(_) => {
+            (Db::Postgres(_), None) => {
+                return Err(ConnectorError::config(
+                    Operation::Write,
+                    "a PostgreSQL write was prepared without its encoding",
+                ));
+            }
+            (Db::MySql(_) | Db::Sqlite(_) | Db::Mssql(_), _) => {
                 let writer = BindWriter::new(db, engine, &group, all, &rows, &mut outcomes);
                 let chunk = match mode {
                     WriteMode::Insert | WriteMode::Upsert => {
@@ -422,6 +536,7 @@ struct PgWriter<'a> {
 }
 
 /// The rows of a group encoded for `COPY`, and the records refused on the way.
+#[derive(Debug)]
 struct Encoded {
     binary: bool,
     rows: Vec<usize>,
@@ -449,45 +564,45 @@ impl Encoded {
     }
 }
 
+/// Encodes the rows `indexes` of `records` for the group's `columns`, in the binary format
+/// when every column has a binary encoding and every value is one the binary encoder
+/// takes, else in the text format; the records refused are in `refused`. `checked`:
+/// whether the values were checked against their column types already (else they are
+/// checked here).
+fn encode_group(
+    table: &TableName,
+    group_columns: &[&ColumnInfo],
+    mode: WriteMode,
+    records: &[Record],
+    indexes: &[usize],
+    checked: bool,
+) -> Encoded {
+    let columns: Vec<(&str, &FieldType)> = group_columns
+        .iter()
+        .map(|c| (c.name.as_str(), &c.field_type))
+        .collect();
+    let with_ordinal = matches!(mode, WriteMode::Update | WriteMode::Delete);
+    let binary_types: Option<Vec<(&str, BinaryType)>> = group_columns
+        .iter()
+        .map(|c| Some((c.name.as_str(), BinaryType::of(&c.field_type, c.pg_type?)?)))
+        .collect();
+    let text = || encode_text(&columns, records, indexes, with_ordinal, checked);
+    match binary_types {
+        Some(types) => encode_binary(types, &columns, records, indexes, with_ordinal)
+            .unwrap_or_else(|| {
+                tracing::debug!(
+                    table = %table.display(),
+                    "a value only the server's text parser reads: COPY in the text format"
+                );
+                text()
+            }),
+        None => text(),
+    }
+}
+
 impl<'a> PgWriter<'a> {
-    /// Encodes the rows `indexes` of `records`, in the binary format when every column has
-    /// a binary encoding and every value is one the binary encoder takes, else in the text
-    /// format; a record refused is rejected in `outcomes`. `checked`: whether the values
-    /// were checked against their column types already (else they are checked here).
-    fn new(
-        pool: &'a sqlx::PgPool,
-        group: &'a Group<'a>,
-        records: &[Record],
-        indexes: &[usize],
-        checked: bool,
-        outcomes: &mut [RecordOutcome],
-    ) -> Self {
-        let columns: Vec<(&str, &FieldType)> = group
-            .columns
-            .iter()
-            .map(|c| (c.name.as_str(), &c.field_type))
-            .collect();
-        let with_ordinal = matches!(group.mode, WriteMode::Update | WriteMode::Delete);
-        let binary_types: Option<Vec<(&str, BinaryType)>> = group
-            .columns
-            .iter()
-            .map(|c| Some((c.name.as_str(), BinaryType::of(&c.field_type, c.pg_type?)?)))
-            .collect();
-        let text = || encode_text(&columns, records, indexes, with_ordinal, checked);
-        let encoded = match binary_types {
-            Some(types) => encode_binary(types, &columns, records, indexes, with_ordinal)
-                .unwrap_or_else(|| {
-                    tracing::debug!(
-                        table = group.table,
-                        "a value only the server's text parser reads: COPY in the text format"
-                    );
-                    text()
-                }),
-            None => text(),
-        };
-        for (index, reason) in encoded.refused {
-            outcomes[index] = rejected(ErrorKind::Data, reason);
-        }
+    /// A writer of the rows `encoded` for `group`.
+    fn new(pool: &'a sqlx::PgPool, group: &'a Group<'a>, encoded: Encoded) -> Self {
         Self {
             pool,
             group,

@@ -1060,3 +1060,93 @@ async fn checkpoint_writes_stay_atomic_with_binary_copy() {
     assert_eq!(db.count("items").await, 110);
     db.drop_all().await;
 }
+
+/// A batch prepared ahead (checked and encoded while the batch before is written) writes
+/// as `write_with_checkpoint` does: bad values rejected alone at preparation, constraint
+/// violations isolated at the write, the checkpoint committed with the rows; a batch
+/// prepared for another stream or mode is not written as if it were for this one.
+#[tokio::test]
+async fn prepared_batches_write_as_direct_writes_do() {
+    let db = TestDb::postgres().await;
+    db.exec(
+        "CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL, qty int CHECK (qty > 0))",
+    )
+    .await;
+    db.exec("CREATE TABLE other (id int PRIMARY KEY)").await;
+    let mut config = db.config(json!([
+        {"name": "items", "table": db.qualify("items")},
+        {"name": "other", "table": db.qualify("other")}
+    ]));
+    config["checkpoint_table"] = json!(db.qualify("grimos_checkpoints"));
+    let c = connector(config).await;
+    let mut batch: Vec<_> = (0..50)
+        .map(|i| record(json!({"id": i, "label": format!("item {i}"), "qty": i + 1})))
+        .collect();
+    batch[7].insert("qty".into(), json!("seven")); // refused while preparing
+    batch[9].insert("qty".into(), json!(0)); // refused by the server's check constraint
+    let prepared = c
+        .prepare_write("items", WriteMode::Insert, batch)
+        .await
+        .unwrap();
+    assert_eq!(prepared.len(), 50);
+    assert_eq!(db.count("items").await, 0, "preparing writes nothing");
+    let report = c
+        .write_prepared(
+            "items",
+            WriteMode::Insert,
+            prepared,
+            Some(common::target_checkpoint("flow", 1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.outcomes.len(), 50);
+    assert_eq!(report.ok_count(), 48, "{report:?}");
+    match (&report.outcomes[7], &report.outcomes[9]) {
+        (
+            RecordOutcome::Rejected { reason: shape, .. },
+            RecordOutcome::Rejected { reason: check, .. },
+        ) => {
+            assert!(shape.contains("qty"), "{shape}");
+            assert!(check.contains("check constraint"), "{check}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(db.count("items").await, 48);
+    assert_eq!(
+        c.load_checkpoint("flow").await.unwrap(),
+        Some(common::target_checkpoint("flow", 1).checkpoint)
+    );
+
+    // Prepared for `items` in insert mode: refused for `other` or for an upsert, nothing
+    // written.
+    let again = |ids: std::ops::Range<i64>| -> Vec<_> {
+        ids.map(|i| record(json!({"id": i, "label": "x", "qty": 1})))
+            .collect()
+    };
+    for (stream, mode) in [("other", WriteMode::Insert), ("items", WriteMode::Upsert)] {
+        let prepared = c
+            .prepare_write("items", WriteMode::Insert, again(100..103))
+            .await
+            .unwrap();
+        let error = c
+            .write_prepared(stream, mode, prepared, None)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Config, "{error}");
+    }
+    assert_eq!(db.count("items").await, 48);
+    assert_eq!(db.count("other").await, 0);
+
+    // Records that were never prepared go the usual way.
+    let report = c
+        .write_prepared(
+            "items",
+            WriteMode::Upsert,
+            connector_sdk::PreparedWrite::plain(again(100..103)),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.ok_count(), 3);
+    assert_eq!(db.count("items").await, 51);
+}

@@ -208,7 +208,8 @@ async fn bench_rest(total: u64) -> Result<(), Error> {
     ]))?;
     let key = format!("bench-rest-{}", std::process::id());
     let started = Instant::now();
-    let outcome = run(request(
+    // On a runtime worker, as the server's run manager runs it.
+    let outcome = tokio::spawn(run(request(
         &key,
         source,
         "customers",
@@ -216,8 +217,8 @@ async fn bench_rest(total: u64) -> Result<(), Error> {
         "bench_rest_customers",
         mapping,
         1_000,
-    ))
-    .await;
+    )))
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
     if outcome.status != RunStatus::Succeeded || outcome.counts.written != total {
         return Err(format!(
@@ -316,7 +317,8 @@ async fn bench_pg(total: u64) -> Result<(), Error> {
         .and_then(|b| b.parse().ok())
         .unwrap_or(5_000);
     let started = Instant::now();
-    let outcome = run(request(
+    // On a runtime worker, as the server's run manager runs it.
+    let outcome = tokio::spawn(run(request(
         &key,
         source,
         "src",
@@ -324,8 +326,8 @@ async fn bench_pg(total: u64) -> Result<(), Error> {
         "bench_dst",
         mapping,
         batch_size,
-    ))
-    .await;
+    )))
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
     if outcome.status != RunStatus::Succeeded || outcome.counts.written != total {
         return Err(format!(

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_sdk::{Connector, Record, RecordOutcome, WriteMode};
+use connector_sdk::{Connector, PreparedWrite, Record, RecordOutcome, WriteMode};
 use mapping::CompiledMapping;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -172,7 +172,7 @@ pub async fn replay(request: ReplayRequest) -> ReplayOutcome {
                 continue;
             }
         };
-        match write.run(first, remap).await {
+        match write.run(PreparedWrite::plain(first), remap).await {
             Ok(report) => {
                 for (outcome, (&position, source)) in
                     report.outcomes.iter().zip(positions.iter().zip(&sources))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use connector_sdk::connector::TargetCheckpoint;
-use connector_sdk::{Connector, ConnectorError, Record, WriteMode, WriteReport};
+use connector_sdk::{Connector, ConnectorError, PreparedWrite, Record, WriteMode, WriteReport};
 use rand::Rng as _;
 use serde_json::json;
 use tokio::time::Instant;
@@ -129,26 +129,25 @@ impl BatchWrite<'_> {
         self.mode.idempotent() || self.checkpoint.is_some()
     }
 
-    /// Writes `records`, calling `rebuild` for the records of each further attempt (the
+    /// Writes `batch`, calling `rebuild` for the records of each further attempt (the
     /// records move into the connector, so they are rebuilt rather than cloned up front).
     pub(crate) async fn run(
         &self,
-        records: Vec<Record>,
+        batch: PreparedWrite,
         rebuild: impl Fn() -> Result<Vec<Record>, String>,
     ) -> Result<WriteReport, WriteFailure> {
-        let mut records = records;
+        let mut batch = batch;
         let mut attempt: u32 = 1;
         let max_attempts = self.max_attempts.max(1);
         loop {
-            let count = records.len();
+            let count = batch.len();
             let result = match &self.checkpoint {
-                Some(checkpoint) => {
+                None if count == 0 => Ok(WriteReport::default()),
+                checkpoint => {
                     self.target
-                        .write_with_checkpoint(self.stream, self.mode, records, checkpoint.clone())
+                        .write_prepared(self.stream, self.mode, batch, checkpoint.clone())
                         .await
                 }
-                None if count == 0 => Ok(WriteReport::default()),
-                None => self.target.write(self.stream, self.mode, records).await,
             };
             let error = match result {
                 Ok(report) if report.outcomes.len() == count => return Ok(report),
@@ -196,7 +195,7 @@ impl BatchWrite<'_> {
             pause(delay, self.cancel, self.deadline)
                 .await
                 .map_err(WriteFailure::Interrupted)?;
-            records = rebuild().map_err(WriteFailure::Rebuild)?;
+            batch = PreparedWrite::plain(rebuild().map_err(WriteFailure::Rebuild)?);
             attempt += 1;
         }
     }

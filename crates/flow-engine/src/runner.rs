@@ -24,8 +24,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use connector_sdk::connector::TargetCheckpoint;
 use connector_sdk::{
-    Checkpoint, Connector, ConnectorError, ReadRequest, Record, RecordBatch, RecordBatchStream,
-    RecordOutcome, WriteMode,
+    Checkpoint, Connector, ConnectorError, PreparedWrite, ReadRequest, Record, RecordBatch,
+    RecordBatchStream, RecordOutcome, WriteMode,
 };
 use futures::{FutureExt as _, StreamExt as _};
 use mapping::CompiledMapping;
@@ -217,8 +217,9 @@ impl Stop {
 struct Prepared {
     /// The source records, in order (kept for dead letters and retries).
     source: Vec<Record>,
-    /// The mapped records, for the source records at `mapped_from`.
-    mapped: Vec<Record>,
+    /// The mapped records, for the source records at `mapped_from`, as the target
+    /// prepared them for writing (or the error preparing them).
+    mapped: Result<PreparedWrite, ConnectorError>,
     /// For each mapped record, the index of its source record.
     mapped_from: Vec<usize>,
     /// The records the mapping refused.
@@ -253,11 +254,19 @@ fn prepare(batch: RecordBatch, mapping: &CompiledMapping) -> Prepared {
     }
     Prepared {
         source,
-        mapped,
+        mapped: Ok(PreparedWrite::plain(mapped)),
         mapped_from,
         mapping_rejects,
         checkpoint: batch.checkpoint,
     }
+}
+
+/// Where the mapped records go: the target prepares each batch for writing (validates and
+/// encodes it) as soon as it is mapped, while the batch before is being written.
+struct WriteTarget {
+    connector: Arc<dyn Connector>,
+    stream: String,
+    mode: WriteMode,
 }
 
 /// Maps the source records at `indexes` again (the mapping is deterministic).
@@ -281,10 +290,11 @@ fn remap(
         .collect()
 }
 
-/// Reads and maps batches, sending them one at a time.
+/// Reads, maps and prepares batches, sending them one at a time.
 async fn produce(
     mut batches: RecordBatchStream,
     mapping: Arc<CompiledMapping>,
+    target: WriteTarget,
     sender: mpsc::Sender<Result<Prepared, ConnectorError>>,
     stop: CancellationToken,
 ) {
@@ -297,7 +307,17 @@ async fn produce(
         let message = match next {
             None => return,
             Some(Err(error)) => Err(error),
-            Some(Ok(batch)) => Ok(prepare(batch, &mapping)),
+            Some(Ok(batch)) => {
+                let mut prepared = prepare(batch, &mapping);
+                if let Ok(mapped) = prepared.mapped {
+                    let (records, _) = mapped.into_parts::<()>();
+                    prepared.mapped = target
+                        .connector
+                        .prepare_write(&target.stream, target.mode, records)
+                        .await;
+                }
+                Ok(prepared)
+            }
         };
         let failed = message.is_err();
         if sender.send(message).await.is_err() || failed {
@@ -380,6 +400,11 @@ impl Runner {
             produce(
                 batches,
                 request.mapping.clone(),
+                WriteTarget {
+                    connector: request.target.clone(),
+                    stream: request.target_stream.clone(),
+                    mode: request.mode,
+                },
                 sender,
                 producer_stop.clone(),
             )
@@ -478,6 +503,23 @@ impl Runner {
             batch,
         };
         let mapping = request.mapping.clone();
+        let mapped = match mapped {
+            Ok(mapped) => mapped,
+            // Preparing failed: the write of the records as they are reports the error (and
+            // retries it when it is transient).
+            Err(error) => {
+                tracing::debug!(error = %error, "the target could not prepare the batch");
+                match remap(&mapping, &source, &mapped_from) {
+                    Ok(records) => PreparedWrite::plain(records),
+                    Err(reason) => {
+                        return Err(Stop::Failed(EngineError::new(
+                            EngineErrorKind::Connector,
+                            format!("batch {batch}: {reason}"),
+                        )));
+                    }
+                }
+            }
+        };
         // The previous batch's source records are freed while this batch's write waits on
         // the target (freeing a batch of records costs as much CPU as a fifth of mapping it).
         let spent = self.spent.take();

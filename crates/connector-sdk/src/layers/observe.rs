@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer, TargetCheckpoint};
+use crate::connector::{Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint};
 use crate::error::{ConnectorError, Operation};
 use crate::record::{
     Checkpoint, ReadRequest, Record, RecordBatchStream, RecordOutcome, WriteMode, WriteReport,
@@ -210,6 +210,33 @@ impl<C: Connector> Connector for Observe<C> {
 
     async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
         self.inner.load_checkpoint(key).await
+    }
+
+    async fn prepare_write(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+    ) -> Result<PreparedWrite, ConnectorError> {
+        self.inner.prepare_write(stream, mode, records).await
+    }
+
+    async fn write_prepared(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        batch: PreparedWrite,
+        checkpoint: Option<TargetCheckpoint>,
+    ) -> Result<WriteReport, ConnectorError> {
+        let connector_type = self.connector_type();
+        let started = Instant::now();
+        let given = batch.len();
+        let result = self
+            .inner
+            .write_prepared(stream, mode, batch, checkpoint)
+            .instrument(span(connector_type, Operation::Write, Some(stream)))
+            .await;
+        finish_write(connector_type, stream, mode, given, started, result)
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer, TargetCheckpoint};
+use crate::connector::{Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint};
 use crate::error::ConnectorError;
 use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
 use crate::schema::Catalog;
@@ -188,6 +188,28 @@ impl<C: Connector> Connector for RateLimit<C> {
         self.bucket.acquire().await;
         self.inner
             .write_with_checkpoint(stream, mode, records, checkpoint)
+            .await
+    }
+
+    async fn prepare_write(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+    ) -> Result<PreparedWrite, ConnectorError> {
+        self.inner.prepare_write(stream, mode, records).await
+    }
+
+    async fn write_prepared(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        batch: PreparedWrite,
+        checkpoint: Option<TargetCheckpoint>,
+    ) -> Result<WriteReport, ConnectorError> {
+        self.bucket.acquire().await;
+        self.inner
+            .write_prepared(stream, mode, batch, checkpoint)
             .await
     }
 }

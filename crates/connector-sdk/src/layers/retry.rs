@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer, TargetCheckpoint};
+use crate::connector::{Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint};
 use crate::error::{ConnectorError, Operation};
 use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
 use crate::schema::Catalog;
@@ -258,5 +258,38 @@ impl<C: Connector> Connector for Retry<C> {
                     .write_with_checkpoint(stream, mode, records.clone(), checkpoint.clone())
             })
             .await
+    }
+
+    async fn prepare_write(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+    ) -> Result<PreparedWrite, ConnectorError> {
+        self.inner.prepare_write(stream, mode, records).await
+    }
+
+    async fn write_prepared(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        batch: PreparedWrite,
+        checkpoint: Option<TargetCheckpoint>,
+    ) -> Result<WriteReport, ConnectorError> {
+        if !mode.idempotent() && !self.retry_inserts {
+            return self
+                .inner
+                .write_prepared(stream, mode, batch, checkpoint)
+                .await;
+        }
+        // A retried write needs the records again; the prepared work cannot be copied.
+        let (records, _) = batch.into_parts::<()>();
+        match checkpoint {
+            Some(checkpoint) => {
+                self.write_with_checkpoint(stream, mode, records, checkpoint)
+                    .await
+            }
+            None => self.write(stream, mode, records).await,
+        }
     }
 }

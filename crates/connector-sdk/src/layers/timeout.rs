@@ -7,7 +7,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer, TargetCheckpoint};
+use crate::connector::{Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint};
 use crate::error::{ConnectorError, Operation};
 use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
 use crate::schema::Catalog;
@@ -178,6 +178,31 @@ impl<C: Connector> Connector for Timeout<C> {
             self.deadlines.write,
             self.inner
                 .write_with_checkpoint(stream, mode, records, checkpoint),
+        )
+        .await
+        .map_err(|e| e.with_stream(stream))
+    }
+
+    async fn prepare_write(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+    ) -> Result<PreparedWrite, ConnectorError> {
+        self.inner.prepare_write(stream, mode, records).await
+    }
+
+    async fn write_prepared(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        batch: PreparedWrite,
+        checkpoint: Option<TargetCheckpoint>,
+    ) -> Result<WriteReport, ConnectorError> {
+        within(
+            Operation::Write,
+            self.deadlines.write,
+            self.inner.write_prepared(stream, mode, batch, checkpoint),
         )
         .await
         .map_err(|e| e.with_stream(stream))
