@@ -10,7 +10,9 @@
 //! - Cancellation: a queued run is cancelled at once; a running run stops between batches
 //!   (target and checkpoint consistent). `options.run_timeout_secs` stops a run the same
 //!   way (status `failed`).
-//! - Runs left `queued`/`running` by a stopped server are marked failed at start-up.
+//! - Each server vouches for its queued and running runs every `heartbeat_interval`; a run
+//!   nobody vouched for within `abandoned_after` (its server stopped) is marked failed, at
+//!   start-up and by every sweep — never the live runs of another server on the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +42,11 @@ pub struct RunSettings {
     pub max_concurrent_runs: usize,
     /// How often the scheduler looks for due flows (default 1 s).
     pub scheduler_tick: Duration,
+    /// How often this server vouches for its queued and running runs (default 10 s).
+    pub heartbeat_interval: Duration,
+    /// A queued or running run nobody vouched for this long is failed as abandoned: its
+    /// server stopped (default 60 s).
+    pub abandoned_after: Duration,
 }
 
 impl Default for RunSettings {
@@ -47,6 +54,8 @@ impl Default for RunSettings {
         Self {
             max_concurrent_runs: 4,
             scheduler_tick: Duration::from_secs(1),
+            heartbeat_interval: Duration::from_secs(10),
+            abandoned_after: Duration::from_secs(60),
         }
     }
 }
@@ -151,13 +160,37 @@ impl RunManager {
         &self.inner.secrets
     }
 
-    /// Mark runs interrupted by a stop as failed (call once at start-up).
-    pub async fn recover(&self) -> Result<(), Error> {
-        let count = run_store::fail_interrupted(&self.inner.db).await?;
+    /// Vouch for this server's queued and running runs, then fail the runs nobody vouched
+    /// for within `abandoned_after` (their server stopped): at start-up and every
+    /// `heartbeat_interval` (see [`RunManager::keep_alive`]). Returns how many were failed.
+    /// Live runs of other servers sharing the database are left alone.
+    pub async fn sweep(&self) -> Result<u64, Error> {
+        let now = chrono::Utc::now();
+        let mine: Vec<String> = self.tokens().keys().cloned().collect();
+        run_store::heartbeat(&self.inner.db, &mine, now).await?;
+        let stale_before = now
+            - chrono::Duration::from_std(self.inner.settings.abandoned_after)
+                .unwrap_or(chrono::Duration::MAX);
+        let count = run_store::fail_abandoned(&self.inner.db, stale_before).await?;
         if count > 0 {
-            tracing::warn!(count, "marked runs interrupted by a restart as failed");
+            tracing::warn!(count, "marked runs abandoned by a stopped server as failed");
         }
-        Ok(())
+        Ok(count)
+    }
+
+    /// Sweeps every `heartbeat_interval` until the server stops.
+    pub async fn keep_alive(self) {
+        let shutdown = self.shutdown_token();
+        let interval = self.inner.settings.heartbeat_interval;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+            if let Err(error) = self.sweep().await {
+                tracing::warn!(error = %error.message(), "could not vouch for the runs of this server");
+            }
+        }
     }
 
     /// Queue a run of `flow`. Returns the run and whether it was created (false: the

@@ -76,8 +76,8 @@ pub async fn insert(db: &Database, new: &NewRun) -> Result<(FlowRun, bool), Erro
     let now = Utc::now();
     let result = with_conn!(db, |conn| {
         sqlx::query(
-            "INSERT INTO flow_runs (id, flow_id, status, trigger_kind, idempotency_key, requested_by, created_at, exclusive_run) \
-             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7)",
+            "INSERT INTO flow_runs (id, flow_id, status, trigger_kind, idempotency_key, requested_by, created_at, exclusive_run, heartbeat_at) \
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $6)",
         )
         .bind(&id)
         .bind(&new.flow_id)
@@ -281,15 +281,36 @@ pub async fn cancel_queued(db: &Database, id: &str) -> Result<bool, Error> {
     Ok(affected == 1)
 }
 
-/// Mark every queued or running run failed: called at start-up, when no run of this
-/// process can be going on.
-pub async fn fail_interrupted(db: &Database) -> Result<u64, Error> {
+/// Vouch for the queued or running runs `ids` of this server at `now`.
+pub async fn heartbeat(db: &Database, ids: &[String], now: DateTime<Utc>) -> Result<(), Error> {
+    for id in ids {
+        with_conn!(db, |conn| {
+            sqlx::query(
+                "UPDATE flow_runs SET heartbeat_at = $1 \
+                 WHERE id = $2 AND status IN ('queued', 'running')",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(conn)
+            .await
+            .map_err(map_sqlx_error)?
+            .rows_affected()
+        });
+    }
+    Ok(())
+}
+
+/// Mark failed the queued or running runs no server vouched for since `stale_before`
+/// (their server stopped or lost the database); returns how many.
+pub async fn fail_abandoned(db: &Database, stale_before: DateTime<Utc>) -> Result<u64, Error> {
     Ok(with_conn!(db, |conn| {
         sqlx::query(
-            "UPDATE flow_runs SET status = 'failed', error = 'interrupted by a restart', finished_at = $1 \
-             WHERE status IN ('queued', 'running')",
+            "UPDATE flow_runs SET status = 'failed', finished_at = $1, \
+             error = 'abandoned: the server running it stopped (no heartbeat); the next run resumes from the last committed checkpoint' \
+             WHERE status IN ('queued', 'running') AND (heartbeat_at IS NULL OR heartbeat_at < $2)",
         )
         .bind(Utc::now())
+        .bind(stale_before)
         .execute(conn)
         .await
         .map_err(map_sqlx_error)?

@@ -29,6 +29,7 @@ on_both_backends!(
     invalid_flows_name_their_fields_and_viewers_cannot_run,
     schedules_start_runs,
     the_database_refuses_a_second_active_run_of_an_exclusive_flow,
+    a_server_fails_only_the_runs_nobody_vouches_for,
 );
 
 const UPSTREAM_TOKEN: &str = "upstream-token-value";
@@ -1053,4 +1054,75 @@ async fn the_database_refuses_a_second_active_run_of_an_exclusive_flow(app: &Tes
         .await
         .unwrap();
     assert!(created);
+}
+
+/// A second server starting on the same database (or sweeping) leaves the live runs of the
+/// first alone, and fails a run only once nobody has vouched for it for a while (its server
+/// stopped) — after which the flow can run again.
+async fn a_server_fails_only_the_runs_nobody_vouches_for(app: &TestApp) {
+    use interop::run_manager::{RunManager, RunSettings};
+    use interop::run_store;
+    // 200 records, 5 per page, 150 ms per page: the run lasts seconds.
+    let (base, _upstream) = start_upstream(
+        (1..=200).map(customer).collect(),
+        Duration::from_millis(150),
+    )
+    .await;
+    let target = Target::new().await;
+    let (source, target_id) = connectors(app, &base, &target, 5).await;
+    let body = flow_body(
+        &source,
+        &target_id,
+        plain_rules(),
+        json!({"options": {"batch_size": 5}}),
+    );
+    let flow = create(app, "/api/v1/interop/flows", body).await;
+    let flow_id = flow["id"].as_str().unwrap();
+    let run_id = start_run(app, flow_id).await;
+
+    let other_server = RunManager::new(
+        app.database.clone(),
+        connectors::builtin_registry(),
+        Arc::new(connector_sdk::EnvFileSecretSource),
+        RunSettings::default(),
+    );
+    assert_eq!(
+        other_server.sweep().await.unwrap(),
+        0,
+        "a live run is left alone"
+    );
+    let run = run_store::get(&app.database, &run_id).await.unwrap();
+    assert!(
+        matches!(run.status.as_str(), "queued" | "running"),
+        "{}",
+        run.status
+    );
+
+    // The first server goes quiet: its last word on the run is two minutes old.
+    let long_ago = chrono::Utc::now() - chrono::Duration::minutes(2);
+    run_store::heartbeat(&app.database, std::slice::from_ref(&run_id), long_ago)
+        .await
+        .unwrap();
+    assert_eq!(other_server.sweep().await.unwrap(), 1);
+    let run = run_store::get(&app.database, &run_id).await.unwrap();
+    assert_eq!(run.status, "failed");
+    assert!(
+        run.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("abandoned"),
+        "{:?}",
+        run.error
+    );
+    // The flow is free again: its exclusive slot went with the abandoned run.
+    let refused_or_not = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/interop/flows/{flow_id}/runs"),
+            Some(ADMIN_TOKEN),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused_or_not.status(), StatusCode::ACCEPTED);
 }

@@ -61,13 +61,14 @@ impl InteropState {
     /// Mark runs interrupted by the last stop as failed and start the scheduler.
     pub async fn start(&self) -> Result<(), kernel::Error> {
         flow_engine::metrics::describe();
-        self.runs.recover().await?;
+        self.runs.sweep().await?;
         tokio::spawn(crate::scheduler::run(self.runs.clone()));
+        tokio::spawn(self.runs.clone().keep_alive());
         Ok(())
     }
 
-    /// Stop the scheduler (runs going on are left to finish or be marked failed at the
-    /// next start).
+    /// Stop the scheduler and the heartbeat (runs going on are left to finish, or to be
+    /// marked failed as abandoned by the next sweep of any server).
     pub fn shutdown(&self) {
         self.runs.shutdown_token().cancel();
     }
