@@ -703,3 +703,100 @@ async fn a_run_past_its_deadline_stops_between_batches_with_a_clear_error() {
         Some(&json!(100))
     );
 }
+
+/// A target that cannot prepare its batches ahead (here: always a transient error) still
+/// gets every record: the engine writes them as they are (rejects included), and the run
+/// succeeds.
+#[tokio::test]
+async fn a_batch_the_target_cannot_prepare_is_written_as_it_is() {
+    use async_trait::async_trait;
+    use connector_sdk::connector::TargetCheckpoint;
+    use connector_sdk::{
+        Capabilities, Checkpoint, HealthReport, PreparedWrite, Record, WriteReport,
+    };
+
+    struct CannotPrepare {
+        inner: Arc<AtomicMemoryTarget>,
+        prepared: AtomicU32,
+    }
+
+    #[async_trait]
+    impl Connector for CannotPrepare {
+        fn connector_type(&self) -> &str {
+            "cannot-prepare"
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.inner.capabilities()
+        }
+        fn spec(&self) -> Value {
+            json!({})
+        }
+        async fn check(&self) -> HealthReport {
+            self.inner.check().await
+        }
+        fn commits_checkpoints(&self) -> bool {
+            self.inner.commits_checkpoints()
+        }
+        async fn write_with_checkpoint(
+            &self,
+            stream: &str,
+            mode: WriteMode,
+            records: Vec<Record>,
+            checkpoint: TargetCheckpoint,
+        ) -> Result<WriteReport, ConnectorError> {
+            self.inner
+                .write_with_checkpoint(stream, mode, records, checkpoint)
+                .await
+        }
+        async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+            self.inner.load_checkpoint(key).await
+        }
+        async fn prepare_write(
+            &self,
+            _stream: &str,
+            _mode: WriteMode,
+            _records: Vec<Record>,
+        ) -> Result<PreparedWrite, ConnectorError> {
+            self.prepared.fetch_add(1, Ordering::SeqCst);
+            Err(ConnectorError::transient(
+                Operation::Write,
+                "encoder busy (injected)",
+            ))
+        }
+    }
+
+    let source: Arc<dyn Connector> = Arc::new(ScriptedSource {
+        batches: 3,
+        size: 10,
+        error: None,
+        stall: false,
+    });
+    let inner = Arc::new(AtomicMemoryTarget::default());
+    let target = Arc::new(CannotPrepare {
+        inner: inner.clone(),
+        prepared: AtomicU32::new(0),
+    });
+    let outcome = run(request(
+        "cannot-prepare",
+        source,
+        "s",
+        target.clone(),
+        "t",
+        WriteMode::Upsert,
+        compile_json(
+            json!([{"target": "id", "source": "id"}, {"target": "email", "source": "email"}]),
+        ),
+        10,
+        Arc::new(MemoryJournal::new()),
+    ))
+    .await;
+    assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.error);
+    // Record 13 has no email: the target rejects it, as it would a prepared batch's.
+    assert_eq!((outcome.counts.written, outcome.counts.rejected), (29, 1));
+    assert_eq!(
+        target.prepared.load(Ordering::SeqCst),
+        3,
+        "one try per batch"
+    );
+    assert_eq!(inner.state.lock().unwrap().0.len(), 29);
+}
