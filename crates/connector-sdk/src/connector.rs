@@ -225,13 +225,26 @@ pub trait Connector: Send + Sync {
         checkpoint: Option<TargetCheckpoint>,
     ) -> Result<WriteReport, ConnectorError> {
         let (records, _) = batch.into_parts::<()>();
-        match checkpoint {
-            Some(checkpoint) => {
-                self.write_with_checkpoint(stream, mode, records, checkpoint)
-                    .await
-            }
-            None => self.write(stream, mode, records).await,
+        write_records(self, stream, mode, records, checkpoint).await
+    }
+}
+
+/// Writes `records` as they are: with [`Connector::write_with_checkpoint`] when a
+/// checkpoint goes with them, else with [`Connector::write`].
+pub async fn write_records<C: Connector + ?Sized>(
+    connector: &C,
+    stream: &str,
+    mode: WriteMode,
+    records: Vec<Record>,
+    checkpoint: Option<TargetCheckpoint>,
+) -> Result<WriteReport, ConnectorError> {
+    match checkpoint {
+        Some(checkpoint) => {
+            connector
+                .write_with_checkpoint(stream, mode, records, checkpoint)
+                .await
         }
+        None => connector.write(stream, mode, records).await,
     }
 }
 

@@ -380,15 +380,7 @@ impl Connector for SqlConnector {
         mode: WriteMode,
         records: Vec<Record>,
     ) -> Result<WriteReport, ConnectorError> {
-        if records.is_empty() {
-            return Ok(WriteReport::default());
-        }
-        let with_stream = |e: ConnectorError| e.with_stream(stream);
-        let info = self.writable(stream).await.map_err(with_stream)?;
-        let db = self.db(Operation::Write).await?;
-        write::write(db, &self.config, &info, mode, records, &Scope::autocommit())
-            .await
-            .map_err(with_stream)
+        self.write_batch(stream, mode, records, None, None).await
     }
 
     /// PostgreSQL, MySQL/MariaDB and SQLite keep checkpoints in the target database; SQL
@@ -406,26 +398,8 @@ impl Connector for SqlConnector {
         records: Vec<Record>,
         checkpoint: TargetCheckpoint,
     ) -> Result<WriteReport, ConnectorError> {
-        let with_stream = |e: ConnectorError| e.with_stream(stream);
-        checkpoint::check_key(&checkpoint.key, Operation::Write)?;
-        let info = if records.is_empty() {
-            None
-        } else {
-            Some(self.writable(stream).await.map_err(with_stream)?)
-        };
-        let table = self.checkpoint_table(Operation::Write).await?;
-        let db = self.db(Operation::Write).await?;
-        let scope = Scope::transaction(db, &self.config).await?;
-        let report = match info {
-            Some(info) => write::write(db, &self.config, &info, mode, records, &scope)
-                .await
-                .map_err(with_stream)?,
-            None => WriteReport::default(),
-        };
-        checkpoint::commit_with_rows(scope, self.dialect(), table, &checkpoint, &self.config)
+        self.write_batch(stream, mode, records, None, Some(checkpoint))
             .await
-            .map_err(with_stream)?;
-        Ok(report)
     }
 
     /// Groups, checks and (PostgreSQL) encodes the records for `COPY`: the CPU work of the
@@ -439,17 +413,8 @@ impl Connector for SqlConnector {
         if records.is_empty() {
             return Ok(PreparedWrite::plain(records));
         }
-        let with_stream = |e: ConnectorError| e.with_stream(stream);
-        let info = self.writable(stream).await.map_err(with_stream)?;
-        let prepared = write::prepare(self.engine, &info, mode, &records).map_err(with_stream)?;
-        let needs_records = prepared.needs_records();
-        let work = PreparedBatch {
-            stream: stream.to_owned(),
-            mode,
-            info,
-            prepared,
-        };
-        Ok(match needs_records {
+        let work = self.prepare_batch(stream, mode, &records).await?;
+        Ok(match work.prepared.needs_records() {
             true => PreparedWrite::with_work(records, work),
             // Encoded: the records are freed here, by the thread that made them (cheaper
             // than from the thread that writes).
@@ -474,41 +439,9 @@ impl Connector for SqlConnector {
             )
             .with_stream(stream));
         }
-        let Some(work) = work else {
-            // Not prepared here (or for another write): the usual path.
-            return match checkpoint {
-                Some(checkpoint) => {
-                    self.write_with_checkpoint(stream, mode, records, checkpoint)
-                        .await
-                }
-                None => self.write(stream, mode, records).await,
-            };
-        };
-        let PreparedBatch { info, prepared, .. } = *work;
-        let with_stream = |e: ConnectorError| e.with_stream(stream);
-        let db = self.db(Operation::Write).await?;
-        let Some(checkpoint) = checkpoint else {
-            return write::apply(
-                db,
-                &self.config,
-                &info,
-                prepared,
-                records,
-                &Scope::autocommit(),
-            )
+        // A batch not prepared here (or prepared for another write) is prepared now.
+        self.write_batch(stream, mode, records, work.map(|work| *work), checkpoint)
             .await
-            .map_err(with_stream);
-        };
-        checkpoint::check_key(&checkpoint.key, Operation::Write)?;
-        let table = self.checkpoint_table(Operation::Write).await?;
-        let scope = Scope::transaction(db, &self.config).await?;
-        let report = write::apply(db, &self.config, &info, prepared, records, &scope)
-            .await
-            .map_err(with_stream)?;
-        checkpoint::commit_with_rows(scope, self.dialect(), table, &checkpoint, &self.config)
-            .await
-            .map_err(with_stream)?;
-        Ok(report)
     }
 
     async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
@@ -516,6 +449,85 @@ impl Connector for SqlConnector {
         let table = self.checkpoint_table(Operation::Read).await?;
         let db = self.db(Operation::Read).await?;
         checkpoint::load(db, self.dialect(), table, key, &self.config).await
+    }
+}
+
+impl SqlConnector {
+    /// Groups, checks and (PostgreSQL) encodes `records` for a write to `stream` in `mode`.
+    async fn prepare_batch(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: &[Record],
+    ) -> Result<PreparedBatch, ConnectorError> {
+        let with_stream = |e: ConnectorError| e.with_stream(stream);
+        let info = self.writable(stream).await.map_err(with_stream)?;
+        let prepared = write::prepare(self.engine, &info, mode, records).map_err(with_stream)?;
+        Ok(PreparedBatch {
+            stream: stream.to_owned(),
+            mode,
+            info,
+            prepared,
+        })
+    }
+
+    /// Writes `records` (as `batch` prepared them, else prepared here) and, with a
+    /// `checkpoint`, upserts it in the same transaction, bad rows isolated in savepoints;
+    /// see [`crate::checkpoint`] for why this design.
+    async fn write_batch(
+        &self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+        batch: Option<PreparedBatch>,
+        checkpoint: Option<TargetCheckpoint>,
+    ) -> Result<WriteReport, ConnectorError> {
+        let with_stream = |e: ConnectorError| e.with_stream(stream);
+        if let Some(checkpoint) = &checkpoint {
+            checkpoint::check_key(&checkpoint.key, Operation::Write)?;
+        }
+        let batch = match batch {
+            Some(batch) => Some(batch),
+            None if records.is_empty() => None,
+            None => Some(self.prepare_batch(stream, mode, &records).await?),
+        };
+        let Some(checkpoint) = checkpoint else {
+            let Some(batch) = batch else {
+                return Ok(WriteReport::default());
+            };
+            let db = self.db(Operation::Write).await?;
+            let scope = Scope::autocommit();
+            return write::apply(
+                db,
+                &self.config,
+                &batch.info,
+                batch.prepared,
+                records,
+                &scope,
+            )
+            .await
+            .map_err(with_stream);
+        };
+        let table = self.checkpoint_table(Operation::Write).await?;
+        let db = self.db(Operation::Write).await?;
+        let scope = Scope::transaction(db, &self.config).await?;
+        let report = match batch {
+            Some(batch) => write::apply(
+                db,
+                &self.config,
+                &batch.info,
+                batch.prepared,
+                records,
+                &scope,
+            )
+            .await
+            .map_err(with_stream)?,
+            None => WriteReport::default(),
+        };
+        checkpoint::commit_with_rows(scope, self.dialect(), table, &checkpoint, &self.config)
+            .await
+            .map_err(with_stream)?;
+        Ok(report)
     }
 }
 

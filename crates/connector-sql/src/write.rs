@@ -186,20 +186,6 @@ fn check_values(record: &Record, columns: &[(&str, &FieldType)]) -> Result<(), S
     Ok(())
 }
 
-/// Writes `records` to the table in `mode`, committing in `scope`; one outcome per record,
-/// in order.
-pub async fn write(
-    db: &Db,
-    config: &SqlConfig,
-    info: &TableInfo,
-    mode: WriteMode,
-    records: Vec<Record>,
-    scope: &Scope,
-) -> Result<WriteReport, ConnectorError> {
-    let prepared = prepare(crate::introspect::engine_of(db), info, mode, &records)?;
-    apply(db, config, info, prepared, records, scope).await
-}
-
 /// The CPU work of a write, done before any I/O (and possibly ahead of it, see
 /// [`connector_sdk::Connector::prepare_write`]): the records grouped by the columns they
 /// carry and checked, on PostgreSQL encoded for `COPY`; the records refused on the way.

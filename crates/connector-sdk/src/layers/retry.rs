@@ -15,7 +15,9 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint};
+use crate::connector::{
+    Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint, write_records,
+};
 use crate::error::{ConnectorError, Operation};
 use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
 use crate::schema::Catalog;
@@ -284,12 +286,6 @@ impl<C: Connector> Connector for Retry<C> {
         }
         // A retried write needs the records again; the prepared work cannot be copied.
         let (records, _) = batch.into_parts::<()>();
-        match checkpoint {
-            Some(checkpoint) => {
-                self.write_with_checkpoint(stream, mode, records, checkpoint)
-                    .await
-            }
-            None => self.write(stream, mode, records).await,
-        }
+        write_records(self, stream, mode, records, checkpoint).await
     }
 }
