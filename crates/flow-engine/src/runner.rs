@@ -228,8 +228,8 @@ struct Prepared {
     checkpoint: Option<Checkpoint>,
 }
 
-/// Maps every record of a batch.
-fn prepare(batch: RecordBatch, mapping: &CompiledMapping) -> Prepared {
+/// Maps every record of a batch and has the target prepare the mapped records for writing.
+async fn prepare(batch: RecordBatch, mapping: &CompiledMapping, target: &WriteTarget) -> Prepared {
     let source = batch.records;
     let mut mapped = Vec::with_capacity(source.len());
     let mut mapped_from = Vec::with_capacity(source.len());
@@ -252,9 +252,13 @@ fn prepare(batch: RecordBatch, mapping: &CompiledMapping) -> Prepared {
             }),
         }
     }
+    let mapped = target
+        .connector
+        .prepare_write(&target.stream, target.mode, mapped)
+        .await;
     Prepared {
         source,
-        mapped: Ok(PreparedWrite::plain(mapped)),
+        mapped,
         mapped_from,
         mapping_rejects,
         checkpoint: batch.checkpoint,
@@ -307,17 +311,7 @@ async fn produce(
         let message = match next {
             None => return,
             Some(Err(error)) => Err(error),
-            Some(Ok(batch)) => {
-                let mut prepared = prepare(batch, &mapping);
-                if let Ok(mapped) = prepared.mapped {
-                    let (records, _) = mapped.into_parts::<()>();
-                    prepared.mapped = target
-                        .connector
-                        .prepare_write(&target.stream, target.mode, records)
-                        .await;
-                }
-                Ok(prepared)
-            }
+            Some(Ok(batch)) => Ok(prepare(batch, &mapping, &target).await),
         };
         let failed = message.is_err();
         if sender.send(message).await.is_err() || failed {
