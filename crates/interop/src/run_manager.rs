@@ -60,6 +60,21 @@ impl Default for RunSettings {
     }
 }
 
+/// Runs `tick` every `interval` (the first time after one interval) until `shutdown`.
+pub(crate) async fn every<F, Fut>(shutdown: &CancellationToken, interval: Duration, mut tick: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        tick().await;
+    }
+}
+
 /// What started a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -180,17 +195,13 @@ impl RunManager {
 
     /// Sweeps every `heartbeat_interval` until the server stops.
     pub async fn keep_alive(self) {
-        let shutdown = self.shutdown_token();
         let interval = self.inner.settings.heartbeat_interval;
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(interval) => {}
-            }
+        every(&self.shutdown_token(), interval, || async {
             if let Err(error) = self.sweep().await {
                 tracing::warn!(error = %error.message(), "could not vouch for the runs of this server");
             }
-        }
+        })
+        .await;
     }
 
     /// Queue a run of `flow`. Returns the run and whether it was created (false: the

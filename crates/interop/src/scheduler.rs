@@ -69,17 +69,13 @@ pub fn decide(
 
 /// Run the scheduler until the manager shuts down.
 pub async fn run(manager: RunManager) {
-    let shutdown = manager.shutdown_token();
     let tick = manager.settings().scheduler_tick;
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(tick) => {}
-        }
+    crate::run_manager::every(&manager.shutdown_token(), tick, || async {
         if let Err(error) = tick_once(&manager, Utc::now()).await {
             tracing::warn!(error = %error.message(), "scheduler tick failed");
         }
-    }
+    })
+    .await;
 }
 
 /// One pass over the scheduled flows.
