@@ -124,7 +124,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }]
     });
     let connector = RestConnectorFactory
-        .build(config, Arc::new(StaticSecret))
+        .build(
+            config,
+            &connector_sdk::BuildContext::new(Arc::new(StaticSecret)),
+        )
         .await?;
     let rss_before = proc_status_kb("VmRSS:").unwrap_or(0);
 

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use connector_sdk::{
-    Capabilities, Catalog, Connector, ConnectorError, ConnectorExt, ConnectorFactory, ErrorKind,
-    HealthReport, ObserveLayer, Operation, RateLimitLayer, ReadRequest, Record, RecordBatchStream,
-    RetryPolicy, SecretSource, TimeoutLayer, WriteCapabilities, WriteMode, WriteReport,
+    BuildContext, Capabilities, Catalog, Connector, ConnectorError, ConnectorExt, ConnectorFactory,
+    ErrorKind, HealthReport, ObserveLayer, Operation, RateLimitLayer, ReadRequest, Record,
+    RecordBatchStream, RetryPolicy, SecretSource, TimeoutLayer, WriteCapabilities, WriteMode,
+    WriteReport,
 };
 use reqwest::Method;
 use serde_json::Value;
@@ -275,8 +276,8 @@ impl ConnectorFactory for RestConnectorFactory {
     async fn build(
         &self,
         config: Value,
-        secrets: Arc<dyn SecretSource>,
+        context: &BuildContext,
     ) -> Result<Arc<dyn Connector>, ConnectorError> {
-        Ok(RestConnector::from_value(config, secrets)?.with_default_layers())
+        Ok(RestConnector::from_value(config, context.secrets.clone())?.with_default_layers())
     }
 }

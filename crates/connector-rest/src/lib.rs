@@ -16,7 +16,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), connector_sdk::ConnectorError> {
 //! use std::sync::Arc;
-//! use connector_sdk::{ConnectorFactory, EnvFileSecretSource, ReadRequest};
+//! use connector_sdk::{BuildContext, ConnectorFactory, EnvFileSecretSource, ReadRequest};
 //! use connector_rest::RestConnectorFactory;
 //!
 //! let config = serde_json::json!({
@@ -25,7 +25,9 @@
 //!     "streams": [{"name": "customers", "path": "/customers", "records": "$.data",
 //!                  "paginator": {"type": "cursor", "cursor_path": "$.next_cursor", "param": "cursor"}}]
 //! });
-//! let connector = RestConnectorFactory.build(config, Arc::new(EnvFileSecretSource)).await?;
+//! let connector = RestConnectorFactory
+//!     .build(config, &BuildContext::new(Arc::new(EnvFileSecretSource)))
+//!     .await?;
 //! let batches = connector.read(ReadRequest::full("customers")).await?;
 //! # drop(batches); Ok(()) }
 //! ```

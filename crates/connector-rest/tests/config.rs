@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 
 async fn build_error(config: Value) -> connector_sdk::ConnectorError {
     match RestConnectorFactory
-        .build(config, MapSecrets::standard())
+        .build(
+            config,
+            &connector_sdk::BuildContext::new(MapSecrets::standard()),
+        )
         .await
     {
         Ok(_) => panic!("the configuration should be refused"),
@@ -122,7 +125,10 @@ async fn an_http_url_is_accepted_with_allow_insecure_http() {
     cfg["allow_insecure_http"] = json!(true);
     assert!(
         RestConnectorFactory
-            .build(cfg, MapSecrets::standard())
+            .build(
+                cfg,
+                &connector_sdk::BuildContext::new(MapSecrets::standard()),
+            )
             .await
             .is_ok()
     );
@@ -154,7 +160,10 @@ async fn the_spec_is_a_complete_schema_accepting_full_configurations() {
     });
     // The configuration builds, and the spec (checked by the SDK kit) accepts it.
     let connector = RestConnectorFactory
-        .build(full.clone(), MapSecrets::standard())
+        .build(
+            full.clone(),
+            &connector_sdk::BuildContext::new(MapSecrets::standard()),
+        )
         .await
         .unwrap();
     testkit::assert_spec(

@@ -260,13 +260,77 @@ pub trait ConnectorFactory: Send + Sync {
     /// The JSON Schema of the configuration (as [`Connector::spec`]).
     fn spec(&self) -> Value;
 
-    /// Builds a connector from `config`. Secret references in it are resolved through
-    /// `secrets` when the connector needs them (not stored resolved).
+    /// Builds a connector from `config` with what `context` lends it: secret references
+    /// are resolved through `context.secrets` when the connector needs them (not stored
+    /// resolved), every outbound connection is checked against `context.egress`, and the
+    /// platform's own database stays off limits.
     async fn build(
         &self,
         config: Value,
-        secrets: Arc<dyn SecretSource>,
+        context: &BuildContext,
     ) -> Result<Arc<dyn Connector>, ConnectorError>;
+}
+
+/// What the platform lends a connector it builds: capabilities exercised on behalf of the
+/// caller, never with the server's own authority.
+///
+/// - `secrets` resolves only the references the acting principal may use (the platform
+///   passes a source scoped to that principal).
+/// - `egress` says where the connector may connect (checked on resolved addresses).
+/// - `platform_database` identifies the server's own database, which no connector opens.
+#[derive(Clone)]
+pub struct BuildContext {
+    /// Resolves secret references on behalf of the acting principal.
+    pub secrets: Arc<dyn SecretSource>,
+    /// Where outbound connections may go.
+    pub egress: egress::EgressPolicy,
+    /// The platform's own database, refused as a connector target.
+    pub platform_database: Option<PlatformDatabase>,
+}
+
+impl BuildContext {
+    /// A context over `secrets` with the default egress policy and no platform database
+    /// (command-line tools and tests).
+    pub fn new(secrets: Arc<dyn SecretSource>) -> Self {
+        Self {
+            secrets,
+            egress: egress::EgressPolicy::default(),
+            platform_database: None,
+        }
+    }
+
+    /// The same context with `egress` as the egress policy.
+    #[must_use]
+    pub fn with_egress(mut self, egress: egress::EgressPolicy) -> Self {
+        self.egress = egress;
+        self
+    }
+
+    /// The same context with the platform's own database marked off limits.
+    #[must_use]
+    pub fn with_platform_database(mut self, database: PlatformDatabase) -> Self {
+        self.platform_database = Some(database);
+        self
+    }
+}
+
+impl std::fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildContext")
+            .field("egress", &self.egress)
+            .field("platform_database", &self.platform_database)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The identity of the platform's own database, so a SQL connector can refuse to open it
+/// whatever name, path or address it is reached by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformDatabase {
+    /// The random id stored in the platform database's `grimos_instance` table.
+    pub instance_id: String,
+    /// The SQLite file, when the platform runs on SQLite (canonical path).
+    pub sqlite_file: Option<std::path::PathBuf>,
 }
 
 #[async_trait]

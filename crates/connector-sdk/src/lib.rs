@@ -33,7 +33,8 @@ pub mod testkit;
 pub use capability::{Capabilities, WriteCapabilities};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connector::{
-    Connector, ConnectorExt, ConnectorFactory, HealthReport, Layer, PreparedWrite,
+    BuildContext, Connector, ConnectorExt, ConnectorFactory, HealthReport, Layer, PlatformDatabase,
+    PreparedWrite,
 };
 pub use error::{ConnectorError, ErrorKind, Operation};
 pub use layers::{

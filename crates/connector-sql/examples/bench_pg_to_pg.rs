@@ -129,7 +129,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 {"name": "src", "table": format!("{schema}.src")},
                 {"name": "dst", "table": format!("{schema}.dst")}
             ]}),
-            Arc::new(EnvFileSecretSource),
+            &connector_sdk::BuildContext::new(Arc::new(EnvFileSecretSource)),
         )
         .await?;
     let rss_before = peak_rss_mib();

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use connector_sdk::connector::TargetCheckpoint;
 use connector_sdk::{
-    Capabilities, Catalog, Checkpoint, Connector, ConnectorError, ConnectorFactory, HealthReport,
-    Operation, PreparedWrite, ReadRequest, Record, RecordBatchStream, SecretSource, WriteMode,
-    WriteReport,
+    BuildContext, Capabilities, Catalog, Checkpoint, Connector, ConnectorError, ConnectorFactory,
+    HealthReport, Operation, PreparedWrite, ReadRequest, Record, RecordBatchStream, SecretSource,
+    WriteMode, WriteReport,
 };
 use serde_json::Value;
 use tokio::sync::{OnceCell, RwLock};
@@ -39,11 +39,11 @@ impl ConnectorFactory for SqlConnectorFactory {
     async fn build(
         &self,
         config: Value,
-        secrets: Arc<dyn SecretSource>,
+        context: &BuildContext,
     ) -> Result<Arc<dyn Connector>, ConnectorError> {
         Ok(Arc::new(SqlConnector::new(
             SqlConfig::from_value(config)?,
-            secrets,
+            context.secrets.clone(),
         )?))
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use connector_sdk::{
-    Connector, ConnectorError, ConnectorExt as _, ConnectorFactory, Operation, SecretSource,
+    BuildContext, Connector, ConnectorError, ConnectorExt as _, ConnectorFactory, Operation,
     TimeoutLayer,
 };
 use serde_json::Value;
@@ -76,7 +76,7 @@ impl ConnectorRegistry {
         &self,
         connector_type: &str,
         config: Value,
-        secrets: Arc<dyn SecretSource>,
+        context: &BuildContext,
     ) -> Result<Arc<dyn Connector>, ConnectorError> {
         let factory = self.factory(connector_type).ok_or_else(|| {
             ConnectorError::config(
@@ -87,7 +87,7 @@ impl ConnectorRegistry {
                 ),
             )
         })?;
-        let connector = factory.build(config, secrets).await?;
+        let connector = factory.build(config, context).await?;
         Ok(match self.timeouts {
             Some(timeouts) => connector.layer(timeouts).into_dyn(),
             None => connector,

@@ -184,13 +184,13 @@ async fn bench_rest(total: u64) -> Result<(), Error> {
                     "records": "$.data", "primary_key": ["id"],
                     "paginator": {"type": "cursor", "cursor_path": "$.next_cursor", "param": "cursor"}}]
             }),
-            Arc::new(StaticSecret),
+            &connector_sdk::BuildContext::new(Arc::new(StaticSecret)),
         )
         .await?;
     let target = connector_sql::SqlConnectorFactory
         .build(
             json!({"type": "sql", "url": PG_URL}),
-            Arc::new(StaticSecret),
+            &connector_sdk::BuildContext::new(Arc::new(StaticSecret)),
         )
         .await?;
     psql(
@@ -272,10 +272,16 @@ async fn bench_pg(total: u64) -> Result<(), Error> {
     let config = json!({"type": "sql", "url": PG_URL, "batch_size": 100_000,
         "streams": [{"name": "src", "table": "bench_src", "cursor_column": "id"}]});
     let source = connector_sql::SqlConnectorFactory
-        .build(config.clone(), Arc::new(StaticSecret))
+        .build(
+            config.clone(),
+            &connector_sdk::BuildContext::new(Arc::new(StaticSecret)),
+        )
         .await?;
     let target = connector_sql::SqlConnectorFactory
-        .build(config, Arc::new(StaticSecret))
+        .build(
+            config,
+            &connector_sdk::BuildContext::new(Arc::new(StaticSecret)),
+        )
         .await?;
     let mapping = compile(json!([
         {"target": "id", "source": "id"},

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{SecondsFormat, Utc};
-use connector_sdk::{Catalog, Checkpoint, Connector, SecretSource, StreamDescriptor, WriteMode};
+use connector_sdk::{
+    BuildContext, Catalog, Checkpoint, Connector, SecretSource, StreamDescriptor, WriteMode,
+};
 use connectors::ConnectorRegistry;
 use kernel::FieldError;
 use serde::{Deserialize, Serialize};
@@ -312,7 +314,10 @@ async fn check_connector(
             return None;
         }
     }
-    let connector = match registry.build(&kind, config, secrets.clone()).await {
+    let connector = match registry
+        .build(&kind, config, &BuildContext::new(secrets.clone()))
+        .await
+    {
         Ok(connector) => connector,
         Err(error) => {
             report.errors.push(FieldError::new(&at, error.to_string()));
@@ -432,7 +437,7 @@ async fn build_connector(
 ) -> Result<Arc<dyn Connector>, String> {
     let (kind, config) = connector_config(reference, directory)?;
     registry
-        .build(&kind, config, secrets.clone())
+        .build(&kind, config, &BuildContext::new(secrets.clone()))
         .await
         .map_err(|error| error.to_string())
 }

@@ -87,7 +87,9 @@ trait BuildForTest {
 
 impl<F: connector_sdk::ConnectorFactory> BuildForTest for F {
     async fn build_for_test(&self, config: Value) -> Arc<dyn Connector> {
-        self.build(config, secrets()).await.unwrap()
+        self.build(config, &connector_sdk::BuildContext::new(secrets()))
+            .await
+            .unwrap()
     }
 }
 

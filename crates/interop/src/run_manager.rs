@@ -164,7 +164,7 @@ impl RunManager {
             .build(
                 &stored.connector_type,
                 stored.config,
-                self.inner.secrets.clone(),
+                &connector_sdk::BuildContext::new(self.inner.secrets.clone()),
             )
             .await
             .map_err(|error| format!("connector {:?}: {error}", stored.name))

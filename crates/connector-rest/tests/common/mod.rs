@@ -574,7 +574,10 @@ pub fn config(base: &str, streams: Value) -> Value {
 
 pub async fn build(config: Value) -> Arc<dyn Connector> {
     RestConnectorFactory
-        .build(config, MapSecrets::standard())
+        .build(
+            config,
+            &connector_sdk::BuildContext::new(MapSecrets::standard()),
+        )
         .await
         .expect("the configuration builds")
 }

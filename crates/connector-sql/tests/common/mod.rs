@@ -160,7 +160,10 @@ impl TestDb {
 /// Builds a connector through the factory, as the engine would.
 pub async fn connector(config: Value) -> Arc<dyn Connector> {
     SqlConnectorFactory
-        .build(config, Arc::new(EnvFileSecretSource))
+        .build(
+            config,
+            &connector_sdk::BuildContext::new(Arc::new(EnvFileSecretSource)),
+        )
         .await
         .unwrap()
 }

@@ -115,7 +115,11 @@ pub async fn connect(
     file: &ConnectorFile,
 ) -> Result<Arc<dyn Connector>, CliError> {
     registry
-        .build(&file.connector_type, file.config.clone(), secrets)
+        .build(
+            &file.connector_type,
+            file.config.clone(),
+            &connector_sdk::BuildContext::new(secrets),
+        )
         .await
         .map_err(|e| {
             if e.operation() == Operation::Build {

@@ -190,7 +190,7 @@ pub async fn sql_connector(url: &str, streams: Value) -> Arc<dyn Connector> {
     connector_sql::SqlConnectorFactory
         .build(
             json!({"type": "sql", "url": url, "streams": streams}),
-            secrets(),
+            &connector_sdk::BuildContext::new(secrets()),
         )
         .await
         .unwrap()

@@ -377,7 +377,7 @@ async fn build(
         .build(
             &connector.connector_type,
             connector.config.clone(),
-            state.secrets.clone(),
+            &connector_sdk::BuildContext::new(state.secrets.clone()),
         )
         .await
 }

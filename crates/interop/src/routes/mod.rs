@@ -80,7 +80,11 @@ impl InteropState {
     ) -> Result<Arc<dyn connector_sdk::Connector>, api::ApiError> {
         let stored = crate::connector_store::get(&self.db, id).await?;
         self.registry
-            .build(&stored.connector_type, stored.config, self.secrets.clone())
+            .build(
+                &stored.connector_type,
+                stored.config,
+                &connector_sdk::BuildContext::new(self.secrets.clone()),
+            )
             .await
             .map_err(connectors::connector_error)
     }
