@@ -1,7 +1,7 @@
-import type { ApiClient } from './client';
+import { answer, type ApiClient } from './client';
 import type { WhoAmI } from './types';
 
 export async function fetchWhoAmI(client: ApiClient): Promise<WhoAmI> {
-  const response = await client.request<WhoAmI>('/api/v1/auth/whoami');
-  return response.data;
+  const { data } = await answer(client.GET('/api/v1/auth/whoami'));
+  return data;
 }

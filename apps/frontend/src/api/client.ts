@@ -1,30 +1,28 @@
+// The API client: `openapi-fetch` typed by the `paths` generated from the server's OpenAPI
+// document (src/api/schema.ts, `pnpm gen:api`). URLs, methods, path and query parameters,
+// headers, bodies and answers all come from the contract, so a contract change breaks the
+// build (`tsc`), not the user.
+import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import { ApiError, NetworkError } from './api-error';
 import { parseProblem } from './parse-problem';
+import type { paths } from './schema';
 
-export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  body?: unknown;
-  /** The version to send as `If-Match` (quoted here). */
-  if_match?: number | string;
-  signal?: AbortSignal;
-}
-
-export interface ApiResponse<T> {
-  data: T;
-  /** The `ETag` header without quotes, when the answer has one. */
-  etag: string | null;
-  status: number;
-}
-
-export interface ApiClient {
-  request<T>(path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
-}
+/** A client for every operation of the grimOS API. */
+export type ApiClient = Client<paths>;
 
 export interface ApiClientOptions {
   getToken: () => string | null;
   /** Called once for every 401 answer (the session is over). */
   onUnauthorized?: (error: ApiError) => void;
+  /** Where the API is served; the page's own origin by default. */
   base_url?: string;
+}
+
+/** A success answer: its body, its `ETag` without quotes (when it has one) and its status. */
+export interface ApiResponse<T> {
+  data: T;
+  etag: string | null;
+  status: number;
 }
 
 function unquoteEtag(value: string | null): string | null {
@@ -33,7 +31,6 @@ function unquoteEtag(value: string | null): string | null {
 }
 
 async function readBody(response: Response): Promise<unknown> {
-  if (response.status === 204) return null;
   const text = await response.text();
   if (text === '') return null;
   try {
@@ -43,44 +40,59 @@ async function readBody(response: Response): Promise<unknown> {
   }
 }
 
-/** The one place every API call goes through: token, JSON, problem+json, 401. */
-export function createApiClient(options: ApiClientOptions): ApiClient {
-  const base_url = options.base_url ?? '';
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+/** Token in, problem+json out: every error answer becomes an `ApiError`, thrown. */
+function sessionMiddleware(options: ApiClientOptions): Middleware {
   return {
-    // The body's type is the caller's, from the OpenAPI contract of the path it calls.
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-    async request<T>(path: string, request_options: RequestOptions = {}) {
-      const headers = new Headers({ Accept: 'application/json, application/problem+json' });
+    onRequest({ request }) {
       const token = options.getToken();
-      if (token !== null) headers.set('Authorization', `Bearer ${token}`);
-      if (request_options.body !== undefined) headers.set('Content-Type', 'application/json');
-      if (request_options.if_match !== undefined) {
-        headers.set('If-Match', `"${String(request_options.if_match)}"`);
-      }
-      let response: Response;
-      try {
-        response = await fetch(base_url + path, {
-          method: request_options.method ?? 'GET',
-          headers,
-          body:
-            request_options.body === undefined ? undefined : JSON.stringify(request_options.body),
-          signal: request_options.signal,
-        });
-      } catch (error) {
-        if (error instanceof DOMException && error.name === 'AbortError') throw error;
-        throw new NetworkError(error);
-      }
-      const body = await readBody(response);
-      if (!response.ok) {
-        const api_error = new ApiError(response.status, parseProblem(body));
-        if (api_error.isUnauthorized()) options.onUnauthorized?.(api_error);
-        throw api_error;
-      }
-      return {
-        data: body as T,
-        etag: unquoteEtag(response.headers.get('ETag')),
-        status: response.status,
-      };
+      if (token !== null) request.headers.set('Authorization', `Bearer ${token}`);
+      return request;
+    },
+    async onResponse({ response }) {
+      if (response.ok) return undefined;
+      const api_error = new ApiError(response.status, parseProblem(await readBody(response)));
+      if (api_error.isUnauthorized()) options.onUnauthorized?.(api_error);
+      throw api_error;
+    },
+    onError({ error }) {
+      // An aborted request stays an abort; anything else never got an answer.
+      return isAbort(error) ? undefined : new NetworkError(error);
     },
   };
+}
+
+/** The one place every API call goes through: token, JSON, problem+json, 401. */
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const client = createClient<paths>({
+    baseUrl: options.base_url ?? globalThis.location.origin,
+    // Looked up on every call, so the `fetch` in force then is the one used.
+    fetch: (request) => globalThis.fetch(request),
+    headers: { Accept: 'application/json, application/problem+json' },
+  });
+  client.use(sessionMiddleware(options));
+  return client;
+}
+
+/**
+ * The success answer of a call, with its body required. Error answers never get here (the
+ * client throws them as `ApiError`); the checks keep the type honest all the same.
+ */
+export async function answer<T>(
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<ApiResponse<T>> {
+  const { data, error, response } = await call;
+  if (error !== undefined || !response.ok) {
+    throw new ApiError(response.status, parseProblem(error));
+  }
+  if (data === undefined) {
+    throw new ApiError(response.status, {
+      code: 'empty_answer',
+      detail: 'The server answered without the expected body.',
+    });
+  }
+  return { data, etag: unquoteEtag(response.headers.get('ETag')), status: response.status };
 }

@@ -1,22 +1,17 @@
-import type { ApiClient } from './client';
-import type {
-  Connector,
-  ConnectorTestResult,
-  ConnectorType,
-  CreateConnectorRequest,
-  ItemsResponse,
-  PageResponse,
-  UpdateConnectorRequest,
+import { answer, type ApiClient } from './client';
+import {
+  asJsonObject,
+  type Connector,
+  type ConnectorTestResult,
+  type ConnectorType,
+  type CreateConnectorRequest,
+  type PageResponse,
+  type UpdateConnectorRequest,
 } from './connectors-contract';
+import type { components, operations } from './schema';
 
-const BASE = '/api/v1/interop';
-
-export interface ConnectorListParams {
-  q?: string;
-  type?: string;
-  cursor?: string;
-  limit?: number;
-}
+/** The query of `GET /api/v1/interop/connectors`, as the contract declares it. */
+export type ConnectorListParams = NonNullable<operations['list_connectors']['parameters']['query']>;
 
 export interface VersionedConnector {
   connector: Connector;
@@ -24,45 +19,60 @@ export interface VersionedConnector {
   version: string;
 }
 
-function versioned(connector: Connector, etag: string | null): VersionedConnector {
+function toConnector(stored: components['schemas']['StoredConnector']): Connector {
+  return { ...stored, config: asJsonObject(stored.config) };
+}
+
+function versioned(
+  stored: components['schemas']['StoredConnector'],
+  etag: string | null,
+): VersionedConnector {
+  const connector = toConnector(stored);
   return { connector, version: etag ?? String(connector.version) };
 }
 
+/** An empty filter is no filter: the parameter is left out rather than sent empty. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
 export async function listConnectorTypes(client: ApiClient): Promise<ConnectorType[]> {
-  const response = await client.request<ItemsResponse<ConnectorType>>(`${BASE}/connector-types`);
-  return response.data.items;
+  const { data } = await answer(client.GET('/api/v1/interop/connector-types'));
+  return data.items.map((item) => ({ ...item, spec: asJsonObject(item.spec) }));
 }
 
 export async function listConnectors(
   client: ApiClient,
   params: ConnectorListParams,
 ): Promise<PageResponse<Connector>> {
-  const search = new URLSearchParams();
-  if (params.limit !== undefined) search.set('limit', String(params.limit));
-  if (params.cursor) search.set('cursor', params.cursor);
-  if (params.type) search.set('type', params.type);
-  if (params.q) search.set('q', params.q);
-  const query = search.toString();
-  const response = await client.request<PageResponse<Connector>>(
-    `${BASE}/connectors${query ? `?${query}` : ''}`,
+  const { data } = await answer(
+    client.GET('/api/v1/interop/connectors', {
+      params: {
+        query: {
+          limit: params.limit,
+          cursor: nonEmpty(params.cursor),
+          type: nonEmpty(params.type),
+          q: nonEmpty(params.q),
+        },
+      },
+    }),
   );
-  return response.data;
+  return { ...data, items: data.items.map(toConnector) };
 }
 
 export async function getConnector(client: ApiClient, id: string): Promise<VersionedConnector> {
-  const response = await client.request<Connector>(`${BASE}/connectors/${encodeURIComponent(id)}`);
-  return versioned(response.data, response.etag);
+  const { data, etag } = await answer(
+    client.GET('/api/v1/interop/connectors/{id}', { params: { path: { id } } }),
+  );
+  return versioned(data, etag);
 }
 
 export async function createConnector(
   client: ApiClient,
   request: CreateConnectorRequest,
 ): Promise<VersionedConnector> {
-  const response = await client.request<Connector>(`${BASE}/connectors`, {
-    method: 'POST',
-    body: request,
-  });
-  return versioned(response.data, response.etag);
+  const { data, etag } = await answer(client.POST('/api/v1/interop/connectors', { body: request }));
+  return versioned(data, etag);
 }
 
 export async function updateConnector(
@@ -71,24 +81,23 @@ export async function updateConnector(
   version: string,
   request: UpdateConnectorRequest,
 ): Promise<VersionedConnector> {
-  const response = await client.request<Connector>(`${BASE}/connectors/${encodeURIComponent(id)}`, {
-    method: 'PUT',
-    body: request,
-    if_match: version,
-  });
-  return versioned(response.data, response.etag);
+  const { data, etag } = await answer(
+    client.PUT('/api/v1/interop/connectors/{id}', {
+      params: { path: { id }, header: { 'If-Match': `"${version}"` } },
+      body: request,
+    }),
+  );
+  return versioned(data, etag);
 }
 
 export async function deleteConnector(client: ApiClient, id: string): Promise<void> {
-  await client.request<null>(`${BASE}/connectors/${encodeURIComponent(id)}`, {
-    method: 'DELETE',
-  });
+  // 204 without a body; an error answer is thrown by the client.
+  await client.DELETE('/api/v1/interop/connectors/{id}', { params: { path: { id } } });
 }
 
 export async function testConnector(client: ApiClient, id: string): Promise<ConnectorTestResult> {
-  const response = await client.request<ConnectorTestResult>(
-    `${BASE}/connectors/${encodeURIComponent(id)}/test`,
-    { method: 'POST' },
+  const { data } = await answer(
+    client.POST('/api/v1/interop/connectors/{id}/test', { params: { path: { id } } }),
   );
-  return response.data;
+  return data;
 }

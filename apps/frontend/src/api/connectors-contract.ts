@@ -31,6 +31,12 @@ export type UpdateConnectorRequest = Omit<Schemas['UpdateConnectorRequest'], 'co
   config: JsonObject;
 };
 
-export type ItemsResponse<T> = { items: T[] };
-
 export type PageResponse<T> = { items: T[]; next_cursor?: string | null };
+
+/**
+ * A configuration object of an answer, as the form reads it. The document calls it a free-form
+ * object; it was parsed from JSON, so every value in it is a JSON value.
+ */
+export function asJsonObject(value: Record<string, unknown>): JsonObject {
+  return value as JsonObject;
+}

@@ -16,7 +16,7 @@ const base = {
 describe('connector editor', () => {
   it('maps problem+json field errors onto the fields, the rest into the banner', async () => {
     const user = userEvent.setup();
-    const spy = mockApi({
+    const api = mockApi({
       ...base,
       'POST /api/v1/interop/connectors': () =>
         problem(422, 'validation_failed', 'The configuration is invalid.', [
@@ -43,8 +43,7 @@ describe('connector editor', () => {
     expect(banner).toHaveTextContent('The configuration is invalid.');
     expect(banner).toHaveTextContent('/config/mystery: unknown field');
 
-    const post = spy.mock.calls.find(([, init]) => init?.method === 'POST');
-    expect(JSON.parse(post?.[1]?.body as string)).toEqual({
+    expect(api.find('POST')?.body).toEqual({
       name: 'crm',
       type: 'rest',
       config: {
@@ -58,20 +57,20 @@ describe('connector editor', () => {
 
   it('checks required fields and secret references before sending', async () => {
     const user = userEvent.setup();
-    const spy = mockApi(base);
+    const api = mockApi(base);
     renderApp('/connectors/new/rest');
     await user.selectOptions(await screen.findByLabelText(/Auth: kind/), 'Bearer token');
     await user.type(screen.getByLabelText(/^Token/), 'plain-secret');
     await user.click(screen.getByRole('button', { name: 'Create connector' }));
     expect(await screen.findByText('Give the connector a name.')).toBeInTheDocument();
     expect(screen.getByText(/not a literal value/)).toBeInTheDocument();
-    expect(spy.mock.calls.some(([, init]) => init?.method === 'POST')).toBe(false);
+    expect(api.find('POST')).toBeUndefined();
   });
 
   it('on 412 keeps the edits, explains, and reloads the latest version on request', async () => {
     const user = userEvent.setup();
     let served = makeConnector();
-    const spy = mockApi({
+    const api = mockApi({
       ...base,
       [`GET ${DETAIL}`]: () => json(served, { headers: { ETag: `"${served.version}"` } }),
       [`PUT ${DETAIL}`]: (request) =>
@@ -89,8 +88,7 @@ describe('connector editor', () => {
 
     expect(await screen.findByText(/Someone else changed this connector/)).toBeInTheDocument();
     expect(screen.getAllByLabelText(/^Name/)[0]).toHaveValue('crm-mine');
-    const put = spy.mock.calls.find(([, init]) => init?.method === 'PUT');
-    expect(new Headers(put?.[1]?.headers).get('If-Match')).toBe('"3"');
+    expect(api.find('PUT')?.headers.get('If-Match')).toBe('"3"');
 
     await user.click(screen.getByRole('button', { name: 'Reload latest version' }));
     expect(await screen.findByDisplayValue('crm-renamed')).toBeInTheDocument();
@@ -112,7 +110,7 @@ describe('connector editor', () => {
 
   it('deletes after confirmation', async () => {
     const user = userEvent.setup();
-    const spy = mockApi({
+    const api = mockApi({
       ...base,
       [`GET ${DETAIL}`]: () => json(makeConnector(), { headers: { ETag: '"3"' } }),
       [`DELETE ${DETAIL}`]: () => new Response(null, { status: 204 }),
@@ -125,6 +123,6 @@ describe('connector editor', () => {
     expect(screen.getByRole('button', { name: 'Cancel' })).toHaveFocus();
     await user.click(screen.getByRole('button', { name: 'Delete connector' }));
     expect(await screen.findByText('No connectors yet')).toBeInTheDocument();
-    expect(spy.mock.calls.some(([, init]) => init?.method === 'DELETE')).toBe(true);
+    expect(api.find('DELETE')?.path).toBe(DETAIL);
   });
 });

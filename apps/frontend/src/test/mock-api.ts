@@ -38,30 +38,45 @@ export function problem(
   );
 }
 
+async function readRequest(input: RequestInfo | URL, init: RequestInit): Promise<MockRequest> {
+  const request = new Request(
+    input instanceof URL || typeof input === 'string'
+      ? new URL(input, 'http://grimos.test')
+      : input,
+    init,
+  );
+  const url = new URL(request.url);
+  const text = await request.text();
+  return {
+    method: request.method.toUpperCase(),
+    path: url.pathname,
+    search: url.searchParams,
+    headers: new Headers(request.headers),
+    body: text === '' ? undefined : (JSON.parse(text) as unknown),
+  };
+}
+
 /**
  * Replace `fetch` with handlers keyed "METHOD /path" (no query string). Unknown routes answer
- * 404 problem+json. Returns the spy to inspect calls.
+ * 404 problem+json. `requests` records every request the app made, in order.
  */
 export function mockApi(handlers: Record<string, MockHandler>) {
+  const requests: MockRequest[] = [];
   const spy = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const url = new URL(href, 'http://grimos.test');
-    const method = (init.method ?? 'GET').toUpperCase();
-    const handler = handlers[`${method} ${url.pathname}`];
-    const text = typeof init.body === 'string' ? init.body : undefined;
-    const request: MockRequest = {
-      method,
-      path: url.pathname,
-      search: url.searchParams,
-      headers: new Headers(init.headers),
-      body: text === undefined ? undefined : (JSON.parse(text) as unknown),
-    };
+    const request = await readRequest(input, init);
+    requests.push(request);
+    const handler = handlers[`${request.method} ${request.path}`];
     if (handler === undefined)
-      return problem(404, 'route_not_found', `no mock for ${method} ${url.pathname}`);
+      return problem(404, 'route_not_found', `no mock for ${request.method} ${request.path}`);
     return handler(request);
   });
   vi.stubGlobal('fetch', spy);
-  return spy;
+  return {
+    spy,
+    requests,
+    /** The first recorded request with this method, if any. */
+    find: (method: string) => requests.find((request) => request.method === method),
+  };
 }
 
 export const admin_whoami = {
