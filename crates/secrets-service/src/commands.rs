@@ -40,7 +40,9 @@ pub async fn list(
 
 /// Make a new master key current and rewrap every data key under it. Values are never
 /// decrypted; a running server keeps reading (it finds the new key file when an envelope
-/// names it). Old key files stay until you delete them.
+/// names it) and wraps the next secrets it writes with the new key (it re-reads the
+/// `current` pointer before each wrap). A value set while the rotation runs is never
+/// reverted (rewraps are conditional). Old key files stay until you delete them.
 pub async fn rotate_key(
     db: &Database,
     data_dir: &Path,

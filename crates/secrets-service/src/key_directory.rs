@@ -43,15 +43,7 @@ impl KeyDirectory {
         if !self.current_pointer().exists() {
             self.add_key()?;
         }
-        let current_id = std::fs::read_to_string(self.current_pointer())
-            .map_err(|error| {
-                key_error(format!(
-                    "cannot read {}: {error}",
-                    self.current_pointer().display()
-                ))
-            })?
-            .trim()
-            .to_owned();
+        let current_id = self.current_id()?;
         let keys = self.load_all()?;
         let current = keys
             .iter()
@@ -65,6 +57,21 @@ impl KeyDirectory {
                 ))
             })?;
         Ok((current, keys))
+    }
+
+    /// The id the `current` pointer names now (one small file read: cheap enough to do
+    /// before each wrap, which is how a running server follows a rotation made by another
+    /// process). The pointer is replaced by a rename, so a reader sees the old or the new id,
+    /// never a partial one.
+    pub fn current_id(&self) -> Result<String, Error> {
+        std::fs::read_to_string(self.current_pointer())
+            .map(|text| text.trim().to_owned())
+            .map_err(|error| {
+                key_error(format!(
+                    "cannot read {}: {error}",
+                    self.current_pointer().display()
+                ))
+            })
     }
 
     /// Every key file in the directory.

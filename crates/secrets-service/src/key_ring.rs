@@ -2,7 +2,7 @@
 //! another process (`grimos secrets rotate-key` next to a running server).
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{PoisonError, RwLock};
 
 use async_trait::async_trait;
 use kernel::Error;
@@ -11,10 +11,12 @@ use zeroize::Zeroizing;
 
 use crate::key_directory::KeyDirectory;
 
-/// Wraps with the key that was current when it was opened; unwraps with any key of the
-/// directory, re-reading the directory once when an envelope names a key it has not seen.
+/// Wraps with the key the directory's `current` pointer names at the time of the wrap (the
+/// pointer is re-read before each wrap, so a rotation by another process applies to the
+/// next secret written); unwraps with any key of the directory, re-reading the directory
+/// once when an envelope names a key it has not seen.
 pub struct ReloadingKeyRing {
-    current: MasterKey,
+    current: RwLock<MasterKey>,
     keys: RwLock<HashMap<String, MasterKey>>,
     directory: KeyDirectory,
 }
@@ -24,7 +26,7 @@ impl ReloadingKeyRing {
     pub fn open(directory: KeyDirectory) -> Result<Self, Error> {
         let (current, keys) = directory.load_or_init()?;
         Ok(Self {
-            current,
+            current: RwLock::new(current),
             keys: RwLock::new(
                 keys.into_iter()
                     .map(|key| (key.id().to_owned(), key))
@@ -32,6 +34,48 @@ impl ReloadingKeyRing {
             ),
             directory,
         })
+    }
+
+    /// The key the `current` pointer names now. When the pointer cannot be read, or names a
+    /// key without a file (a rotation half done by hand), the key current before stays in
+    /// use: it still opens everywhere, since rotation never deletes key files.
+    fn current(&self) -> MasterKey {
+        let cached = self
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let pointed = match self.directory.current_id() {
+            Ok(id) if id == cached.id() => return cached,
+            Ok(id) => id,
+            Err(error) => {
+                tracing::warn!(
+                    error = %error,
+                    key_id = %cached.id(),
+                    "cannot read the current master key pointer; wrapping with the key current before"
+                );
+                return cached;
+            }
+        };
+        let key = self.key(&pointed).or_else(|| {
+            self.reload();
+            self.key(&pointed)
+        });
+        let Some(key) = key else {
+            tracing::warn!(
+                key_id = %pointed,
+                previous_key_id = %cached.id(),
+                "the current master key pointer names a key without a key file; wrapping with the key current before"
+            );
+            return cached;
+        };
+        tracing::info!(
+            key_id = %key.id(),
+            previous_key_id = %cached.id(),
+            "the master key was rotated: new secrets are wrapped with the new current key"
+        );
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = key.clone();
+        key
     }
 
     fn key(&self, key_id: &str) -> Option<MasterKey> {
@@ -54,12 +98,12 @@ impl ReloadingKeyRing {
 
 #[async_trait]
 impl MasterKeyProvider for ReloadingKeyRing {
-    fn current_key_id(&self) -> &str {
-        self.current.id()
+    fn current_key_id(&self) -> String {
+        self.current().id().to_owned()
     }
 
     async fn wrap_data_key(&self, data_key: &[u8]) -> Result<WrappedKey, EnvelopeError> {
-        self.current.wrap_data_key(data_key).await
+        self.current().wrap_data_key(data_key).await
     }
 
     async fn unwrap_data_key(

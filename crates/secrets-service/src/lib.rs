@@ -5,8 +5,9 @@
 //! - [`key_directory`]: master keys as files under `<data-dir>/keys/` (mode 0600), with a
 //!   `current` pointer; rotation adds a key and moves the pointer, old keys stay to open old
 //!   envelopes until everything is rewrapped.
-//! - [`key_ring`]: a master-key provider over that directory that notices keys added by a
-//!   rotation running in another process, so a running server never needs a restart.
+//! - [`key_ring`]: a master-key provider over that directory that follows a rotation
+//!   running in another process (new keys for unwrapping, the `current` pointer re-read
+//!   before each wrap), so a running server never needs a restart.
 //! - [`routes`]: `PUT/GET/DELETE /api/v1/secrets/{name}` and `GET /api/v1/secrets` (admins
 //!   only; values are write-only).
 

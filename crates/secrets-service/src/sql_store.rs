@@ -86,6 +86,44 @@ impl SecretRecordStore for SqlSecretRecordStore {
         .map(drop)
     }
 
+    async fn replace(
+        &self,
+        expected: &SecretRecord,
+        record: SecretRecord,
+    ) -> Result<bool, SecretError> {
+        let expected_version = i64::try_from(expected.version)
+            .map_err(|_| SecretError::backend("version overflow"))?;
+        let version =
+            i64::try_from(record.version).map_err(|_| SecretError::backend("version overflow"))?;
+        let expected_envelope = expected.envelope.to_text();
+        let envelope = record.envelope.to_text();
+        let db = &self.db;
+        // One conditional statement: a `set` (new version) or a delete and re-create (same
+        // version, other envelope) between the caller's read and this write makes it match
+        // no row, and the newer value stays.
+        let replaced = run(async {
+            Ok(with_conn!(db, |conn| {
+                sqlx::query(
+                    "UPDATE secrets SET version = $1, key_id = $2, envelope = $3, updated_at = $4 \
+                     WHERE name = $5 AND version = $6 AND envelope = $7",
+                )
+                .bind(version)
+                .bind(&record.envelope.key_id)
+                .bind(&envelope)
+                .bind(record.updated_at)
+                .bind(&expected.name)
+                .bind(expected_version)
+                .bind(&expected_envelope)
+                .execute(conn)
+                .await
+                .map_err(storage::map_sqlx_error)?
+                .rows_affected()
+            }))
+        })
+        .await?;
+        Ok(replaced > 0)
+    }
+
     async fn get(&self, name: &str) -> Result<Option<SecretRecord>, SecretError> {
         let db = &self.db;
         let row: Option<Row> = run(async {

@@ -69,14 +69,15 @@ async fn values_are_encrypted_at_rest_and_rotation_needs_no_restart() {
         server.resolve("crm/api-token").await.unwrap().expose(),
         value
     );
-    // ... and what it writes with its old current key still opens everywhere.
-    server
+    // ... and what it writes next (under the new key) opens everywhere.
+    let second = server
         .set(
             "crm/api-token",
             &SecretValue::new("second-value".to_owned()),
         )
         .await
         .unwrap();
+    assert_eq!(second.key_id, new_key);
     let fresh = secrets_service::open_local_store(&db, data_dir.path(), None).unwrap();
     assert_eq!(
         fresh.resolve("crm/api-token").await.unwrap().expose(),

@@ -39,6 +39,15 @@ pub struct SecretRecord {
 pub trait SecretRecordStore: Send + Sync {
     /// Insert or replace the record with `record.name`.
     async fn put(&self, record: SecretRecord) -> Result<(), SecretError>;
+    /// Replace the record named `expected.name` with `record` only if the stored one is
+    /// still `expected` (same version and same envelope), atomically; whether it was
+    /// replaced. A rotation's rewrap goes through here so that a value set (or a secret
+    /// deleted and set again) meanwhile is never reverted.
+    async fn replace(
+        &self,
+        expected: &SecretRecord,
+        record: SecretRecord,
+    ) -> Result<bool, SecretError>;
     /// The record named `name`, if any.
     async fn get(&self, name: &str) -> Result<Option<SecretRecord>, SecretError>;
     /// All records, ordered by name.
@@ -188,31 +197,61 @@ impl LocalSecretStore {
     }
 
     /// Re-wrap every record not yet under the current master key. Values are not
-    /// decrypted; versions stay. Safe to run while the store serves reads, and to re-run
-    /// after an interruption.
+    /// decrypted; versions stay. Safe to run while the store serves reads and writes, and to
+    /// re-run after an interruption: each rewrap replaces a record only if it is still the
+    /// one read ([`SecretRecordStore::replace`]), so a value set concurrently wins and is
+    /// then rewrapped itself if it was sealed under an older key.
     pub async fn rotate_master_key(&self) -> Result<RotationReport, SecretError> {
-        let current = self.keys.current_key_id().to_owned();
+        let current = self.keys.current_key_id();
         let mut report = RotationReport::default();
-        for record in self.records.list().await? {
-            if record.envelope.key_id == current {
-                report.already_current += 1;
-                continue;
-            }
-            let reference = local_reference(&record.name);
-            let envelope =
-                envelope::rewrap(&record.envelope, self.keys.as_ref(), self.keys.as_ref())
+        for listed in self.records.list().await? {
+            let reference = local_reference(&listed.name);
+            let mut record = listed;
+            let mut attempts = 0;
+            loop {
+                if record.envelope.key_id == current {
+                    report.already_current += 1;
+                    break;
+                }
+                attempts += 1;
+                if attempts > MAX_REWRAP_ATTEMPTS {
+                    return Err(SecretError::unavailable(
+                        "the secret kept changing during the key rotation; run the rotation again",
+                    )
+                    .with_reference(&reference));
+                }
+                let envelope =
+                    envelope::rewrap(&record.envelope, self.keys.as_ref(), self.keys.as_ref())
+                        .await
+                        .map_err(|e| SecretError::from(e).with_reference(&reference))?;
+                let updated = SecretRecord {
+                    envelope,
+                    updated_at: Utc::now(),
+                    ..record.clone()
+                };
+                if self
+                    .records
+                    .replace(&record, updated)
                     .await
-                    .map_err(|e| SecretError::from(e).with_reference(&reference))?;
-            let updated = SecretRecord {
-                envelope,
-                updated_at: Utc::now(),
-                ..record
-            };
-            self.records
-                .put(updated)
-                .await
-                .map_err(|e| e.with_reference(&reference))?;
-            report.rewrapped += 1;
+                    .map_err(|e| e.with_reference(&reference))?
+                {
+                    report.rewrapped += 1;
+                    break;
+                }
+                tracing::info!(
+                    secret = %reference,
+                    "secret changed during the key rotation; its new value is kept"
+                );
+                match self
+                    .records
+                    .get(&record.name)
+                    .await
+                    .map_err(|e| e.with_reference(&reference))?
+                {
+                    Some(fresh) => record = fresh,
+                    None => break,
+                }
+            }
         }
         tracing::info!(
             key_id = %current,
@@ -235,6 +274,9 @@ impl LocalSecretStore {
             })
     }
 }
+
+/// How often a rotation retries a record that keeps changing under it.
+const MAX_REWRAP_ATTEMPTS: usize = 5;
 
 fn local_reference(name: &str) -> String {
     format!("local:{name}")
@@ -265,6 +307,21 @@ impl SecretRecordStore for InMemoryRecordStore {
             .await
             .insert(record.name.clone(), record);
         Ok(())
+    }
+
+    async fn replace(
+        &self,
+        expected: &SecretRecord,
+        record: SecretRecord,
+    ) -> Result<bool, SecretError> {
+        let mut records = self.records.lock().await;
+        let unchanged = records.get(&expected.name).is_some_and(|stored| {
+            stored.version == expected.version && stored.envelope == expected.envelope
+        });
+        if unchanged {
+            records.insert(expected.name.clone(), record);
+        }
+        Ok(unchanged)
     }
 
     async fn get(&self, name: &str) -> Result<Option<SecretRecord>, SecretError> {
@@ -383,5 +440,73 @@ mod tests {
             assert_eq!(new_only.resolve(name).await.unwrap().expose(), value);
             assert_eq!(new_only.get_metadata(name).await.unwrap().key_id, new.id());
         }
+    }
+
+    /// Records whose `list` lets a writer in right after the rotation read them: the
+    /// rotation then works from a stale read, as when a `set` lands between its read and
+    /// its write.
+    struct WriterBetweenReadAndWrite {
+        inner: Arc<InMemoryRecordStore>,
+        writer: tokio::sync::Mutex<Option<LocalSecretStore>>,
+    }
+
+    #[async_trait]
+    impl SecretRecordStore for WriterBetweenReadAndWrite {
+        async fn put(&self, record: SecretRecord) -> Result<(), SecretError> {
+            self.inner.put(record).await
+        }
+        async fn replace(
+            &self,
+            expected: &SecretRecord,
+            record: SecretRecord,
+        ) -> Result<bool, SecretError> {
+            self.inner.replace(expected, record).await
+        }
+        async fn get(&self, name: &str) -> Result<Option<SecretRecord>, SecretError> {
+            self.inner.get(name).await
+        }
+        async fn list(&self) -> Result<Vec<SecretRecord>, SecretError> {
+            let read = self.inner.list().await?;
+            if let Some(writer) = self.writer.lock().await.take() {
+                writer.set("a", &"set-meanwhile".into()).await?;
+                writer.delete("b").await?;
+                writer.set("b", &"b-recreated".into()).await?;
+            }
+            Ok(read)
+        }
+        async fn delete(&self, name: &str) -> Result<bool, SecretError> {
+            self.inner.delete(name).await
+        }
+    }
+
+    #[tokio::test]
+    async fn rotation_never_reverts_a_value_set_between_its_read_and_its_write() {
+        let old = MasterKey::generate();
+        let new = MasterKey::generate();
+        let records = Arc::new(InMemoryRecordStore::new());
+        let before = LocalSecretStore::new(records.clone(), Arc::new(old.clone()));
+        before.set("a", &"a-before".into()).await.unwrap();
+        before.set("b", &"b-before".into()).await.unwrap();
+
+        // The writer is a server that has not seen the new key yet: it seals with the old
+        // one, so the rotation must also rewrap the value it failed to replace.
+        let hooked = Arc::new(WriterBetweenReadAndWrite {
+            inner: records.clone(),
+            writer: tokio::sync::Mutex::new(Some(before)),
+        });
+        let ring = MasterKeyRing::new(new.clone()).with_retired(old);
+        let rotating = LocalSecretStore::new(hooked, Arc::new(ring));
+        let report = rotating.rotate_master_key().await.unwrap();
+        assert_eq!(report.rewrapped, 2, "{report:?}");
+
+        let new_only = LocalSecretStore::new(records, Arc::new(new.clone()));
+        assert_eq!(
+            new_only.resolve("a").await.unwrap().expose(),
+            "set-meanwhile"
+        );
+        assert_eq!(new_only.get_metadata("a").await.unwrap().version, 2);
+        // Deleted and set again: version 1 again, but another envelope, which wins too.
+        assert_eq!(new_only.resolve("b").await.unwrap().expose(), "b-recreated");
+        assert_eq!(new_only.get_metadata("b").await.unwrap().key_id, new.id());
     }
 }

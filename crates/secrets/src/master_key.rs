@@ -41,8 +41,10 @@ pub struct WrappedKey {
 /// Something that wraps data keys: a local key, a key ring, a Vault Transit key.
 #[async_trait]
 pub trait MasterKeyProvider: Send + Sync {
-    /// Id of the key new envelopes are wrapped with.
-    fn current_key_id(&self) -> &str;
+    /// Id of the key new envelopes are wrapped with now (a provider whose current key can
+    /// change while it runs, like a key directory rotated by another process, answers the
+    /// latest).
+    fn current_key_id(&self) -> String;
 
     /// Wrap a data key with the current key.
     async fn wrap_data_key(&self, data_key: &[u8]) -> Result<WrappedKey, EnvelopeError>;
@@ -279,8 +281,8 @@ fn io_error(path: &Path, error: &std::io::Error) -> EnvelopeError {
 
 #[async_trait]
 impl MasterKeyProvider for MasterKey {
-    fn current_key_id(&self) -> &str {
-        &self.id
+    fn current_key_id(&self) -> String {
+        self.id.clone()
     }
 
     async fn wrap_data_key(&self, data_key: &[u8]) -> Result<WrappedKey, EnvelopeError> {
@@ -338,8 +340,8 @@ impl MasterKeyRing {
 
 #[async_trait]
 impl MasterKeyProvider for MasterKeyRing {
-    fn current_key_id(&self) -> &str {
-        self.current.id()
+    fn current_key_id(&self) -> String {
+        self.current.id().to_owned()
     }
 
     async fn wrap_data_key(&self, data_key: &[u8]) -> Result<WrappedKey, EnvelopeError> {

@@ -438,6 +438,22 @@ impl secrets::SecretRecordStore for MemoryRecords {
         records.push(record);
         Ok(())
     }
+    async fn replace(
+        &self,
+        expected: &secrets::SecretRecord,
+        record: secrets::SecretRecord,
+    ) -> Result<bool, SecretError> {
+        let mut records = self.0.lock().await;
+        let Some(stored) = records.iter_mut().find(|r| {
+            r.name == expected.name
+                && r.version == expected.version
+                && r.envelope == expected.envelope
+        }) else {
+            return Ok(false);
+        };
+        *stored = record;
+        Ok(true)
+    }
     async fn get(&self, name: &str) -> Result<Option<secrets::SecretRecord>, SecretError> {
         Ok(self.0.lock().await.iter().find(|r| r.name == name).cloned())
     }

@@ -59,8 +59,8 @@ fn provider_error(error: &SecretError) -> EnvelopeError {
 
 #[async_trait]
 impl MasterKeyProvider for TransitMasterKey {
-    fn current_key_id(&self) -> &str {
-        &self.key_id
+    fn current_key_id(&self) -> String {
+        self.key_id.clone()
     }
 
     async fn wrap_data_key(&self, data_key: &[u8]) -> Result<WrappedKey, EnvelopeError> {
