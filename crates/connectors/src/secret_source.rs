@@ -41,11 +41,12 @@ impl SecretSource for ResolverSecretSource {
                 secrets::ErrorKind::NotFound | secrets::ErrorKind::InvalidReference => {
                     ConnectorError::config(Operation::ResolveSecret, message)
                 }
-                secrets::ErrorKind::PermissionDenied => ConnectorError::new(
-                    connector_sdk::ErrorKind::Permission,
-                    Operation::ResolveSecret,
-                    message,
-                ),
+                // The reference points where references may not (an `env:` name outside
+                // the prefix, a file outside the secret directories, a Vault path outside
+                // the allowed prefixes): the configuration's mistake, not an outage.
+                secrets::ErrorKind::PermissionDenied => {
+                    ConnectorError::config(Operation::ResolveSecret, message)
+                }
                 secrets::ErrorKind::Unavailable => {
                     ConnectorError::transient(Operation::ResolveSecret, message)
                 }

@@ -129,6 +129,29 @@ enum SecretsCommand {
     List(CommonArgs),
     /// Make a new master key current and rewrap every data key under it, without downtime.
     RotateKey(CommonArgs),
+    /// Let a user or every holder of a role USE a secret reference (an exact reference or a
+    /// prefix ending in `*`) in connectors, flows and notifications.
+    Grant {
+        /// The reference, e.g. `local:crm-token` or `vault:secret/crm/*`.
+        reference: String,
+        /// The user (id) it is for.
+        #[arg(long, conflicts_with = "role", required_unless_present = "role")]
+        user: Option<String>,
+        /// The role it is for (admin, operator, viewer, service).
+        #[arg(long)]
+        role: Option<kernel::Role>,
+        #[command(flatten)]
+        args: CommonArgs,
+    },
+    /// List the use grants.
+    Grants(CommonArgs),
+    /// Revoke the use grant ID.
+    Revoke {
+        /// The grant's id (see `grimos secrets grants`).
+        id: String,
+        #[command(flatten)]
+        args: CommonArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -315,7 +338,10 @@ fn secrets_command(command: SecretsCommand) -> Result<ExitCode, ExitCode> {
     let args = match &command {
         SecretsCommand::Set { args, .. }
         | SecretsCommand::List(args)
-        | SecretsCommand::RotateKey(args) => args,
+        | SecretsCommand::RotateKey(args)
+        | SecretsCommand::Grant { args, .. }
+        | SecretsCommand::Grants(args)
+        | SecretsCommand::Revoke { args, .. } => args,
     };
     let settings = args.settings()?;
     let runtime = runtime()?;
@@ -372,6 +398,42 @@ fn secrets_command(command: SecretsCommand) -> Result<ExitCode, ExitCode> {
                     report.rewrapped, report.already_current
                 );
             }),
+            SecretsCommand::Grant {
+                reference,
+                user,
+                role,
+                ..
+            } => {
+                let subject = match (user, role) {
+                    (Some(id), _) => secret_access::GrantSubject::User { id },
+                    (None, Some(role)) => secret_access::GrantSubject::Role { role },
+                    (None, None) => {
+                        eprintln!("grimos: name the grantee with --user ID or --role ROLE");
+                        return Err(ExitCode::from(EXIT_USAGE));
+                    }
+                };
+                secret_access::SqlSecretGrants::new(db.clone())
+                    .create(secret_access::NewGrant { reference, subject }, Some("cli"))
+                    .await
+                    .map(|grant| println!("granted {} ({})", grant.reference, grant.id))
+            }
+            SecretsCommand::Grants(_) => secret_access::SqlSecretGrants::new(db.clone())
+                .list()
+                .await
+                .map(|grants| {
+                    println!("{:<36} {:<40} GRANTEE", "ID", "REFERENCE");
+                    for grant in grants {
+                        let grantee = match grant.subject {
+                            secret_access::GrantSubject::User { id } => format!("user:{id}"),
+                            secret_access::GrantSubject::Role { role } => format!("role:{role}"),
+                        };
+                        println!("{:<36} {:<40} {grantee}", grant.id, grant.reference);
+                    }
+                }),
+            SecretsCommand::Revoke { id, .. } => secret_access::SqlSecretGrants::new(db.clone())
+                .delete(&id)
+                .await
+                .map(|()| println!("revoked {id}")),
         };
         db.close().await;
         match outcome {

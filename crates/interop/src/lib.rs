@@ -16,6 +16,7 @@
 //! Invariant: a connector configuration is stored only after it validates against its
 //! type's schema and every field marked `x-secret` holds a secret reference, never a value.
 
+pub mod connector_access;
 pub mod connector_store;
 pub mod dead_letter_store;
 pub mod flow_mapping;
@@ -30,9 +31,10 @@ pub mod stats;
 pub mod validation;
 mod versioned;
 
+pub use connector_access::ConnectorAccess;
 pub use routes::InteropState;
 pub use run_manager::RunSettings;
 
-/// The webhook signature (`sha256=<hex HMAC-SHA256 of body>`) a caller of
-/// `POST /api/v1/hooks/flows/{id}` sends in `X-Grimos-Signature`.
+/// The webhook signature (`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`) a caller
+/// of `POST /api/v1/hooks/flows/{id}` sends in `X-Grimos-Signature`.
 pub use flow_engine::signature as webhook_signature;

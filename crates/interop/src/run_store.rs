@@ -46,10 +46,14 @@ pub struct FlowRun {
     pub error: Option<String>,
     /// The trace id of the run's span.
     pub trace_id: Option<String>,
+    /// The principal the run acts for (the flow's owner): whose secret use rights its
+    /// connectors resolve secrets with. Set when the run starts.
+    pub acting_subject: Option<String>,
 }
 
 const COLUMNS: &str = "id, flow_id, status, trigger_kind, idempotency_key, requested_by, created_at, \
-    started_at, finished_at, records_read, records_written, records_rejected, error, trace_id";
+    started_at, finished_at, records_read, records_written, records_rejected, error, trace_id, \
+    acting_subject";
 
 /// A run to create.
 #[derive(Debug, Clone)]

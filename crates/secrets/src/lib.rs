@@ -34,7 +34,7 @@ pub use local_store::{
 pub use master_key::{MASTER_KEY_ENV, MasterKey, MasterKeyProvider, MasterKeyRing, WrappedKey};
 pub use reference::{
     SecretFieldProblem, SecretFieldViolation, SecretRef, VaultRef, find_literal_secrets,
-    looks_like_reference,
+    find_secret_references, looks_like_reference,
 };
 pub use resolver::{SecretResolver, SecretResolverBuilder};
 pub use value::SecretValue;

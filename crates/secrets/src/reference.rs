@@ -357,20 +357,38 @@ const MAX_SCHEMA_DEPTH: usize = 64;
 /// (`#/...`). `null` in a secret field counts as absent (the schema's `required` handles it).
 /// The result is sorted by pointer, without duplicates.
 pub fn find_literal_secrets(config: &Value, schema: &Value) -> Vec<SecretFieldViolation> {
-    let mut violations = Vec::new();
     let mut walker = SchemaWalker {
         root: schema,
-        violations: &mut violations,
+        violations: Vec::new(),
+        references: Vec::new(),
     };
     walker.walk(config, schema, String::new(), 0);
+    let mut violations = walker.violations;
     violations.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     violations.dedup_by(|a, b| a.pointer == b.pointer);
     violations
 }
 
+/// The valid secret references held by the secret fields of `config` (the same walk as
+/// [`find_literal_secrets`]), as `(JSON Pointer, reference text)`, sorted by pointer.
+/// These are what the server will resolve on someone's behalf, so each is authorized.
+pub fn find_secret_references(config: &Value, schema: &Value) -> Vec<(String, String)> {
+    let mut walker = SchemaWalker {
+        root: schema,
+        violations: Vec::new(),
+        references: Vec::new(),
+    };
+    walker.walk(config, schema, String::new(), 0);
+    let mut references = walker.references;
+    references.sort();
+    references.dedup();
+    references
+}
+
 struct SchemaWalker<'a> {
     root: &'a Value,
-    violations: &'a mut Vec<SecretFieldViolation>,
+    violations: Vec<SecretFieldViolation>,
+    references: Vec<(String, String)>,
 }
 
 impl<'a> SchemaWalker<'a> {
@@ -432,7 +450,10 @@ impl<'a> SchemaWalker<'a> {
         let problem = match value {
             Value::Null => return,
             Value::String(text) => match text.parse::<SecretRef>() {
-                Ok(_) => return,
+                Ok(_) => {
+                    self.references.push((pointer, text.clone()));
+                    return;
+                }
                 Err(error) if looks_like_reference(text) => {
                     SecretFieldProblem::InvalidReference(error)
                 }

@@ -48,6 +48,7 @@ struct Inner {
     env_lookup: EnvLookup,
     env_prefix: Option<String>,
     file_roots: Vec<PathBuf>,
+    vault_prefixes: Vec<String>,
     local: Option<LocalSecretStore>,
     vault: Option<VaultClient>,
     cache: Mutex<HashMap<SecretRef, CacheEntry>>,
@@ -76,6 +77,7 @@ pub struct SecretResolverBuilder {
     env_lookup: EnvLookup,
     env_prefix: Option<String>,
     file_roots: Vec<PathBuf>,
+    vault_prefixes: Vec<String>,
     local: Option<LocalSecretStore>,
     vault: Option<VaultClient>,
 }
@@ -87,6 +89,7 @@ impl Default for SecretResolverBuilder {
             env_lookup: Arc::new(|name| std::env::var(name).ok()),
             env_prefix: None,
             file_roots: Vec::new(),
+            vault_prefixes: Vec::new(),
             local: None,
             vault: None,
         }
@@ -128,6 +131,15 @@ impl SecretResolverBuilder {
         self
     }
 
+    /// Only allow `vault:` references whose `mount/path` starts with `prefix` (e.g.
+    /// `secret/grimos/`). Without any prefix, every path the Vault token can read is
+    /// allowed.
+    #[must_use]
+    pub fn allow_vault_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.vault_prefixes.push(prefix.into());
+        self
+    }
+
     /// Serve `local:` references from the embedded store.
     #[must_use]
     pub fn local_store(mut self, store: LocalSecretStore) -> Self {
@@ -150,6 +162,7 @@ impl SecretResolverBuilder {
                 env_lookup: self.env_lookup,
                 env_prefix: self.env_prefix,
                 file_roots: self.file_roots,
+                vault_prefixes: self.vault_prefixes,
                 local: self.local,
                 vault: self.vault,
                 cache: Mutex::new(HashMap::new()),
@@ -237,6 +250,11 @@ impl SecretResolver {
     async fn fetch(&self, reference: &SecretRef) -> Result<SecretValue, SecretError> {
         match reference {
             SecretRef::Vault(vault_ref) => match &self.inner.vault {
+                Some(_) if !self.vault_path_allowed(vault_ref) => {
+                    Err(SecretError::permission_denied(
+                        "the Vault path is outside the allowed prefixes (secrets.vault_prefixes)",
+                    ))
+                }
                 Some(client) => client.read_field(vault_ref).await,
                 None => Err(SecretError::invalid_reference(
                     "vault: references are not enabled (no Vault/OpenBao is configured)",
@@ -251,6 +269,18 @@ impl SecretResolver {
                 )),
             },
         }
+    }
+
+    fn vault_path_allowed(&self, reference: &crate::reference::VaultRef) -> bool {
+        let prefixes = &self.inner.vault_prefixes;
+        if prefixes.is_empty() {
+            return true;
+        }
+        let location = format!("{}/{}", reference.mount, reference.path);
+        prefixes.iter().any(|prefix| {
+            let prefix = prefix.trim_end_matches('/');
+            location == prefix || location.starts_with(&format!("{prefix}/"))
+        })
     }
 
     fn read_env(&self, name: &str) -> Result<SecretValue, SecretError> {
@@ -331,6 +361,7 @@ mod tests {
     use super::*;
     use crate::local_store::InMemoryRecordStore;
     use crate::master_key::MasterKey;
+    use crate::vault::VaultConfig;
     use std::collections::HashMap;
 
     fn reference(text: &str) -> SecretRef {
@@ -431,6 +462,35 @@ mod tests {
             assert!(shown.contains(text), "{shown}");
             assert!(!shown.contains("-value"), "{shown}");
         }
+    }
+
+    #[tokio::test]
+    async fn vault_references_stay_inside_allowed_prefixes() {
+        // Port 9 (discard) on loopback: a request that got through would fail as
+        // unavailable, so a permission refusal proves nothing was sent.
+        let config = VaultConfig::from_lookup(|name| match name {
+            "VAULT_ADDR" => Some("http://127.0.0.1:9".to_owned()),
+            "VAULT_TOKEN" => Some("test-token".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        let resolver = SecretResolver::builder()
+            .vault(VaultClient::new(config).unwrap())
+            .allow_vault_prefix("secret/grimos/")
+            .build();
+        for text in [
+            "vault:secret/admin#token",
+            "vault:secret/grimosx/app#token",
+            "vault:other/grimos/app#token",
+        ] {
+            let error = resolver.resolve_str(text).await.unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::PermissionDenied, "{text}");
+        }
+        let error = resolver
+            .resolve_str("vault:secret/grimos/app#token")
+            .await
+            .unwrap_err();
+        assert_ne!(error.kind(), ErrorKind::PermissionDenied);
     }
 
     #[tokio::test]

@@ -42,6 +42,13 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Flow runs executing at once in this process; more wait in status `queued`.
     pub max_concurrent_runs: usize,
+    /// How long a flow run may take when its flow sets no `run_timeout_secs`.
+    pub default_run_timeout: Duration,
+    /// Where secret references may point (`env:` prefix, `file:` directories, `vault:`
+    /// path prefixes).
+    pub secret_references: SecretReferenceSettings,
+    /// Where outbound connections made on a caller's behalf may go.
+    pub egress: EgressSettings,
     /// The built admin web app, served at `/`.
     pub web_dir: PathBuf,
     /// The token the first admin gets on first start (from `GRIMOS_ADMIN_TOKEN`).
@@ -59,6 +66,32 @@ pub struct Settings {
     pub tls: Option<TlsSettings>,
     /// Where each value came from, in display order.
     pub origins: Vec<(&'static str, Origin)>,
+}
+
+/// Confinement of secret references (who may use one is decided by use grants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretReferenceSettings {
+    /// `env:` references must name a variable starting with this prefix.
+    pub env_prefix: String,
+    /// `file:` references must point under one of these directories.
+    pub file_dirs: Vec<PathBuf>,
+    /// `vault:` references must start with one of these `mount/path` prefixes (empty: any
+    /// path the server's Vault token can read).
+    pub vault_prefixes: Vec<String>,
+}
+
+/// The egress policy's settings: which addresses connectors and notifiers may reach.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EgressSettings {
+    /// Also deny private, loopback and shared address ranges.
+    pub deny_private: bool,
+    /// Ranges always allowed (they override every deny rule).
+    pub allow: Vec<ipnet::IpNet>,
+    /// Ranges denied besides the built-in rules.
+    pub deny: Vec<ipnet::IpNet>,
+    /// Ranges allowed for one connector type only (`sql`, `rest`, or `notify` for flow
+    /// notifications).
+    pub allow_for: Vec<(String, ipnet::IpNet)>,
 }
 
 /// HTTPS serving.
@@ -173,6 +206,46 @@ const MAX_CONCURRENT_RUNS: Definition = Definition {
     env: "GRIMOS_FLOWS_MAX_CONCURRENT_RUNS",
     key: "flows.max_concurrent_runs",
 };
+const DEFAULT_RUN_TIMEOUT: Definition = Definition {
+    name: "flows.default_run_timeout_secs",
+    env: "GRIMOS_FLOWS_DEFAULT_RUN_TIMEOUT_SECS",
+    key: "flows.default_run_timeout_secs",
+};
+const SECRETS_ENV_PREFIX: Definition = Definition {
+    name: "secrets.env_prefix",
+    env: "GRIMOS_SECRETS_ENV_PREFIX",
+    key: "secrets.env_prefix",
+};
+const SECRETS_FILE_DIRS: Definition = Definition {
+    name: "secrets.file_dirs",
+    env: "GRIMOS_SECRETS_FILE_DIRS",
+    key: "secrets.file_dirs",
+};
+const SECRETS_VAULT_PREFIXES: Definition = Definition {
+    name: "secrets.vault_prefixes",
+    env: "GRIMOS_SECRETS_VAULT_PREFIXES",
+    key: "secrets.vault_prefixes",
+};
+const EGRESS_DENY_PRIVATE: Definition = Definition {
+    name: "egress.deny_private",
+    env: "GRIMOS_EGRESS_DENY_PRIVATE",
+    key: "egress.deny_private",
+};
+const EGRESS_ALLOW: Definition = Definition {
+    name: "egress.allow",
+    env: "GRIMOS_EGRESS_ALLOW",
+    key: "egress.allow",
+};
+const EGRESS_DENY: Definition = Definition {
+    name: "egress.deny",
+    env: "GRIMOS_EGRESS_DENY",
+    key: "egress.deny",
+};
+const EGRESS_ALLOW_FOR: Definition = Definition {
+    name: "egress.allow_for",
+    env: "GRIMOS_EGRESS_ALLOW_FOR",
+    key: "egress.allow_for",
+};
 const OIDC_ISSUER: Definition = Definition {
     name: "auth.oidc.issuer",
     env: "GRIMOS_OIDC_ISSUER",
@@ -226,7 +299,15 @@ const TLS_CLIENT_AUTH: Definition = Definition {
 };
 
 /// Every key the TOML file may hold.
-pub const FILE_KEYS: [&str; 19] = [
+pub const FILE_KEYS: [&str; 27] = [
+    "flows.default_run_timeout_secs",
+    "secrets.env_prefix",
+    "secrets.file_dirs",
+    "secrets.vault_prefixes",
+    "egress.deny_private",
+    "egress.allow",
+    "egress.deny",
+    "egress.allow_for",
     "web_dir",
     "tls.cert",
     "tls.key",
@@ -429,6 +510,15 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
                 .and_then(|value| usize::try_from(value).map_err(|error| error.to_string()))
         },
     )?;
+    let default_run_timeout = resolver.value(
+        &DEFAULT_RUN_TIMEOUT,
+        None,
+        "",
+        || "3600".to_owned(),
+        |raw| parse_bounded(raw, 1, 7 * 24 * 3600, "seconds").map(Duration::from_secs),
+    )?;
+    let secret_references = resolve_secret_references(&mut resolver, &data_dir)?;
+    let egress = resolve_egress(&mut resolver)?;
 
     let web_dir = resolver.value(
         &WEB_DIR,
@@ -479,6 +569,9 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         body_limit_bytes,
         shutdown_grace,
         max_concurrent_runs,
+        default_run_timeout,
+        secret_references,
+        egress,
         web_dir,
         admin_token,
         master_key,
@@ -486,6 +579,172 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         oidc,
         tls,
         origins: resolver.origins,
+    })
+}
+
+/// A list setting: a TOML array of strings in the file, or comma-separated text in the
+/// environment. Empty items are dropped.
+fn parse_list(raw: &str) -> Result<Vec<String>, String> {
+    let trimmed = raw.trim();
+    if trimmed.starts_with('[') {
+        let value: toml::Value = toml::from_str(&format!("list = {trimmed}"))
+            .map_err(|_| format!("{trimmed:?} is not a list of strings"))?;
+        return value
+            .get("list")
+            .and_then(toml::Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|item| {
+                        item.as_str()
+                            .map(|text| text.trim().to_owned())
+                            .ok_or_else(|| format!("{item} is not a string"))
+                    })
+                    .filter(|item| item.as_ref().map_or(true, |text| !text.is_empty()))
+                    .collect()
+            })
+            .unwrap_or_else(|| Err(format!("{trimmed:?} is not a list of strings")));
+    }
+    Ok(trimmed
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+fn parse_networks(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    parse_list(raw)?
+        .into_iter()
+        .map(|item| parse_network(&item))
+        .collect()
+}
+
+/// A CIDR range (`10.0.0.0/8`, `fd00::/8`) or a single address (`192.0.2.7`).
+fn parse_network(item: &str) -> Result<ipnet::IpNet, String> {
+    item.parse::<ipnet::IpNet>()
+        .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map(|network| network.trunc())
+        .map_err(|_| {
+            format!(
+                "{item:?} is not an address range; expected CIDR such as 10.0.0.0/8 or an address"
+            )
+        })
+}
+
+fn resolve_secret_references(
+    resolver: &mut Resolver<'_>,
+    data_dir: &Path,
+) -> Result<SecretReferenceSettings, SettingError> {
+    let env_prefix = resolver.value(
+        &SECRETS_ENV_PREFIX,
+        None,
+        "",
+        || "GRIMOS_SECRET_".to_owned(),
+        |raw| {
+            let valid = raw.len() >= 3
+                && raw
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if valid {
+                Ok(raw.to_owned())
+            } else {
+                Err(format!(
+                    "{raw:?} is not an environment variable prefix; expected at least 3 of A-Z, 0-9, _ (such as GRIMOS_SECRET_)"
+                ))
+            }
+        },
+    )?;
+    let default_dirs = format!("/run/secrets,{}", data_dir.join("secrets").display());
+    let file_dirs = resolver.value(
+        &SECRETS_FILE_DIRS,
+        None,
+        "",
+        || default_dirs,
+        |raw| {
+            parse_list(raw)?
+                .into_iter()
+                .map(|dir| {
+                    if dir.starts_with('/') {
+                        Ok(PathBuf::from(dir))
+                    } else {
+                        Err(format!("{dir:?} is not an absolute directory"))
+                    }
+                })
+                .collect()
+        },
+    )?;
+    let vault_prefixes = resolver.value(
+        &SECRETS_VAULT_PREFIXES,
+        None,
+        "",
+        String::new,
+        |raw| {
+            parse_list(raw)?
+                .into_iter()
+                .map(|prefix| {
+                    let prefix = prefix.trim_start_matches("vault:").to_owned();
+                    if prefix.is_empty()
+                        || prefix.starts_with('/')
+                        || prefix.split('/').any(|segment| segment == "..")
+                    {
+                        Err(format!(
+                            "{prefix:?} is not a Vault path prefix; expected mount/path such as secret/grimos/"
+                        ))
+                    } else {
+                        Ok(prefix)
+                    }
+                })
+                .collect()
+        },
+    )?;
+    Ok(SecretReferenceSettings {
+        env_prefix,
+        file_dirs,
+        vault_prefixes,
+    })
+}
+
+fn resolve_egress(resolver: &mut Resolver<'_>) -> Result<EgressSettings, SettingError> {
+    let deny_private = resolver.value(
+        &EGRESS_DENY_PRIVATE,
+        None,
+        "",
+        || "false".to_owned(),
+        |raw| match raw {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            other => Err(format!(
+                "{other:?} is not a boolean; expected true or false"
+            )),
+        },
+    )?;
+    let allow = resolver.value(&EGRESS_ALLOW, None, "", String::new, parse_networks)?;
+    let deny = resolver.value(&EGRESS_DENY, None, "", String::new, parse_networks)?;
+    let allow_for = resolver.value(&EGRESS_ALLOW_FOR, None, "", String::new, |raw| {
+        parse_list(raw)?
+            .into_iter()
+            .map(|item| {
+                let (connector_type, network) = item.split_once('=').ok_or_else(|| {
+                    format!("{item:?} is not TYPE=RANGE; expected e.g. sql=10.0.0.0/8")
+                })?;
+                let connector_type = connector_type.trim();
+                if connector_type.is_empty()
+                    || !connector_type.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
+                    })
+                {
+                    return Err(format!("{connector_type:?} is not a connector type name"));
+                }
+                Ok((connector_type.to_owned(), parse_network(network.trim())?))
+            })
+            .collect()
+    })?;
+    Ok(EgressSettings {
+        deny_private,
+        allow,
+        deny,
+        allow_for,
     })
 }
 
@@ -711,6 +970,62 @@ impl Settings {
         out.push_str(&line(
             "shutdown_grace_secs",
             self.shutdown_grace.as_secs().to_string(),
+        ));
+        out.push_str(&line(
+            "flows.max_concurrent_runs",
+            self.max_concurrent_runs.to_string(),
+        ));
+        out.push_str(&line(
+            "flows.default_run_timeout_secs",
+            self.default_run_timeout.as_secs().to_string(),
+        ));
+        let list = |items: Vec<String>| {
+            format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(|item| format!("{item:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let references = &self.secret_references;
+        out.push_str(&line("secrets.env_prefix", quoted(&references.env_prefix)));
+        out.push_str(&line(
+            "secrets.file_dirs",
+            list(
+                references
+                    .file_dirs
+                    .iter()
+                    .map(|dir| dir.display().to_string())
+                    .collect(),
+            ),
+        ));
+        out.push_str(&line(
+            "secrets.vault_prefixes",
+            list(references.vault_prefixes.clone()),
+        ));
+        out.push_str(&line(
+            "egress.deny_private",
+            self.egress.deny_private.to_string(),
+        ));
+        out.push_str(&line(
+            "egress.allow",
+            list(self.egress.allow.iter().map(ToString::to_string).collect()),
+        ));
+        out.push_str(&line(
+            "egress.deny",
+            list(self.egress.deny.iter().map(ToString::to_string).collect()),
+        ));
+        out.push_str(&line(
+            "egress.allow_for",
+            list(
+                self.egress
+                    .allow_for
+                    .iter()
+                    .map(|(connector_type, network)| format!("{connector_type}={network}"))
+                    .collect(),
+            ),
         ));
         out.push_str(&line(
             "web_dir",

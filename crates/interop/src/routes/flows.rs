@@ -7,11 +7,14 @@ use axum::response::{IntoResponse as _, Response};
 use flow_engine::{ConnectorRef, FlowSpec};
 use http::{HeaderMap, StatusCode, header};
 use kernel::{Access, Error, ErrorKind, FieldError};
+use secret_access::Actor;
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::InteropState;
+use crate::connector_access::set_flow_owner;
+use crate::connector_store;
 use crate::flow_store::{self, FlowContent, StoredFlow};
 use crate::run_manager::Trigger;
 use crate::run_store::FlowRun;
@@ -31,6 +34,7 @@ pub(super) fn router() -> OpenApiRouter<InteropState> {
 /// A flow as created or replaced: the flow file model (docs/flows.md) with stored
 /// connector ids, plus `enabled` and `webhook_secret`. Unknown keys are refused.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct FlowRequest {
     /// Unique name.
@@ -60,6 +64,40 @@ pub struct FlowRequest {
     pub enabled: Option<bool>,
     /// A secret REFERENCE (e.g. `local:flow-hook`) whose value signs webhook calls.
     pub webhook_secret: Option<String>,
+}
+
+/// Refuse (403 `secret_use_denied`) a flow whose runs would use a secret reference the
+/// caller may not use: its connectors' secret fields, its webhook secret and its
+/// notification secret. Whoever saves a flow becomes its owner, and its runs act with the
+/// owner's authority — so the owner must hold every use right the runs need.
+async fn authorize_secret_use(
+    state: &InteropState,
+    actor: &Actor,
+    content: &FlowContent,
+) -> Result<(), Error> {
+    for reference in [
+        &content.spec.source.connector,
+        &content.spec.target.connector,
+    ] {
+        if let ConnectorRef::Named(id) = reference {
+            let connector = connector_store::get(&state.db, id).await?;
+            state
+                .access
+                .check_config(actor, &connector.connector_type, &connector.config)
+                .await?;
+        }
+    }
+    let single = content.webhook_secret.iter().chain(
+        content
+            .spec
+            .notify
+            .as_ref()
+            .and_then(|notify| notify.secret.as_ref()),
+    );
+    for reference in single {
+        state.access.check_reference(actor, reference).await?;
+    }
+    Ok(())
 }
 
 /// Check a flow request: its shape, the engine's checks, the stored connectors and the
@@ -163,7 +201,11 @@ async fn list_flows(
     post, path = "/api/v1/interop/flows", tag = "flows",
     request_body = FlowRequest,
     security(("bearer" = [])),
-    responses((status = 201, body = StoredFlow, headers(("ETag" = String), ("Location" = String))), CommonErrors)
+    responses(
+        (status = 201, body = StoredFlow, headers(("ETag" = String), ("Location" = String))),
+        (status = 409, body = api::Problem, content_type = "application/problem+json", description = "`name_taken`: the name is taken"),
+        CommonErrors
+    )
 )]
 async fn create_flow(
     State(state): State<InteropState>,
@@ -171,8 +213,11 @@ async fn create_flow(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
     let principal = caller.require(Access::Operate)?;
+    let actor = Actor::of(principal);
     let content = validated(&state, body).await?;
+    authorize_secret_use(&state, &actor, &content).await?;
     let flow = flow_store::create(&state.db, content, Some(&principal.subject)).await?;
+    set_flow_owner(&state.db, &flow.id, &actor).await?;
     api::audit::record(principal, "flow.create", "flow", &flow.id);
     let location = format!("/api/v1/interop/flows/{}", flow.id);
     Ok(with_etag(
@@ -205,7 +250,7 @@ async fn get_flow(
 /// Replace a flow (send `If-Match`). Its schedule restarts from now.
 #[utoipa::path(
     put, path = "/api/v1/interop/flows/{id}", tag = "flows",
-    params(("id" = String, Path, description = "Flow id"), ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    params(("id" = String, Path, description = "Flow id"), api::IfMatchHeader),
     request_body = FlowRequest,
     security(("bearer" = [])),
     responses((status = 200, body = StoredFlow), UpdateErrors, CommonErrors)
@@ -218,7 +263,9 @@ async fn update_flow(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
     let principal = caller.require(Access::Operate)?;
+    let actor = Actor::of(principal);
     let content = validated(&state, body).await?;
+    authorize_secret_use(&state, &actor, &content).await?;
     let flow = flow_store::update(
         &state.db,
         &id,
@@ -227,6 +274,7 @@ async fn update_flow(
         Some(&principal.subject),
     )
     .await?;
+    set_flow_owner(&state.db, &id, &actor).await?;
     api::audit::record(principal, "flow.update", "flow", &id);
     Ok(with_etag(flow.version, ApiJson(flow)))
 }
@@ -234,7 +282,7 @@ async fn update_flow(
 /// Delete a flow with its runs, run logs, dead letters and checkpoint.
 #[utoipa::path(
     delete, path = "/api/v1/interop/flows/{id}", tag = "flows",
-    params(("id" = String, Path, description = "Flow id"), ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    params(("id" = String, Path, description = "Flow id"), api::IfMatchHeader),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), UpdateErrors, CommonErrors)
 )]
@@ -303,11 +351,12 @@ pub(super) fn accepted(run: &FlowRun, created: bool) -> Response {
 /// `409 run_in_progress`, unless the flow sets `options.allow_concurrent_runs`.
 #[utoipa::path(
     post, path = "/api/v1/interop/flows/{id}/runs", tag = "runs",
-    params(("id" = String, Path, description = "Flow id"), ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
+    params(("id" = String, Path, description = "Flow id"), api::openapi::IdempotencyKeyHeader),
     security(("bearer" = [])),
     responses(
         (status = 202, body = RunAccepted, description = "Queued"),
         (status = 200, body = RunAccepted, description = "The run this idempotency key started"),
+        (status = 409, body = api::Problem, content_type = "application/problem+json", description = "`run_in_progress`: a run of the flow is queued or running"),
         NotFound, CommonErrors
     )
 )]

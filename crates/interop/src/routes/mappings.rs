@@ -9,6 +9,7 @@ use futures_util::StreamExt as _;
 use http::{StatusCode, header};
 use kernel::{Access, Error, FieldError};
 use mapping::{MappingSpec, Schema, ValidationIssue};
+use secret_access::Actor;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,7 +32,11 @@ pub(super) fn router() -> OpenApiRouter<InteropState> {
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MappingRequest {
-    /// Unique name, 1 to 100 characters.
+    /// Unique name: 1 to 100 characters, not only spaces, no control characters.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
     /// Where records come from.
     #[serde(default)]
@@ -57,8 +62,11 @@ pub struct MappingRequest {
 async fn validated(state: &InteropState, request: MappingRequest) -> Result<MappingContent, Error> {
     let mut errors = Vec::new();
     let name = request.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("/name", "must be 1 to 100 characters"));
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "/name",
+            "must be 1 to 100 characters, without control characters",
+        ));
     }
     for (pointer, end) in [("/source", &request.source), ("/target", &request.target)] {
         if let Some(end) = end
@@ -141,7 +149,11 @@ async fn list_mappings(
     post, path = "/api/v1/interop/mappings", tag = "mappings",
     request_body = MappingRequest,
     security(("bearer" = [])),
-    responses((status = 201, body = StoredMapping, headers(("ETag" = String), ("Location" = String))), CommonErrors)
+    responses(
+        (status = 201, body = StoredMapping, headers(("ETag" = String), ("Location" = String))),
+        (status = 409, body = api::Problem, content_type = "application/problem+json", description = "`name_taken`: the name is taken"),
+        CommonErrors
+    )
 )]
 async fn create_mapping(
     State(state): State<InteropState>,
@@ -183,7 +195,7 @@ async fn get_mapping(
 /// Replace a mapping (send `If-Match`).
 #[utoipa::path(
     put, path = "/api/v1/interop/mappings/{id}", tag = "mappings",
-    params(("id" = String, Path, description = "Mapping id"), ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    params(("id" = String, Path, description = "Mapping id"), api::IfMatchHeader),
     request_body = MappingRequest,
     security(("bearer" = [])),
     responses((status = 200, body = StoredMapping), UpdateErrors, CommonErrors)
@@ -209,23 +221,41 @@ async fn update_mapping(
     Ok(with_etag(mapping.version, ApiJson(mapping)))
 }
 
-/// Delete a mapping.
+/// Delete a mapping. A mapping that flows use (`mapping_id`) is not deleted (`409
+/// in_use`, naming them in `flows`) unless `?cascade=true`, which deletes those flows too.
 #[utoipa::path(
     delete, path = "/api/v1/interop/mappings/{id}", tag = "mappings",
-    params(("id" = String, Path, description = "Mapping id"), ("If-Match" = Option<String>, Header, description = "The ETag you read")),
+    params(
+        ("id" = String, Path, description = "Mapping id"),
+        api::IfMatchHeader,
+        super::connectors::DeleteQuery,
+    ),
     security(("bearer" = [])),
-    responses((status = 204, description = "Deleted"), UpdateErrors, CommonErrors)
+    responses(
+        (status = 204, description = "Deleted (with the flows that used it, on a cascade)"),
+        (status = 409, body = super::connectors::InUseProblem, content_type = "application/problem+json",
+         description = "Flows use it (`in_use`), or, on a cascade, one of them has a queued or running run (`run_in_progress`); `flows` names them"),
+        (status = 412, body = api::Problem, content_type = "application/problem+json", description = "The If-Match version is stale"),
+        NotFound, CommonErrors
+    )
 )]
 async fn delete_mapping(
     State(state): State<InteropState>,
     caller: Caller,
     Path(id): Path<String>,
     if_match: IfMatch,
-) -> ApiResult<StatusCode> {
+    api::ApiQuery(query): api::ApiQuery<super::connectors::DeleteQuery>,
+) -> ApiResult<Response> {
     let principal = caller.require(Access::Operate)?;
-    mapping_store::delete(&state.db, &id, if_match.0).await?;
-    api::audit::record(principal, "mapping.delete", "mapping", &id);
-    Ok(StatusCode::NO_CONTENT)
+    super::connectors::delete_used(
+        &state,
+        principal,
+        crate::flow_store::Used::Mapping,
+        &id,
+        if_match,
+        query.cascade.unwrap_or(false),
+    )
+    .await
 }
 
 /// The outcome of validating a mapping against its schemas.
@@ -244,6 +274,7 @@ pub struct MappingValidation {
 /// The schema of one end: the user's JSON Schema, else the connector's introspection.
 async fn schema_of(
     state: &InteropState,
+    actor: &Actor,
     user: &Option<Value>,
     end: &Option<StreamRef>,
     label: &str,
@@ -261,7 +292,7 @@ async fn schema_of(
             "the {label} schema could not be introspected, so fields were not checked against it: {reason}"
         ),
     };
-    let connector = match state.connect(&end.connector).await {
+    let connector = match state.connect(&end.connector, actor).await {
         Ok(connector) => connector,
         Err(error) => {
             warnings.push(unavailable(error.0.message().to_owned()));
@@ -304,12 +335,13 @@ async fn validate_mapping(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<MappingValidation>> {
-    caller.require(Access::Read)?;
+    let actor = Actor::of(caller.require(Access::Read)?);
     let stored = mapping_store::get(&state.db, &id).await?;
     let spec = spec_of(&stored.rules).map_err(Error::validation)?;
     let mut warnings = Vec::new();
     let source = schema_of(
         &state,
+        &actor,
         &stored.source_schema,
         &stored.source,
         "source",
@@ -318,6 +350,7 @@ async fn validate_mapping(
     .await;
     let target = schema_of(
         &state,
+        &actor,
         &stored.target_schema,
         &stored.target,
         "target",
@@ -386,7 +419,7 @@ async fn preview_mapping(
     caller: Caller,
     ApiJson(request): ApiJson<PreviewRequest>,
 ) -> ApiResult<ApiJson<PreviewResponse>> {
-    caller.require(Access::Operate)?;
+    let actor = Actor::of(caller.require(Access::Operate)?);
     let spec = spec_of(&request.rules).map_err(Error::validation)?;
     let samples = match (request.records, request.source) {
         (Some(records), None) => {
@@ -408,7 +441,7 @@ async fn preview_mapping(
                 )
                 .into());
             }
-            sample(&state, &source.connector, &source.stream, limit).await?
+            sample(&state, &actor, &source.connector, &source.stream, limit).await?
         }
         _ => {
             return Err(Error::invalid_field(
@@ -434,11 +467,12 @@ async fn preview_mapping(
 
 async fn sample(
     state: &InteropState,
+    actor: &Actor,
     connector_id: &str,
     stream: &str,
     limit: usize,
 ) -> Result<Vec<Value>, api::ApiError> {
-    let connector = state.connect(connector_id).await?;
+    let connector = state.connect(connector_id, actor).await?;
     let mut request = ReadRequest::full(stream);
     request.batch_size = limit;
     let mut batches = connector

@@ -10,10 +10,11 @@ mod runs;
 use std::sync::Arc;
 
 use ::connectors::ConnectorRegistry;
-use connector_sdk::SecretSource;
+use secret_access::Actor;
 use storage::Database;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::connector_access::ConnectorAccess;
 use crate::run_manager::{RunManager, RunSettings};
 
 /// What the interop routes need.
@@ -23,8 +24,8 @@ pub struct InteropState {
     pub db: Database,
     /// The connector types.
     pub registry: ConnectorRegistry,
-    /// Resolves secret references when a connector connects.
-    pub secrets: Arc<dyn SecretSource>,
+    /// Builds connectors on a principal's behalf (secret use, egress, own database).
+    pub access: ConnectorAccess,
     /// Starts, tracks and cancels flow runs.
     pub runs: RunManager,
 }
@@ -40,25 +41,20 @@ pub fn router() -> OpenApiRouter<InteropState> {
 }
 
 impl InteropState {
-    /// The state over the database, the connector types and the secrets source, with a
-    /// run manager using `settings`. Call [`InteropState::start`] once the database is
-    /// migrated.
-    pub fn new(
-        db: Database,
-        registry: ConnectorRegistry,
-        secrets: Arc<dyn SecretSource>,
-        settings: RunSettings,
-    ) -> Self {
-        let runs = RunManager::new(db.clone(), registry.clone(), secrets.clone(), settings);
+    /// The state over the database and the connector access, with a run manager using
+    /// `settings`. Call [`InteropState::start`] once the database is migrated.
+    pub fn new(db: Database, access: ConnectorAccess, settings: RunSettings) -> Self {
+        let runs = RunManager::new(db.clone(), access.clone(), settings);
         Self {
             db,
-            registry,
-            secrets,
+            registry: access.registry().clone(),
+            access,
             runs,
         }
     }
 
-    /// Mark runs interrupted by the last stop as failed and start the scheduler.
+    /// Resume the runs a stopping server released, mark runs abandoned by a server that
+    /// stopped without releasing them as failed, and start the scheduler and heartbeat.
     pub async fn start(&self) -> Result<(), kernel::Error> {
         flow_engine::metrics::describe();
         self.runs.sweep().await?;
@@ -67,24 +63,26 @@ impl InteropState {
         Ok(())
     }
 
-    /// Stop the scheduler and the heartbeat (runs going on are left to finish, or to be
-    /// marked failed as abandoned by the next sweep of any server).
-    pub fn shutdown(&self) {
-        self.runs.shutdown_token().cancel();
+    /// Stop the scheduler and the heartbeat, stop this server's runs and replay jobs at a
+    /// batch boundary and wait for them up to `grace`; stopped runs are released for the
+    /// next server to resume from their checkpoint (see [`RunManager::shutdown`]).
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        self.runs.shutdown(grace).await;
     }
 
-    /// Build the stored connector `id`, ready to connect.
+    /// Build the stored connector `id` for `actor` (the caller), ready to connect.
     pub(crate) async fn connect(
         &self,
         id: &str,
+        actor: &Actor,
     ) -> Result<Arc<dyn connector_sdk::Connector>, api::ApiError> {
         let stored = crate::connector_store::get(&self.db, id).await?;
-        self.registry
-            .build(
-                &stored.connector_type,
-                stored.config,
-                &connector_sdk::BuildContext::new(self.secrets.clone()),
-            )
+        // A reference the actor may not use is refused (403) before anything connects.
+        self.access
+            .check_config(actor, &stored.connector_type, &stored.config)
+            .await?;
+        self.access
+            .build(&stored.connector_type, stored.config, actor)
             .await
             .map_err(connectors::connector_error)
     }
