@@ -257,4 +257,11 @@ impl ConnectorError {
     pub fn retryable(&self) -> bool {
         self.kind.retryable()
     }
+
+    /// The egress policy's refusal behind this error, when the policy refused the
+    /// destination (the API answers such an error with the code `egress_denied`).
+    pub fn egress_denial(&self) -> Option<&egress::EgressDenied> {
+        let source: &(dyn StdError + 'static) = self.source.as_deref()?;
+        egress::find_denial(source)
+    }
 }

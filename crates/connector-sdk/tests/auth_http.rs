@@ -367,7 +367,11 @@ async fn auth_config_builds_providers_and_marks_secrets_in_its_schema() {
         "client_id": "grimos", "client_secret": "vault:kv/crm#secret", "scopes": ["read"]
     }))
     .unwrap();
-    let provider = config.build(reqwest::Client::new(), Arc::new(EnvFileSecretSource));
+    let provider = config.build(
+        reqwest::Client::new(),
+        Arc::new(EnvFileSecretSource),
+        &egress::EgressPolicy::default().scope("rest"),
+    );
     assert!(format!("{provider:?}").contains("vault:kv/crm#secret"));
     let secret_paths = connector_sdk::secret::secret_fields(&AuthConfig::json_schema());
     assert_eq!(

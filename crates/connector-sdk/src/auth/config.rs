@@ -83,11 +83,14 @@ pub enum AuthConfig {
 }
 
 impl AuthConfig {
-    /// Builds the provider. `http` is used for token exchanges.
+    /// Builds the provider. `http` is used for token exchanges, whose URL is checked
+    /// against `egress` (build `http` with [`egress::EgressScope::client_builder`] and
+    /// [`egress::Redirects::SameOrigin`]).
     pub fn build(
         &self,
         http: reqwest::Client,
         secrets: Arc<dyn SecretSource>,
+        egress: &egress::EgressScope,
     ) -> Arc<dyn AuthProvider> {
         match self.clone() {
             Self::None => Arc::new(NoAuth),
@@ -122,7 +125,9 @@ impl AuthConfig {
                 if let Some(seconds) = refresh_skew_seconds {
                     config.refresh_skew = Duration::from_secs(seconds);
                 }
-                Arc::new(OAuth2ClientCredentials::new(config, http, secrets))
+                Arc::new(
+                    OAuth2ClientCredentials::new(config, http, secrets).with_egress(egress.clone()),
+                )
             }
         }
     }

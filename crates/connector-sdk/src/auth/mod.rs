@@ -19,7 +19,10 @@ use async_trait::async_trait;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 
 pub use config::{ApiKeyLocation, AuthConfig};
-pub use http::{error_for_status, map_reqwest_error, parse_retry_after};
+pub use http::{
+    TOKEN_RESPONSE_LIMIT, check_egress, egress_denied, error_for_status, human_size,
+    map_reqwest_error, parse_retry_after, read_body_limited,
+};
 pub use oauth2::{ClientAuthMethod, OAuth2ClientCredentials, OAuth2Config};
 pub use secret_cell::SecretCell;
 pub use static_credentials::{ApiKeyAuth, ApiKeyPlacement, BasicAuth, BearerAuth, NoAuth};

@@ -16,7 +16,9 @@ use reqwest::{Client, RequestBuilder};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::http::{map_reqwest_error, parse_retry_after};
+use super::http::{
+    TOKEN_RESPONSE_LIMIT, check_egress, map_reqwest_error, parse_retry_after, read_body_limited,
+};
 use super::secret_cell::{SecretCell, next_generation};
 use super::{AuthProvider, Authorized, CredentialId};
 use crate::clock::{Clock, SystemClock};
@@ -82,9 +84,16 @@ struct CachedToken {
 ///
 /// Concurrent requests needing a token share one exchange: the cache lock is held while
 /// fetching, so the others wait for that token instead of fetching their own.
+///
+/// The token URL is checked against the egress policy ([`Self::with_egress`]) before each
+/// exchange; give it a client from [`egress::EgressScope::client_builder`] with
+/// [`egress::Redirects::SameOrigin`] so that names are checked when resolved and the
+/// client credentials never follow a redirect to another origin. Token answers larger
+/// than [`TOKEN_RESPONSE_LIMIT`] are refused.
 pub struct OAuth2ClientCredentials {
     config: OAuth2Config,
     http: Client,
+    egress: egress::EgressScope,
     client_secret: SecretCell,
     token: Mutex<Option<CachedToken>>,
     clock: Arc<dyn Clock>,
@@ -128,10 +137,19 @@ impl OAuth2ClientCredentials {
         Self {
             config,
             http,
+            egress: egress::EgressPolicy::default().scope("oauth2"),
             client_secret,
             token: Mutex::new(None),
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Checks the token URL against `egress` (the scope of the connector using the
+    /// provider) instead of the default policy.
+    #[must_use]
+    pub fn with_egress(mut self, egress: egress::EgressScope) -> Self {
+        self.egress = egress;
+        self
     }
 
     /// Uses `clock` for expiry (tests use [`crate::ManualClock`]).
@@ -190,7 +208,11 @@ impl OAuth2ClientCredentials {
         if let Some(audience) = &self.config.audience {
             form.push(("audience", audience));
         }
-        let mut request = self.http.post(&self.config.token_url);
+        let token_url = reqwest::Url::parse(&self.config.token_url).map_err(|e| {
+            ConnectorError::config(op, format!("the token URL is not a valid URL: {e}"))
+        })?;
+        check_egress(op, &self.egress, &token_url)?;
+        let mut request = self.http.post(token_url);
         match self.config.client_auth {
             ClientAuthMethod::BasicHeader => {
                 request = request.basic_auth(&self.config.client_id, Some(client_secret.expose()));
@@ -208,10 +230,7 @@ impl OAuth2ClientCredentials {
             .map_err(|e| map_reqwest_error(op, e))?;
         let status = response.status();
         let retry_after = parse_retry_after(response.headers());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| map_reqwest_error(op, e))?;
+        let body = read_body_limited(op, response, TOKEN_RESPONSE_LIMIT, "a token answer").await?;
 
         if status.is_success() {
             let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
