@@ -45,7 +45,15 @@ pub(crate) struct Plan {
     pub(crate) timeout: Duration,
     pub(crate) https_only: bool,
     pub(crate) rate_limit: Option<(f64, u32)>,
+    pub(crate) max_response_bytes: usize,
 }
+
+/// The default of `max_response_bytes`: 64 MiB.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+/// The largest `max_response_bytes` accepted: 1 GiB.
+pub(crate) const MAX_RESPONSE_BYTES_LIMIT: u64 = 1024 * 1024 * 1024;
+/// The smallest `max_response_bytes` accepted: 1 KiB.
+pub(crate) const MIN_RESPONSE_BYTES: u64 = 1024;
 
 /// One stream, checked.
 #[derive(Debug, Clone)]
@@ -161,6 +169,17 @@ pub(crate) fn compile(config: &RestConfig) -> Result<Plan, ConnectorError> {
     if config.timeout_seconds == 0 {
         return Err(invalid("/timeout_seconds", "must be at least 1"));
     }
+    let max_response_bytes = config
+        .max_response_bytes
+        .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES);
+    if !(MIN_RESPONSE_BYTES..=MAX_RESPONSE_BYTES_LIMIT).contains(&max_response_bytes) {
+        return Err(invalid(
+            "/max_response_bytes",
+            format!("must be between {MIN_RESPONSE_BYTES} and {MAX_RESPONSE_BYTES_LIMIT} (1 GiB)"),
+        ));
+    }
+    let max_response_bytes = usize::try_from(max_response_bytes)
+        .map_err(|_| invalid("/max_response_bytes", "is too large for this platform"))?;
     let rate_limit = match &config.rate_limit {
         Some(limit) if !(limit.per_second.is_finite() && limit.per_second > 0.0) => {
             return Err(invalid(
@@ -182,10 +201,12 @@ pub(crate) fn compile(config: &RestConfig) -> Result<Plan, ConnectorError> {
             initial_backoff: Duration::from_millis(retry.initial_backoff_ms),
             max_backoff: Duration::from_millis(retry.max_backoff_ms),
             max_elapsed: Some(Duration::from_secs(retry.max_elapsed_seconds)),
+            ..RetryPolicy::default()
         },
         timeout: Duration::from_secs(config.timeout_seconds),
         https_only: !config.allow_insecure_http,
         rate_limit,
+        max_response_bytes,
     })
 }
 

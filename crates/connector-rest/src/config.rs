@@ -47,6 +47,10 @@ pub struct RestConfig {
     /// Deadline of one HTTP request, in seconds (default 30).
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
+    /// The largest response body read (each page), in bytes: default 64 MiB, at most
+    /// 1 GiB. A larger answer fails the request instead of filling the server's memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_bytes: Option<u64>,
     /// Client-side rate limit (applied per operation and per read batch).
     #[serde(default)]
     pub rate_limit: Option<RateLimitConfig>,

@@ -6,8 +6,7 @@ use async_trait::async_trait;
 use connector_sdk::{
     BuildContext, Capabilities, Catalog, Connector, ConnectorError, ConnectorExt, ConnectorFactory,
     ErrorKind, HealthReport, ObserveLayer, Operation, RateLimitLayer, ReadRequest, Record,
-    RecordBatchStream, RetryPolicy, SecretSource, TimeoutLayer, WriteCapabilities, WriteMode,
-    WriteReport,
+    RecordBatchStream, RetryPolicy, TimeoutLayer, WriteCapabilities, WriteMode, WriteReport,
 };
 use reqwest::Method;
 use serde_json::Value;
@@ -17,7 +16,7 @@ use crate::config::RestConfig;
 use crate::incremental::Incremental;
 use crate::paginator::{PageToken, Paginator};
 use crate::read::{fetch_page, read_stream};
-use crate::request::{Http, Outgoing};
+use crate::request::{Http, HttpSetup, Outgoing};
 use crate::{discover, spec, write};
 
 /// The connector type.
@@ -36,22 +35,23 @@ pub struct RestConnector {
 }
 
 impl RestConnector {
-    /// Checks `config` and prepares the connection; secret references are resolved through
-    /// `secrets` when a request first needs them (and again after a 401).
-    pub fn new(
-        config: &RestConfig,
-        secrets: Arc<dyn SecretSource>,
-    ) -> Result<Self, ConnectorError> {
+    /// Checks `config` and prepares the connection with what `context` lends: secret
+    /// references are resolved through `context.secrets` when a request first needs them
+    /// (and again after a 401); every connection passes `context.egress` (for type
+    /// `rest`), and a base or token URL at a denied literal address is refused here.
+    pub fn new(config: &RestConfig, context: &BuildContext) -> Result<Self, ConnectorError> {
         let plan = compile(config)?;
-        let http = Http::new(
-            plan.base.clone(),
-            plan.headers.clone(),
-            &plan.auth,
-            secrets,
-            plan.timeout,
-            plan.https_only,
-            config.ca_cert.as_deref(),
-        )?;
+        let http = Http::new(HttpSetup {
+            base: plan.base.clone(),
+            headers: plan.headers.clone(),
+            auth: &plan.auth,
+            secrets: context.secrets.clone(),
+            egress: context.egress.scope(CONNECTOR_TYPE),
+            timeout: plan.timeout,
+            https_only: plan.https_only,
+            ca_cert: config.ca_cert.as_deref(),
+            max_response_bytes: plan.max_response_bytes,
+        })?;
         let streams = plan.streams.iter().cloned().map(Arc::new).collect();
         Ok(Self {
             plan,
@@ -61,11 +61,8 @@ impl RestConnector {
     }
 
     /// Parses a JSON (or YAML-as-JSON) configuration and prepares the connection.
-    pub fn from_value(
-        config: Value,
-        secrets: Arc<dyn SecretSource>,
-    ) -> Result<Self, ConnectorError> {
-        Self::new(&RestConfig::from_value(config)?, secrets)
+    pub fn from_value(config: Value, context: &BuildContext) -> Result<Self, ConnectorError> {
+        Self::new(&RestConfig::from_value(config)?, context)
     }
 
     /// Wraps the connector in the default layers: the configured rate limit (if any),
@@ -278,6 +275,6 @@ impl ConnectorFactory for RestConnectorFactory {
         config: Value,
         context: &BuildContext,
     ) -> Result<Arc<dyn Connector>, ConnectorError> {
-        Ok(RestConnector::from_value(config, context.secrets.clone())?.with_default_layers())
+        Ok(RestConnector::from_value(config, context)?.with_default_layers())
     }
 }

@@ -105,6 +105,8 @@ pub fn config_schema() -> Value {
                     "max_elapsed_seconds": {"type": "integer", "minimum": 0, "default": 120}
                 }},
             "timeout_seconds": {"type": "integer", "minimum": 1, "default": 30, "description": "Deadline of one HTTP request."},
+            "max_response_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864,
+                "description": "The largest response body read (each page), in bytes; a larger answer fails the request."},
             "rate_limit": {"type": "object", "additionalProperties": false, "required": ["per_second"],
                 "description": "Client-side rate limit per operation and per read batch.",
                 "properties": {

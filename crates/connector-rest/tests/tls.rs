@@ -70,6 +70,10 @@ async fn https_server() -> (String, String) {
     (format!("https://localhost:{port}"), ca.pem())
 }
 
+fn context() -> connector_sdk::BuildContext {
+    connector_sdk::BuildContext::new(Arc::new(EnvFileSecretSource))
+}
+
 fn config(base_url: &str, ca_cert: Option<&str>) -> serde_json::Value {
     let mut config = serde_json::json!({
         "type": "rest",
@@ -86,8 +90,7 @@ fn config(base_url: &str, ca_cert: Option<&str>) -> serde_json::Value {
 async fn an_untrusted_server_certificate_is_refused_until_its_ca_is_configured() {
     let (base_url, ca_pem) = https_server().await;
 
-    let untrusting =
-        RestConnector::from_value(config(&base_url, None), Arc::new(EnvFileSecretSource)).unwrap();
+    let untrusting = RestConnector::from_value(config(&base_url, None), &context()).unwrap();
     let error = untrusting
         .check()
         .await
@@ -103,16 +106,14 @@ async fn an_untrusted_server_certificate_is_refused_until_its_ca_is_configured()
     std::fs::write(&ca_path, ca_pem).unwrap();
     let trusting = RestConnector::from_value(
         config(&base_url, Some(ca_path.to_str().unwrap())),
-        Arc::new(EnvFileSecretSource),
+        &context(),
     )
     .unwrap();
     let report = trusting.check().await;
     assert!(report.error.is_none(), "{:?}", report.error);
 
-    let missing = RestConnector::from_value(
-        config(&base_url, Some("/nonexistent/ca.pem")),
-        Arc::new(EnvFileSecretSource),
-    );
+    let missing =
+        RestConnector::from_value(config(&base_url, Some("/nonexistent/ca.pem")), &context());
     let Err(error) = missing else {
         panic!("a missing CA file is a config error")
     };
