@@ -30,6 +30,12 @@ pub struct Problem {
     /// The request's trace id, when tracing is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
+    /// Members particular to one problem type (RFC 9457 extension members, e.g. the
+    /// `flows` of an `in_use` conflict), at the top level of the document. Each route
+    /// documents its own.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(ignore)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -44,6 +50,7 @@ impl Problem {
             errors: Vec::new(),
             request_id: None,
             trace_id: None,
+            extensions: serde_json::Map::new(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! [`notify`]: POST a run summary to a webhook (e.g. an n8n Webhook node), signed with
-//! `X-Grimos-Signature: sha256=<hex HMAC-SHA256 of the body>` when a secret is configured.
+//! `X-Grimos-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` when a
+//! secret is configured (see [`signature`]).
 
 use std::time::Duration;
 
@@ -68,11 +69,21 @@ fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// `sha256=<hex HMAC-SHA256 of body with key>`, the value of [`SIGNATURE_HEADER`].
-pub fn signature(key: &[u8], body: &[u8]) -> String {
+/// The value of [`SIGNATURE_HEADER`] for `body` sent at `timestamp` (Unix seconds):
+/// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>" with key>`, as Stripe signs
+/// its webhooks. The receiver recomputes `v1` over the same bytes, refuses a `t` outside its
+/// tolerance window (grimOS: 300 s either way) and a signature it has already seen.
+pub fn signature(key: &[u8], timestamp: i64, body: &[u8]) -> String {
+    format!("t={timestamp},v1={}", signature_v1(key, timestamp, body))
+}
+
+/// The `v1` part of a [`signature`]: the hex HMAC-SHA256 of `"<timestamp>.<body>"`.
+pub fn signature_v1(key: &[u8], timestamp: i64, body: &[u8]) -> String {
     // HMAC accepts keys of any length; the error case cannot happen.
-    let hex = match Hmac::<Sha256>::new_from_slice(key) {
+    match Hmac::<Sha256>::new_from_slice(key) {
         Ok(mut mac) => {
+            mac.update(timestamp.to_string().as_bytes());
+            mac.update(b".");
             mac.update(body);
             mac.finalize()
                 .into_bytes()
@@ -81,8 +92,7 @@ pub fn signature(key: &[u8], body: &[u8]) -> String {
                 .collect::<String>()
         }
         Err(_) => String::new(),
-    };
-    format!("sha256={hex}")
+    }
 }
 
 /// Sends `payload` to `spec.url` when `spec.on` includes its status (otherwise does
@@ -114,7 +124,7 @@ pub async fn notify(
         })?;
         request = request.header(
             SIGNATURE_HEADER,
-            signature(secret.expose().as_bytes(), &body),
+            signature(secret.expose().as_bytes(), Utc::now().timestamp(), &body),
         );
     }
     let url = redacted(&spec.url);
@@ -152,11 +162,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signature_matches_rfc4231_test_case_2() {
-        // RFC 4231, test case 2: key "Jefe", data "what do ya want for nothing?".
+    fn signature_signs_timestamp_dot_body() {
+        // HMAC-SHA256(key "Jefe", "0.what do ya want for nothing?"), computed independently
+        // (Python: hmac.new(b"Jefe", b"0.what do ya want for nothing?", "sha256")).
         assert_eq!(
-            signature(b"Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            signature(b"Jefe", 0, b"what do ya want for nothing?"),
+            "t=0,v1=37f471929915ccd2cbbe79feb84ffcff4f2bb25e15fc41c2506687331ae179cc"
+        );
+        // The timestamp is covered: another one gives another v1 for the same body.
+        assert_ne!(
+            signature_v1(b"Jefe", 1_700_000_001, b"x"),
+            signature_v1(b"Jefe", 1_700_000_000, b"x")
         );
     }
 

@@ -69,7 +69,16 @@ async fn a_signed_notification_carries_the_run_summary() {
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 1);
     let (signature, body) = &received[0];
+    // `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, t close to now.
+    let signature = signature.as_deref().expect("a signature header");
+    let (t, v1) = signature
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+        .unwrap_or_else(|| panic!("t=...,v1=... form: {signature}"));
+    let t: i64 = t.parse().unwrap();
+    assert!((chrono::Utc::now().timestamp() - t).abs() <= 5, "{t}");
     let mut mac = Hmac::<Sha256>::new_from_slice(b"hook-secret").unwrap();
+    mac.update(format!("{t}.").as_bytes());
     mac.update(body);
     let expected: String = mac
         .finalize()
@@ -77,10 +86,7 @@ async fn a_signed_notification_carries_the_run_summary() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(
-        signature.as_deref(),
-        Some(format!("sha256={expected}").as_str())
-    );
+    assert_eq!(v1, expected);
     let json: serde_json::Value = serde_json::from_slice(body).unwrap();
     assert_eq!(json["flow"], "orders");
     assert_eq!(json["run_id"], "run-1");

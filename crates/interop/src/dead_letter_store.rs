@@ -1,5 +1,7 @@
 //! Dead letters (`dead_letters`): records a run could not deliver, with their reason.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use flow_engine::DeadLetter;
 use kernel::{Error, Page, PageRequest};
@@ -183,14 +185,25 @@ pub async fn pending_of_flow(
     convert(rows)
 }
 
-/// Mark a pending dead letter replayed.
-pub async fn mark_replayed(db: &Database, id: &str) -> Result<(), Error> {
+/// How long a replay's claim on its dead letters holds without being renewed: a replay
+/// renews its claims while it runs, so only the claims of a replay whose server died
+/// expire (and then another replay may take the letters).
+pub const CLAIM_TTL: Duration = Duration::from_secs(600);
+
+fn claim_expiry(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(CLAIM_TTL).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Mark a dead letter that replay `job_id` claimed replayed (and release the claim).
+pub async fn mark_replayed(db: &Database, id: &str, job_id: &str) -> Result<(), Error> {
     with_conn!(db, |conn| {
         sqlx::query(
-            "UPDATE dead_letters SET status = 'replayed', resolved_at = $1 WHERE id = $2 AND status = 'pending'",
+            "UPDATE dead_letters SET status = 'replayed', resolved_at = $1, claimed_by = NULL, claimed_at = NULL \
+             WHERE id = $2 AND status = 'pending' AND claimed_by = $3",
         )
         .bind(Utc::now())
         .bind(id)
+        .bind(job_id)
         .execute(conn)
         .await
         .map_err(map_sqlx_error)?
@@ -200,16 +213,23 @@ pub async fn mark_replayed(db: &Database, id: &str) -> Result<(), Error> {
 }
 
 /// Keep a dead letter pending with the stage, reason and mapped record of its latest
-/// refusal.
-pub async fn refused_again(db: &Database, id: &str, letter: &DeadLetter) -> Result<(), Error> {
+/// refusal, releasing the claim of replay `job_id`.
+pub async fn refused_again(
+    db: &Database,
+    id: &str,
+    job_id: &str,
+    letter: &DeadLetter,
+) -> Result<(), Error> {
     with_conn!(db, |conn| {
         sqlx::query(
-            "UPDATE dead_letters SET stage = $1, reason = $2, mapped_record = $3 WHERE id = $4 AND status = 'pending'",
+            "UPDATE dead_letters SET stage = $1, reason = $2, mapped_record = $3, claimed_by = NULL, claimed_at = NULL \
+             WHERE id = $4 AND status = 'pending' AND claimed_by = $5",
         )
         .bind(letter.stage.as_str())
         .bind(&letter.reason)
         .bind(letter.mapped_record.as_ref().map(Value::to_string))
         .bind(id)
+        .bind(job_id)
         .execute(conn)
         .await
         .map_err(map_sqlx_error)?
@@ -218,17 +238,319 @@ pub async fn refused_again(db: &Database, id: &str, letter: &DeadLetter) -> Resu
     Ok(())
 }
 
-/// Discard pending dead letters; returns how many changed.
+/// What a replay did with one dead letter.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ReplayItem {
+    /// The dead letter.
+    pub id: String,
+    /// `replayed` (written), `pending` (refused again or not written; see `reason`) or
+    /// `skipped` (not pending, or claimed by another replay).
+    pub status: String,
+    /// Why it is still pending or was skipped.
+    pub reason: Option<String>,
+}
+
+/// A dead-letter replay job.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReplayJob {
+    /// Id (UUIDv7).
+    pub id: String,
+    /// `running`, then `succeeded` (it went through every claimed letter: see the counts
+    /// and `results`), `cancelled` (the server stopped: the letters not written stay
+    /// pending) or `failed` (see `error`; also a job whose server died).
+    pub status: String,
+    /// Who asked for it.
+    pub requested_by: Option<String>,
+    /// Dead letters asked for.
+    pub requested: i64,
+    /// Of those, the pending letters this job claimed (and no other replay could take).
+    pub claimed: i64,
+    /// Written and marked replayed so far.
+    pub replayed: i64,
+    /// Still pending after the job tried them (refused again or not written).
+    pub pending: i64,
+    /// Not pending, or claimed by another replay.
+    pub skipped: i64,
+    /// One entry per requested letter, in request order, once the job ended.
+    pub results: Vec<ReplayItem>,
+    /// Why it failed or stopped.
+    pub error: Option<String>,
+    /// When it was asked for.
+    pub created_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReplayRow {
+    id: String,
+    status: String,
+    requested_by: Option<String>,
+    requested: i64,
+    claimed: i64,
+    replayed: i64,
+    pending: i64,
+    skipped: i64,
+    results: Option<String>,
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    heartbeat_at: DateTime<Utc>,
+}
+
+const REPLAY_COLUMNS: &str = "id, status, requested_by, requested, claimed, replayed, pending, skipped, results, \
+    error, created_at, finished_at, heartbeat_at";
+
+fn count(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Create replay job `job_id` for the dead letters `ids` and claim, in one transaction,
+/// those that are pending and not claimed by a live replay: a conditional update per
+/// letter, so that of two replays asking for the same letter exactly one gets it. Returns
+/// the ids claimed.
+pub async fn start_replay(
+    db: &Database,
+    job_id: &str,
+    requested_by: Option<&str>,
+    ids: &[String],
+) -> Result<Vec<String>, Error> {
+    let now = Utc::now();
+    let expired = claim_expiry(now);
+    // One order for every replay, so that two transactions claiming overlapping letters on
+    // PostgreSQL wait for each other instead of deadlocking.
+    let mut sorted: Vec<&String> = ids.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    with_tx!(db, |tx| {
+        let mut claimed = Vec::new();
+        for id in &sorted {
+            let affected = sqlx::query(
+                "UPDATE dead_letters SET claimed_by = $1, claimed_at = $2 WHERE id = $3 \
+                 AND status = 'pending' AND (claimed_by IS NULL OR claimed_at < $4)",
+            )
+            .bind(job_id)
+            .bind(now)
+            .bind(*id)
+            .bind(expired)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?
+            .rows_affected();
+            if affected == 1 {
+                claimed.push((*id).clone());
+            }
+        }
+        sqlx::query(
+            "INSERT INTO dead_letter_replays (id, status, requested_by, requested, claimed, skipped, created_at, heartbeat_at) \
+             VALUES ($1, 'running', $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(job_id)
+        .bind(requested_by)
+        .bind(count(ids.len()))
+        .bind(count(claimed.len()))
+        .bind(count(ids.len() - claimed.len()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        Ok::<Vec<String>, Error>(claimed)
+    })
+}
+
+/// Renew the claims of replay `job_id` and vouch for the job (it is running here).
+pub async fn renew_claims(db: &Database, job_id: &str) -> Result<(), Error> {
+    let now = Utc::now();
+    with_tx!(db, |tx| {
+        sqlx::query("UPDATE dead_letters SET claimed_at = $1 WHERE claimed_by = $2")
+            .bind(now)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        sqlx::query("UPDATE dead_letter_replays SET heartbeat_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok::<(), Error>(())
+    })
+}
+
+/// Record the counters of a running replay.
+pub async fn replay_progress(
+    db: &Database,
+    job_id: &str,
+    replayed: usize,
+    pending: usize,
+) -> Result<(), Error> {
+    with_conn!(db, |conn| {
+        sqlx::query(
+            "UPDATE dead_letter_replays SET replayed = $1, pending = $2, heartbeat_at = $3 WHERE id = $4",
+        )
+        .bind(count(replayed))
+        .bind(count(pending))
+        .bind(Utc::now())
+        .bind(job_id)
+        .execute(conn)
+        .await
+        .map_err(map_sqlx_error)?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// End replay `job_id` with `status`, its per-letter results and counters, and release the
+/// claims it still holds (the letters not written stay pending).
+pub async fn finish_replay(
+    db: &Database,
+    job_id: &str,
+    status: &str,
+    results: &[ReplayItem],
+    error: Option<&str>,
+) -> Result<(), Error> {
+    let replayed = results
+        .iter()
+        .filter(|item| item.status == "replayed")
+        .count();
+    let pending = results
+        .iter()
+        .filter(|item| item.status == "pending")
+        .count();
+    let skipped = results
+        .iter()
+        .filter(|item| item.status == "skipped")
+        .count();
+    let text = serde_json::to_string(results).map_err(Error::internal)?;
+    with_tx!(db, |tx| {
+        sqlx::query(
+            "UPDATE dead_letters SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = $1",
+        )
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        sqlx::query(
+            "UPDATE dead_letter_replays SET status = $1, replayed = $2, pending = $3, skipped = $4, \
+             results = $5, error = $6, finished_at = $7 WHERE id = $8 AND status = 'running'",
+        )
+        .bind(status)
+        .bind(count(replayed))
+        .bind(count(pending))
+        .bind(count(skipped))
+        .bind(&text)
+        .bind(error)
+        .bind(Utc::now())
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        Ok::<(), Error>(())
+    })
+}
+
+/// End a replay aborted by the server stopping: its claims are released (the letters stay
+/// pending) and it is marked `cancelled`.
+pub async fn abandon_replay(db: &Database, job_id: &str) -> Result<(), Error> {
+    end_unfinished(
+        db,
+        job_id,
+        "cancelled",
+        "the server stopped before the replay finished; the letters not written stay pending",
+    )
+    .await
+}
+
+async fn end_unfinished(
+    db: &Database,
+    job_id: &str,
+    status: &str,
+    error: &str,
+) -> Result<(), Error> {
+    with_tx!(db, |tx| {
+        sqlx::query(
+            "UPDATE dead_letters SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = $1",
+        )
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        sqlx::query(
+            "UPDATE dead_letter_replays SET status = $1, error = $2, finished_at = $3 WHERE id = $4 AND status = 'running'",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(Utc::now())
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        Ok::<(), Error>(())
+    })
+}
+
+/// The replay job `id`, or `NotFound`. A job still `running` that nobody vouched for in
+/// [`CLAIM_TTL`] (its server died) is failed now, and its claims released.
+pub async fn get_replay(db: &Database, id: &str) -> Result<ReplayJob, Error> {
+    let fetch = || async {
+        let row: Option<ReplayRow> = with_conn!(db, |conn| {
+            sqlx::query_as(&format!(
+                "SELECT {REPLAY_COLUMNS} FROM dead_letter_replays WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+            .map_err(map_sqlx_error)?
+        });
+        row.ok_or_else(|| Error::not_found("replay", id))
+    };
+    let mut row = fetch().await?;
+    if row.status == "running" && row.heartbeat_at < claim_expiry(Utc::now()) {
+        end_unfinished(
+            db,
+            id,
+            "failed",
+            "abandoned: the server running the replay stopped; the letters not written stay pending",
+        )
+        .await?;
+        row = fetch().await?;
+    }
+    Ok(ReplayJob {
+        results: row
+            .results
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(Error::internal)?
+            .unwrap_or_default(),
+        id: row.id,
+        status: row.status,
+        requested_by: row.requested_by,
+        requested: row.requested,
+        claimed: row.claimed,
+        replayed: row.replayed,
+        pending: row.pending,
+        skipped: row.skipped,
+        error: row.error,
+        created_at: row.created_at,
+        finished_at: row.finished_at,
+    })
+}
+
+/// Discard pending dead letters that no live replay has claimed; returns how many changed.
 pub async fn discard(db: &Database, ids: &[String]) -> Result<u64, Error> {
     let now = Utc::now();
+    let expired = claim_expiry(now);
     with_tx!(db, |tx| {
         let mut changed = 0;
         for id in ids {
             changed += sqlx::query(
-                "UPDATE dead_letters SET status = 'discarded', resolved_at = $1 WHERE id = $2 AND status = 'pending'",
+                "UPDATE dead_letters SET status = 'discarded', resolved_at = $1 WHERE id = $2 AND status = 'pending' \
+                 AND (claimed_by IS NULL OR claimed_at < $3)",
             )
             .bind(now)
             .bind(id)
+            .bind(expired)
             .execute(&mut *tx)
             .await
             .map_err(map_sqlx_error)?

@@ -2,7 +2,7 @@
 //! time zone, enabled flag, webhook secret reference and next scheduled run.
 
 use chrono::{DateTime, Utc};
-use flow_engine::FlowSpec;
+use flow_engine::{ConnectorRef, FlowSpec};
 use kernel::{Error, ErrorKind, Page, PageRequest};
 use serde_json::Value;
 use storage::{Database, map_sqlx_error, with_conn, with_tx};
@@ -119,7 +119,78 @@ fn name_taken(name: &str) -> Error {
     )
 }
 
-/// Store a new flow.
+/// The stored connectors and mapping a flow uses, with the JSON Pointer naming each.
+struct Uses {
+    connectors: Vec<(&'static str, String)>,
+    mapping: Option<String>,
+}
+
+impl Uses {
+    fn of(spec: &FlowSpec) -> Self {
+        let mut connectors: Vec<(&'static str, String)> = Vec::new();
+        for (pointer, reference) in [
+            ("/source/connector", &spec.source.connector),
+            ("/target/connector", &spec.target.connector),
+        ] {
+            if let ConnectorRef::Named(id) = reference
+                && !connectors.iter().any(|(_, known)| known == id)
+            {
+                connectors.push((pointer, id.clone()));
+            }
+        }
+        Self {
+            connectors,
+            mapping: spec.mapping_id.clone(),
+        }
+    }
+}
+
+/// A reference to a connector or mapping deleted meanwhile (the foreign key refused it).
+fn missing_reference(error: sqlx::Error, pointer: &str, kind: &str) -> Error {
+    match &error {
+        sqlx::Error::Database(db_error) if db_error.is_foreign_key_violation() => {
+            Error::invalid_field(pointer, format!("no {kind} with this id"))
+        }
+        _ => map_sqlx_error(error),
+    }
+}
+
+/// Inside a `with_tx!` body: replace the rows saying which connectors and mapping the flow
+/// `$flow_id` uses by `$uses`.
+macro_rules! record_uses {
+    ($tx:ident, $flow_id:expr, $uses:expr) => {{
+        let uses: &Uses = $uses;
+        for statement in [
+            "DELETE FROM flow_connector_uses WHERE flow_id = $1",
+            "DELETE FROM flow_mapping_uses WHERE flow_id = $1",
+        ] {
+            sqlx::query(statement)
+                .bind($flow_id)
+                .execute(&mut *$tx)
+                .await
+                .map_err(map_sqlx_error)?;
+        }
+        for (pointer, connector_id) in &uses.connectors {
+            sqlx::query("INSERT INTO flow_connector_uses (flow_id, connector_id) VALUES ($1, $2)")
+                .bind($flow_id)
+                .bind(connector_id)
+                .execute(&mut *$tx)
+                .await
+                .map_err(|error| missing_reference(error, pointer, "connector"))?;
+        }
+        if let Some(mapping_id) = &uses.mapping {
+            sqlx::query("INSERT INTO flow_mapping_uses (flow_id, mapping_id) VALUES ($1, $2)")
+                .bind($flow_id)
+                .bind(mapping_id)
+                .execute(&mut *$tx)
+                .await
+                .map_err(|error| missing_reference(error, "/mapping_id", "mapping"))?;
+        }
+    }};
+}
+
+/// Store a new flow, with the stored connectors and mapping it uses (so that they cannot
+/// be deleted while it exists).
 pub async fn create(
     db: &Database,
     content: FlowContent,
@@ -128,7 +199,8 @@ pub async fn create(
     let id = kernel::new_id();
     let now = Utc::now();
     let definition = content.definition()?;
-    let result = with_conn!(db, |conn| {
+    let uses = Uses::of(&content.spec);
+    with_tx!(db, |tx| {
         sqlx::query(
             "INSERT INTO flows (id, name, definition, enabled, schedule, timezone, webhook_secret, version, \
              created_at, updated_at, created_by, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11)",
@@ -144,15 +216,19 @@ pub async fn create(
         .bind(now)
         .bind(actor)
         .bind(actor)
-        .execute(conn)
+        .execute(&mut *tx)
         .await
-        .map(|result| result.rows_affected())
-    });
-    match result {
-        Ok(_) => get(db, &id).await,
-        Err(error) if storage::is_unique_violation(&error) => Err(name_taken(&content.spec.name)),
-        Err(error) => Err(map_sqlx_error(error)),
-    }
+        .map_err(|error| {
+            if storage::is_unique_violation(&error) {
+                name_taken(&content.spec.name)
+            } else {
+                map_sqlx_error(error)
+            }
+        })?;
+        record_uses!(tx, &id, &uses);
+        Ok::<(), Error>(())
+    })?;
+    get(db, &id).await
 }
 
 /// The flow `id`, or `NotFound`.
@@ -189,8 +265,8 @@ pub async fn list(db: &Database, page: &PageRequest) -> Result<Page<StoredFlow>,
     Ok(Page::from_rows(items, page, |flow| &flow.id))
 }
 
-/// Replace a flow if it is still at `expected_version`. The next scheduled run is
-/// recomputed by the scheduler.
+/// Replace a flow if it is still at `expected_version`, with the connectors and mapping it
+/// now uses. The next scheduled run is recomputed by the scheduler.
 pub async fn update(
     db: &Database,
     id: &str,
@@ -200,6 +276,7 @@ pub async fn update(
 ) -> Result<StoredFlow, Error> {
     let now = Utc::now();
     let definition = content.definition()?;
+    let uses = Uses::of(&content.spec);
     let outcome: Result<(), Error> = with_tx!(db, |tx| {
         let current =
             crate::versioned::current_version!(tx, crate::versioned::FLOWS, id, expected_version);
@@ -224,7 +301,10 @@ pub async fn update(
             Ok(result) if result.rows_affected() == 0 => {
                 Err(api::etag::stale(current, current + 1))
             }
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                record_uses!(tx, id, &uses);
+                Ok(())
+            }
             Err(error) if storage::is_unique_violation(&error) => {
                 Err(name_taken(&content.spec.name))
             }
@@ -240,6 +320,180 @@ pub async fn delete(db: &Database, id: &str, expected_version: Option<i64>) -> R
     crate::versioned::FLOWS
         .delete(db, id, expected_version)
         .await
+}
+
+/// A flow that uses a connector or mapping (named in a `409 in_use` problem).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct FlowUse {
+    /// The flow's id.
+    pub id: String,
+    /// The flow's name.
+    pub name: String,
+}
+
+/// What flows can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Used {
+    /// A stored connector (a flow's source or target).
+    Connector,
+    /// A stored mapping (a flow's `mapping_id`).
+    Mapping,
+}
+
+impl Used {
+    fn table(self) -> crate::versioned::VersionedTable {
+        match self {
+            Self::Connector => crate::versioned::CONNECTORS,
+            Self::Mapping => crate::versioned::MAPPINGS,
+        }
+    }
+
+    /// `SELECT id, name` of the flows using row `$1` (locking them on PostgreSQL so that no
+    /// run of theirs can be queued until the transaction ends).
+    fn users_query(self, db: &Database) -> String {
+        let (uses, column) = match self {
+            Self::Connector => ("flow_connector_uses", "connector_id"),
+            Self::Mapping => ("flow_mapping_uses", "mapping_id"),
+        };
+        let lock = match db {
+            Database::Postgres(_) => " FOR UPDATE OF f",
+            Database::Sqlite(_) => "",
+        };
+        format!(
+            "SELECT f.id, f.name FROM flows f JOIN {uses} u ON u.flow_id = f.id \
+             WHERE u.{column} = $1 ORDER BY f.id{lock}"
+        )
+    }
+}
+
+/// Why a connector or mapping was not deleted.
+#[derive(Debug)]
+pub enum DeleteRefusal {
+    /// Flows use it (and no cascade was asked for). Empty when a flow started using it
+    /// while it was being deleted.
+    InUse(Vec<FlowUse>),
+    /// A cascade was asked for, but these flows using it have a queued or running run.
+    RunsActive(Vec<FlowUse>),
+    /// Any other error (404, 412, database).
+    Error(Error),
+}
+
+impl From<Error> for DeleteRefusal {
+    fn from(error: Error) -> Self {
+        Self::Error(error)
+    }
+}
+
+/// Delete the connector or mapping `id` (at `expected_version` when given) unless a flow
+/// uses it: then refuse with the flows, or, with `cascade`, delete those flows first (with
+/// their runs, dead letters and checkpoints) — refused while any of them has a queued or
+/// running run, so that no run loses its flow under it. Returns the flows deleted.
+///
+/// One transaction: on SQLite it takes the write lock first; on PostgreSQL the row and the
+/// flows using it are locked, and a flow that starts using it meanwhile makes the delete
+/// fail on the foreign key (`InUse` with no flows), never leaves a dangling reference.
+pub async fn delete_used(
+    db: &Database,
+    used: Used,
+    id: &str,
+    expected_version: Option<i64>,
+    cascade: bool,
+) -> Result<Vec<FlowUse>, DeleteRefusal> {
+    let table = used.table();
+    let touch = format!("UPDATE {} SET version = version WHERE id = $1", table.table);
+    let users_query = used.users_query(db);
+    let delete = format!("DELETE FROM {} WHERE id = $1", table.table);
+    with_tx!(db, |tx| {
+        // A write first: SQLite takes the write lock now, so nothing changes under the checks.
+        sqlx::query(&touch)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        crate::versioned::current_version!(tx, table, id, expected_version);
+        let users: Vec<(String, String)> = sqlx::query_as(&users_query)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        let users: Vec<FlowUse> = users
+            .into_iter()
+            .map(|(id, name)| FlowUse { id, name })
+            .collect();
+        if !users.is_empty() && !cascade {
+            return Err(DeleteRefusal::InUse(users));
+        }
+        let mut running = Vec::new();
+        for flow in &users {
+            let active: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM flow_runs WHERE flow_id = $1 AND status IN ('queued', 'running') LIMIT 1",
+            )
+            .bind(&flow.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+            if active.is_some() {
+                running.push(flow.clone());
+            }
+        }
+        if !running.is_empty() {
+            return Err(DeleteRefusal::RunsActive(running));
+        }
+        for flow in &users {
+            sqlx::query("DELETE FROM flows WHERE id = $1")
+                .bind(&flow.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+        }
+        match sqlx::query(&delete).bind(id).execute(&mut *tx).await {
+            Ok(_) => Ok(users),
+            Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+                Err(DeleteRefusal::InUse(Vec::new()))
+            }
+            Err(error) => Err(DeleteRefusal::Error(map_sqlx_error(error))),
+        }
+    })
+}
+
+/// Remember the webhook signature `signature` of flow `flow_id` until `expires_at` (the end
+/// of its tolerance window). False when it was already seen: a replayed request. Servers
+/// sharing the database share what they have seen.
+pub async fn record_webhook_signature(
+    db: &Database,
+    flow_id: &str,
+    signature: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let result = with_conn!(db, |conn| {
+        sqlx::query(
+            "INSERT INTO webhook_signatures (flow_id, signature, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(flow_id)
+        .bind(signature)
+        .bind(expires_at)
+        .execute(conn)
+        .await
+        .map(|result| result.rows_affected())
+    });
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if storage::is_unique_violation(&error) => Ok(false),
+        Err(error) => Err(map_sqlx_error(error)),
+    }
+}
+
+/// Forget the webhook signatures whose window ended before `now` (a request signed that
+/// long ago is refused as stale anyway). Returns how many.
+pub async fn purge_webhook_signatures(db: &Database, now: DateTime<Utc>) -> Result<u64, Error> {
+    Ok(with_conn!(db, |conn| {
+        sqlx::query("DELETE FROM webhook_signatures WHERE expires_at < $1")
+            .bind(now)
+            .execute(conn)
+            .await
+            .map_err(map_sqlx_error)?
+            .rows_affected()
+    }))
 }
 
 /// A flow the scheduler looks at.

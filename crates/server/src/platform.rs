@@ -158,44 +158,54 @@ impl Platform {
         &self.db
     }
 
-    /// Serve on `listener` until `shutdown` resolves; then stop accepting connections and
-    /// wait up to the grace period for in-flight requests to finish.
+    /// Serve on `listener` until `shutdown` resolves (SIGTERM in the binary); then stop
+    /// accepting connections and, within the grace period, let in-flight requests finish
+    /// while the flow runs stop at their next batch boundary (they are released to be
+    /// resumed from their checkpoint by the next server to start, or by another server on
+    /// the same database). What is still going when the grace period ends is stopped.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let interop = self.interop.clone();
-        let shutdown = async move {
-            shutdown.await;
-            interop.shutdown();
-        };
-        if let Some(config) = self.tls {
-            let result =
-                crate::tls::serve(listener, self.router, config, shutdown, self.shutdown_grace)
-                    .await;
-            self.db.close().await;
-            tracing::info!("server stopped");
-            return result;
-        }
-        let (stopping_sender, mut stopping) = tokio::sync::watch::channel(false);
+        let grace = self.shutdown_grace;
+        let (stopping_sender, stopping) = tokio::sync::watch::channel(false);
         let signal = async move {
             shutdown.await;
             let _ = stopping_sender.send(true);
         };
-        let server = axum::serve(listener, self.router).with_graceful_shutdown(signal);
-        let grace = self.shutdown_grace;
-        let grace_expired = async move {
-            let _ = stopping.wait_for(|stopping| *stopping).await;
-            tokio::time::sleep(grace).await;
-        };
-        let result = tokio::select! {
-            result = server.into_future() => result,
-            () = grace_expired => {
-                tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period; stopping anyway");
-                Ok(())
+        // The runs stop alongside the requests; also when the listener fails (the signal
+        // future, and with it the sender, is then dropped).
+        let interop = self.interop.clone();
+        let mut runs_stopping = stopping.clone();
+        let runs_stopped = tokio::spawn(async move {
+            let _ = runs_stopping.wait_for(|stopping| *stopping).await;
+            tracing::info!(
+                grace_secs = grace.as_secs(),
+                "stopping: flow runs stop at their next batch boundary"
+            );
+            interop.shutdown(grace).await;
+        });
+        let result = if let Some(config) = self.tls {
+            crate::tls::serve(listener, self.router, config, signal, grace).await
+        } else {
+            let server = axum::serve(listener, self.router).with_graceful_shutdown(signal);
+            let mut requests_stopping = stopping;
+            let grace_expired = async move {
+                let _ = requests_stopping.wait_for(|stopping| *stopping).await;
+                tokio::time::sleep(grace).await;
+            };
+            tokio::select! {
+                result = server.into_future() => result,
+                () = grace_expired => {
+                    tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period; stopping anyway");
+                    Ok(())
+                }
             }
         };
+        if let Err(error) = runs_stopped.await {
+            tracing::error!(error = %error, "stopping the flow runs failed");
+        }
         self.db.close().await;
         tracing::info!("server stopped");
         result

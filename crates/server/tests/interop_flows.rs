@@ -427,6 +427,33 @@ async fn flows_run_and_an_incremental_run_moves_only_new_rows(app: &TestApp) {
     assert_eq!(stats["records_per_run_avg"], 10.0);
 }
 
+/// Replay dead letters (a background job) and wait for the job's report.
+async fn replay(app: &TestApp, body: Value) -> Value {
+    let response = app
+        .post_json("/api/v1/interop/dead-letters/replay", ADMIN_TOKEN, body)
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let accepted: Value = response.json().await.unwrap();
+    let id = accepted["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let job: Value = app
+            .get(
+                &format!("/api/v1/interop/dead-letters/replays/{id}"),
+                ADMIN_TOKEN,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        if job["status"] != "running" {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "replay did not finish: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn rejected_records_are_dead_lettered_then_replayed_or_discarded(app: &TestApp) {
     let mut records: Vec<Value> = (1..=10).map(customer).collect();
     records[2]["score"] = json!("n/a");
@@ -476,16 +503,7 @@ async fn rejected_records_are_dead_lettered_then_replayed_or_discarded(app: &Tes
     // Replaying with the unchanged mapping leaves them pending with their reason.
     let first = items[0]["id"].as_str().unwrap();
     let second = items[1]["id"].as_str().unwrap();
-    let report: Value = app
-        .post_json(
-            "/api/v1/interop/dead-letters/replay",
-            ADMIN_TOKEN,
-            json!({"ids": [first]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = replay(app, json!({"ids": [first]})).await;
     assert_eq!(report["replayed"], 0, "{report}");
     assert_eq!(report["results"][0]["status"], "pending");
 
@@ -522,16 +540,7 @@ async fn rejected_records_are_dead_lettered_then_replayed_or_discarded(app: &Tes
         .unwrap();
     problem(stale, StatusCode::PRECONDITION_FAILED).await;
 
-    let report: Value = app
-        .post_json(
-            "/api/v1/interop/dead-letters/replay",
-            ADMIN_TOKEN,
-            json!({"ids": [first]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = replay(app, json!({"ids": [first]})).await;
     assert_eq!(report["replayed"], 1, "{report}");
     assert_eq!(report["results"][0]["status"], "replayed");
     assert_eq!(target.count().await, 9);
@@ -552,16 +561,7 @@ async fn rejected_records_are_dead_lettered_then_replayed_or_discarded(app: &Tes
         .unwrap();
     assert_eq!(discarded["discarded"], 1);
     // Nothing pending is left: replaying the flow's pending letters does nothing.
-    let report: Value = app
-        .post_json(
-            "/api/v1/interop/dead-letters/replay",
-            ADMIN_TOKEN,
-            json!({"flow_id": flow_id}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = replay(app, json!({"flow_id": flow_id})).await;
     assert_eq!(report["results"].as_array().unwrap().len(), 0, "{report}");
     let all: Value = app
         .get(
@@ -714,7 +714,7 @@ async fn webhooks_start_runs_only_with_a_valid_signature(app: &TestApp) {
         .request(Method::POST, &path, None)
         .header(
             "x-grimos-signature",
-            interop::webhook_signature(b"other-secret", &payload),
+            interop::webhook_signature(b"other-secret", chrono::Utc::now().timestamp(), &payload),
         )
         .body(payload.clone())
         .send()
@@ -732,7 +732,11 @@ async fn webhooks_start_runs_only_with_a_valid_signature(app: &TestApp) {
         )
         .header(
             "x-grimos-signature",
-            interop::webhook_signature(b"hook-secret-value", &payload),
+            interop::webhook_signature(
+                b"hook-secret-value",
+                chrono::Utc::now().timestamp(),
+                &payload,
+            ),
         )
         .body(payload.clone())
         .send()
@@ -744,7 +748,11 @@ async fn webhooks_start_runs_only_with_a_valid_signature(app: &TestApp) {
         .request(Method::POST, &path, None)
         .header(
             "x-grimos-signature",
-            interop::webhook_signature(b"hook-secret-value", &payload),
+            interop::webhook_signature(
+                b"hook-secret-value",
+                chrono::Utc::now().timestamp(),
+                &payload,
+            ),
         )
         .body(payload.clone())
         .send()
@@ -776,7 +784,11 @@ async fn webhooks_start_runs_only_with_a_valid_signature(app: &TestApp) {
         .request(Method::POST, &path, None)
         .header(
             "x-grimos-signature",
-            interop::webhook_signature(b"hook-secret-value", &payload),
+            interop::webhook_signature(
+                b"hook-secret-value",
+                chrono::Utc::now().timestamp(),
+                &payload,
+            ),
         )
         .body(payload)
         .send()

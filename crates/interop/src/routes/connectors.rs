@@ -7,7 +7,7 @@ use api::{
     ApiError, ApiJson, ApiQuery, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag,
 };
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use chrono::Utc;
 use connector_sdk::Catalog;
 use http::{StatusCode, header};
@@ -332,26 +332,149 @@ async fn update_connector(
     Ok(with_etag(connector.version, ApiJson(connector)))
 }
 
-/// Delete a connector.
+/// `?cascade=` of a connector or mapping delete.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// `true`: also delete the flows that use it, with their runs, run logs, dead letters
+    /// and checkpoints (refused with `409 run_in_progress` while one of them has a queued
+    /// or running run). Default `false`: something a flow uses is not deleted (`409 in_use`).
+    pub cascade: Option<bool>,
+}
+
+/// The `409` answer of a delete refused because flows use the object: a problem document
+/// (`in_use`, or `run_in_progress` on a cascade while a flow using it has a queued or
+/// running run) with the flows concerned.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct InUseProblem {
+    /// `urn:grimos:problem:in_use` or `urn:grimos:problem:run_in_progress`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// `Conflict`.
+    pub title: String,
+    /// 409.
+    pub status: u16,
+    /// What went wrong, naming the flows.
+    pub detail: String,
+    /// `in_use` or `run_in_progress`.
+    pub code: String,
+    /// The flows that use the object (`in_use`; empty when a flow started using it while
+    /// it was being deleted — try again), or those with a queued or running run.
+    pub flows: Vec<crate::flow_store::FlowUse>,
+    /// The request's id.
+    pub request_id: Option<String>,
+    /// The request's trace id.
+    pub trace_id: Option<String>,
+}
+
+fn flow_list(flows: &[crate::flow_store::FlowUse]) -> String {
+    let mut names: Vec<String> = flows
+        .iter()
+        .take(10)
+        .map(|flow| format!("{:?} ({})", flow.name, flow.id))
+        .collect();
+    if flows.len() > 10 {
+        names.push(format!("and {} more", flows.len() - 10));
+    }
+    names.join(", ")
+}
+
+/// Delete a connector or mapping that flows may use, answering 204, or 409 with the flows
+/// that prevent it. On a cascade, the flows deleted are audited too.
+pub(super) async fn delete_used(
+    state: &InteropState,
+    principal: &kernel::Principal,
+    used: crate::flow_store::Used,
+    id: &str,
+    if_match: IfMatch,
+    cascade: bool,
+) -> ApiResult<Response> {
+    use crate::flow_store::{DeleteRefusal, Used};
+    let (kind, action) = match used {
+        Used::Connector => ("connector", "connector.delete"),
+        Used::Mapping => ("mapping", "mapping.delete"),
+    };
+    match crate::flow_store::delete_used(&state.db, used, id, if_match.0, cascade).await {
+        Ok(deleted_flows) => {
+            for flow in &deleted_flows {
+                api::audit::record(principal, "flow.delete", "flow", &flow.id);
+            }
+            api::audit::record(principal, action, kind, id);
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Err(DeleteRefusal::Error(error)) => Err(error.into()),
+        Err(DeleteRefusal::InUse(flows)) => {
+            let detail = if flows.is_empty() {
+                format!(
+                    "a flow started using this {kind} while it was being deleted; nothing was \
+                     deleted: try again to see which"
+                )
+            } else {
+                format!(
+                    "this {kind} is used by {} flow(s): {}; change or delete them first, or \
+                     delete with ?cascade=true to delete them too",
+                    flows.len(),
+                    flow_list(&flows)
+                )
+            };
+            Ok(in_use_problem("in_use", detail, &flows))
+        }
+        Err(DeleteRefusal::RunsActive(flows)) => {
+            let detail = format!(
+                "flows using this {kind} have a queued or running run: {}; cancel the runs or \
+                 wait for them, then delete again (nothing was deleted)",
+                flow_list(&flows)
+            );
+            Ok(in_use_problem("run_in_progress", detail, &flows))
+        }
+    }
+}
+
+fn in_use_problem(code: &str, detail: String, flows: &[crate::flow_store::FlowUse]) -> Response {
+    let mut problem = api::Problem::new(StatusCode::CONFLICT, code, detail);
+    problem.extensions.insert(
+        "flows".to_owned(),
+        serde_json::to_value(flows).unwrap_or_default(),
+    );
+    problem.into_response()
+}
+
+/// Delete a connector. A connector that flows use is not deleted (`409 in_use`, naming
+/// them in `flows`) unless `?cascade=true`, which deletes those flows too.
 #[utoipa::path(
     delete, path = "/api/v1/interop/connectors/{id}", tag = "connectors",
     params(
         ("id" = String, Path, description = "Connector id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you read"),
+        DeleteQuery,
     ),
     security(("bearer" = [])),
-    responses((status = 204, description = "Deleted"), UpdateErrors, CommonErrors)
+    responses(
+        (status = 204, description = "Deleted (with the flows that used it, on a cascade)"),
+        (status = 409, body = InUseProblem, content_type = "application/problem+json",
+         description = "Flows use it (`in_use`), or, on a cascade, one of them has a queued or running run (`run_in_progress`); `flows` names them"),
+        (status = 412, body = api::Problem, content_type = "application/problem+json", description = "The If-Match version is stale"),
+        NotFound, CommonErrors
+    )
 )]
 async fn delete_connector(
     State(state): State<InteropState>,
     caller: Caller,
     Path(id): Path<String>,
     if_match: IfMatch,
-) -> ApiResult<StatusCode> {
+    ApiQuery(query): ApiQuery<DeleteQuery>,
+) -> ApiResult<Response> {
     let principal = caller.require(Access::Operate)?;
-    connector_store::delete(&state.db, &id, if_match.0).await?;
-    api::audit::record(principal, "connector.delete", "connector", &id);
-    Ok(StatusCode::NO_CONTENT)
+    delete_used(
+        &state,
+        principal,
+        crate::flow_store::Used::Connector,
+        &id,
+        if_match,
+        query.cascade.unwrap_or(false),
+    )
+    .await
 }
 
 /// The outcome of a connection test.

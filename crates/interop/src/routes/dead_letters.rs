@@ -1,4 +1,5 @@
-//! Dead letters: list (by run, by flow), replay with the flow's current mapping, discard.
+//! Dead letters: list (by run, by flow), replay with the flow's current mapping (a
+//! background job that claims its letters), discard.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -6,14 +7,16 @@ use std::sync::Arc;
 use api::openapi::{CommonErrors, NotFound};
 use api::{ApiJson, ApiQuery, ApiResult, Caller, PageQuery, PageResponse};
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse as _, Response};
 use flow_engine::{ConnectorRef, ReplayRecord, ReplayRecordOutcome, ReplayRequest};
-use kernel::{Access, Error, FieldError, PageRequest};
+use http::{StatusCode, header};
+use kernel::{Access, Error, ErrorKind, FieldError, PageRequest};
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::InteropState;
-use crate::dead_letter_store::{self, StoredDeadLetter};
+use crate::dead_letter_store::{self, ReplayItem, ReplayJob, StoredDeadLetter};
 use crate::{flow_store, run_store};
 
 /// Most dead letters one replay or discard takes.
@@ -24,6 +27,7 @@ pub(super) fn router() -> OpenApiRouter<InteropState> {
         .routes(routes!(run_dead_letters))
         .routes(routes!(flow_dead_letters))
         .routes(routes!(replay_dead_letters))
+        .routes(routes!(get_replay))
         .routes(routes!(discard_dead_letters))
 }
 
@@ -97,51 +101,52 @@ async fn flow_dead_letters(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayBody {
-    /// Dead letter ids.
+    /// Dead letter ids (1 to 1000, no duplicates).
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 1000)]
     pub ids: Option<Vec<String>>,
-    /// Or: all pending dead letters of this flow.
+    /// Or: all pending dead letters of this flow (the oldest 1000).
     #[serde(default)]
     pub flow_id: Option<String>,
 }
 
-/// What happened to one dead letter.
+/// A replay job accepted.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ReplayItem {
-    /// The dead letter.
+pub struct ReplayAccepted {
+    /// The job id: follow it at `/api/v1/interop/dead-letters/replays/{id}`.
     pub id: String,
-    /// `replayed` (written), `pending` (refused again or not written; see `reason`) or
-    /// `skipped` (not pending).
+    /// `running`.
     pub status: String,
-    /// Why it is still pending or was skipped.
-    pub reason: Option<String>,
+    /// Dead letters asked for.
+    pub requested: usize,
+    /// The pending letters this job claimed: it alone writes them.
+    pub claimed: usize,
+    /// Not pending, or claimed by another replay (see the job's `results`).
+    pub skipped: usize,
 }
 
-/// The result of a replay.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ReplayReport {
-    /// Written and marked replayed.
-    pub replayed: u64,
-    /// Still pending.
-    pub pending: u64,
-    /// One entry per requested dead letter.
-    pub results: Vec<ReplayItem>,
-}
-
-/// Replay dead letters: map each source record again with the flow's CURRENT mapping and
-/// write it to the flow's target. Written ones are marked `replayed`; refused ones stay
-/// `pending` with their new stage and reason.
+/// Replay dead letters as a background job: map each source record again with the flow's
+/// CURRENT mapping and write it to the flow's target. The job first claims the pending
+/// letters (a conditional update each, so two replays asking for the same letters write
+/// each of them once; a letter claimed by another replay, or not pending, is skipped),
+/// then answers `202` with the job's id and `Location`. Written letters become `replayed`;
+/// refused ones stay `pending` with their new stage and reason. Follow the job with
+/// `GET /api/v1/interop/dead-letters/replays/{id}`.
 #[utoipa::path(
     post, path = "/api/v1/interop/dead-letters/replay", tag = "dead letters",
     request_body = ReplayBody,
     security(("bearer" = [])),
-    responses((status = 200, body = ReplayReport), CommonErrors)
+    responses(
+        (status = 202, body = ReplayAccepted, headers(("Location" = String)), description = "The job runs; follow it at Location"),
+        (status = 503, body = api::Problem, content_type = "application/problem+json", description = "The server is stopping (`unavailable`), or the database is down"),
+        CommonErrors
+    )
 )]
 async fn replay_dead_letters(
     State(state): State<InteropState>,
     caller: Caller,
     ApiJson(body): ApiJson<ReplayBody>,
-) -> ApiResult<ApiJson<ReplayReport>> {
+) -> ApiResult<Response> {
     let principal = caller.require(Access::Operate)?;
     let letters = match (body.ids, body.flow_id) {
         (Some(ids), None) => {
@@ -152,7 +157,12 @@ async fn replay_dead_letters(
             }
             let mut letters = Vec::with_capacity(ids.len());
             let mut errors = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for (index, id) in ids.iter().enumerate() {
+                if !seen.insert(id.as_str()) {
+                    errors.push(FieldError::new(format!("/ids/{index}"), "listed twice"));
+                    continue;
+                }
                 match dead_letter_store::get(&state.db, id).await? {
                     Some(letter) => letters.push(letter),
                     None => errors.push(FieldError::new(
@@ -176,72 +186,163 @@ async fn replay_dead_letters(
             return Err(Error::invalid_field("/ids", "give either `ids` or `flow_id`").into());
         }
     };
+    if state.runs.is_stopping() {
+        return Err(Error::new(
+            ErrorKind::Unavailable,
+            "unavailable",
+            "the server is stopping; send the replay again (to another server)",
+        )
+        .into());
+    }
+    let job_id = kernel::new_id();
+    let ids: Vec<String> = letters.iter().map(|letter| letter.id.clone()).collect();
+    let claimed =
+        dead_letter_store::start_replay(&state.db, &job_id, Some(principal.subject.as_str()), &ids)
+            .await?;
+    api::audit::record(principal, "dead_letters.replay", "replay", &job_id);
+    let accepted = ReplayAccepted {
+        id: job_id.clone(),
+        status: "running".into(),
+        requested: ids.len(),
+        claimed: claimed.len(),
+        skipped: ids.len() - claimed.len(),
+    };
+    let job_state = state.clone();
+    let id = job_id.clone();
+    state.runs.spawn_replay(&job_id, move |cancel| async move {
+        run_replay(&job_state, &id, letters, claimed, cancel).await;
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        [(
+            header::LOCATION,
+            format!("/api/v1/interop/dead-letters/replays/{job_id}"),
+        )],
+        ApiJson(accepted),
+    )
+        .into_response())
+}
+
+/// A replay job: its counts and, once it ended, one result per requested dead letter.
+#[utoipa::path(
+    get, path = "/api/v1/interop/dead-letters/replays/{id}", tag = "dead letters",
+    params(("id" = String, Path, description = "Replay job id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ReplayJob), NotFound, CommonErrors)
+)]
+async fn get_replay(
+    State(state): State<InteropState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiJson<ReplayJob>> {
+    caller.require(Access::Read)?;
+    Ok(ApiJson(
+        dead_letter_store::get_replay(&state.db, &id).await?,
+    ))
+}
+
+/// The job: replay the claimed letters flow by flow, renewing the claims while it runs,
+/// then store the results and release what it still holds.
+async fn run_replay(
+    state: &InteropState,
+    job_id: &str,
+    letters: Vec<StoredDeadLetter>,
+    claimed: Vec<String>,
+    cancel: CancellationToken,
+) {
+    let db = &state.db;
+    let claimed: std::collections::HashSet<String> = claimed.into_iter().collect();
     let mut results: BTreeMap<String, ReplayItem> = BTreeMap::new();
     let mut by_flow: BTreeMap<String, Vec<StoredDeadLetter>> = BTreeMap::new();
     for letter in &letters {
-        if letter.status == "pending" {
+        if claimed.contains(&letter.id) {
             by_flow
                 .entry(letter.flow_id.clone())
                 .or_default()
                 .push(letter.clone());
         } else {
+            let reason = if letter.status == "pending" {
+                "another replay has claimed it (or it was resolved meanwhile)".to_owned()
+            } else {
+                format!("the dead letter is {}", letter.status)
+            };
             results.insert(
                 letter.id.clone(),
                 ReplayItem {
                     id: letter.id.clone(),
                     status: "skipped".into(),
-                    reason: Some(format!("the dead letter is {}", letter.status)),
+                    reason: Some(reason),
                 },
             );
         }
     }
+    // Renew the claims while the job runs, so that they expire only if this server dies.
+    let renewing = CancellationToken::new();
+    let renewer = {
+        let db = db.clone();
+        let renewing = renewing.clone();
+        let job_id = job_id.to_owned();
+        tokio::spawn(async move {
+            crate::run_manager::every(&renewing, dead_letter_store::CLAIM_TTL / 4, || async {
+                if let Err(error) = dead_letter_store::renew_claims(&db, &job_id).await {
+                    tracing::warn!(error = %error.message(), "could not renew the claims of a replay");
+                }
+            })
+            .await;
+        })
+    };
+    let (mut replayed, mut pending) = (0, 0);
     for (flow_id, group) in by_flow {
-        let outcome = replay_flow(&state, &flow_id, &group).await;
-        match outcome {
-            Err(reason) => {
-                for letter in group {
-                    results.insert(
-                        letter.id.clone(),
-                        ReplayItem {
-                            id: letter.id,
-                            status: "pending".into(),
-                            reason: Some(reason.clone()),
-                        },
-                    );
-                }
+        let items = match replay_flow(state, &flow_id, &group, job_id, &cancel).await {
+            Ok(items) => items,
+            Err(reason) => group
+                .into_iter()
+                .map(|letter| ReplayItem {
+                    id: letter.id,
+                    status: "pending".into(),
+                    reason: Some(reason.clone()),
+                })
+                .collect(),
+        };
+        for item in items {
+            match item.status.as_str() {
+                "replayed" => replayed += 1,
+                _ => pending += 1,
             }
-            Ok(items) => {
-                for item in items {
-                    results.insert(item.id.clone(), item);
-                }
-            }
+            results.insert(item.id.clone(), item);
         }
-        api::audit::record(principal, "dead_letters.replay", "flow", &flow_id);
+        if let Err(error) = dead_letter_store::replay_progress(db, job_id, replayed, pending).await
+        {
+            tracing::warn!(error = %error.message(), "could not record the progress of a replay");
+        }
     }
+    renewing.cancel();
+    let _ = renewer.await;
     let results: Vec<ReplayItem> = letters
         .iter()
         .filter_map(|letter| results.remove(&letter.id))
         .collect();
-    let replayed = results
-        .iter()
-        .filter(|item| item.status == "replayed")
-        .count() as u64;
-    let pending = results
-        .iter()
-        .filter(|item| item.status == "pending")
-        .count() as u64;
-    Ok(ApiJson(ReplayReport {
-        replayed,
-        pending,
-        results,
-    }))
+    let (status, error) = if cancel.is_cancelled() {
+        (
+            "cancelled",
+            Some("the server stopped; the letters not written stay pending"),
+        )
+    } else {
+        ("succeeded", None)
+    };
+    if let Err(error) = dead_letter_store::finish_replay(db, job_id, status, &results, error).await
+    {
+        tracing::error!(error = %error.message(), "could not record the end of a replay");
+    }
 }
 
-/// Replay one flow's pending dead letters and record each outcome.
+/// Replay one flow's claimed dead letters and record each outcome.
 async fn replay_flow(
     state: &InteropState,
     flow_id: &str,
     letters: &[StoredDeadLetter],
+    job_id: &str,
+    cancel: &CancellationToken,
 ) -> Result<Vec<ReplayItem>, String> {
     let spec = flow_store::get(&state.db, flow_id)
         .await
@@ -277,14 +378,14 @@ async fn replay_flow(
             .collect(),
         batch_size: spec.options.batch_size,
         max_attempts: spec.options.max_attempts,
-        cancel: CancellationToken::new(),
+        cancel: cancel.clone(),
     })
     .await;
     let mut items = Vec::with_capacity(outcome.results.len());
     for result in outcome.results {
         let item = match result.outcome {
             ReplayRecordOutcome::Written => {
-                dead_letter_store::mark_replayed(&state.db, &result.id)
+                dead_letter_store::mark_replayed(&state.db, &result.id, job_id)
                     .await
                     .map_err(|error| error.message().to_owned())?;
                 ReplayItem {
@@ -294,7 +395,7 @@ async fn replay_flow(
                 }
             }
             ReplayRecordOutcome::Rejected { dead_letter } => {
-                dead_letter_store::refused_again(&state.db, &result.id, &dead_letter)
+                dead_letter_store::refused_again(&state.db, &result.id, job_id, &dead_letter)
                     .await
                     .map_err(|error| error.message().to_owned())?;
                 ReplayItem {
