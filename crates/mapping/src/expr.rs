@@ -11,14 +11,19 @@
 //! Bloblang ports are incomplete or unmaintained.
 //!
 //! Expressions are compiled once (syntax errors surface when the mapping is compiled) and
-//! evaluated per record with the record bound to `record`. Evaluation runs inside
-//! `catch_unwind`, so a bug in the interpreter fails the record instead of the flow.
+//! evaluated per record with the record bound to `record`. Each has a cost budget
+//! ([`crate::cost`]): an expression that could not fit it is refused when it is compiled,
+//! and a record on which it would exceed it is refused before it is evaluated — an
+//! evaluation never runs away. Evaluation runs inside `catch_unwind`, so a bug in the
+//! interpreter fails the record instead of the flow.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, LazyLock};
 
 use cel::{Context, Env, Program};
 use serde_json::{Map, Number, Value};
+
+use crate::cost::{self, COST_BUDGET, Poly};
 
 /// The longest expression accepted, in bytes.
 pub const MAX_EXPRESSION_LENGTH: usize = 4096;
@@ -40,6 +45,8 @@ static ENVIRONMENT: LazyLock<Option<Arc<Env>>> = LazyLock::new(|| {
 pub struct Expression {
     program: Program,
     source: String,
+    /// The bound of its cost by the size of the record.
+    cost: Poly,
 }
 
 impl std::fmt::Debug for Expression {
@@ -66,9 +73,11 @@ impl Expression {
         let compiled = catch_unwind(AssertUnwindSafe(|| env.compile(source)))
             .map_err(|_| "the expression could not be parsed".to_string())?;
         let program = compiled.map_err(|e| format!("invalid CEL expression: {e}"))?;
+        let cost = cost::analyze(program.expression())?;
         Ok(Self {
             program,
             source: source.to_string(),
+            cost,
         })
     }
 
@@ -77,8 +86,17 @@ impl Expression {
         &self.source
     }
 
-    /// Evaluates the expression in `scope` and converts the result to JSON.
+    /// Evaluates the expression in `scope` and converts the result to JSON; refuses,
+    /// without evaluating it, when its cost on this record could exceed the budget.
     pub fn evaluate(&self, scope: &Scope) -> Result<Value, String> {
+        let bound = self.cost.at(scope.units);
+        if bound > COST_BUDGET {
+            return Err(format!(
+                "the expression is too costly for this record: up to {bound:.0} steps on a \
+                 record of {:.0} units, over the budget of {COST_BUDGET} steps",
+                scope.units
+            ));
+        }
         let result = catch_unwind(AssertUnwindSafe(|| self.program.execute(&scope.context)))
             .map_err(|_| "the expression failed unexpectedly".to_string())?;
         let value = result.map_err(|e| format!("expression failed: {e}"))?;
@@ -126,18 +144,26 @@ fn check_nesting(source: &str) -> Result<(), String> {
 /// The variables of one evaluation: the record bound to `record`, converted once per record.
 pub struct Scope {
     context: Context<'static, 'static>,
+    /// The record's size as the cost budget counts it: string bytes, plus one per value,
+    /// element and key.
+    units: f64,
 }
 
 impl Scope {
     /// A scope for `record`.
     pub fn new(record: &Map<String, Value>) -> Result<Self, String> {
         let mut context = Context::with_env(environment()?);
-        context.add_variable_from_value(RECORD_VARIABLE, map_to_cel(record, 0));
-        Ok(Self { context })
+        let mut units = 0;
+        context.add_variable_from_value(RECORD_VARIABLE, map_to_cel(record, 0, &mut units));
+        Ok(Self {
+            context,
+            units: units as f64,
+        })
     }
 }
 
-fn json_to_cel(value: &Value, depth: usize) -> cel::Value {
+fn json_to_cel(value: &Value, depth: usize, units: &mut usize) -> cel::Value {
+    *units += 1;
     if depth > MAX_VALUE_DEPTH {
         return cel::Value::Null;
     }
@@ -153,18 +179,27 @@ fn json_to_cel(value: &Value, depth: usize) -> cel::Value {
                 cel::Value::Float(number.as_f64().unwrap_or(f64::NAN))
             }
         }
-        Value::String(text) => cel::Value::String(Arc::new(text.clone())),
+        Value::String(text) => {
+            *units += text.len();
+            cel::Value::String(Arc::new(text.clone()))
+        }
         Value::Array(items) => cel::Value::List(Arc::new(
-            items.iter().map(|v| json_to_cel(v, depth + 1)).collect(),
+            items
+                .iter()
+                .map(|v| json_to_cel(v, depth + 1, units))
+                .collect(),
         )),
-        Value::Object(map) => map_to_cel(map, depth),
+        Value::Object(map) => map_to_cel(map, depth, units),
     }
 }
 
-fn map_to_cel(map: &Map<String, Value>, depth: usize) -> cel::Value {
+fn map_to_cel(map: &Map<String, Value>, depth: usize, units: &mut usize) -> cel::Value {
     let entries: std::collections::HashMap<String, cel::Value> = map
         .iter()
-        .map(|(k, v)| (k.clone(), json_to_cel(v, depth + 1)))
+        .map(|(k, v)| {
+            *units += k.len() + 1;
+            (k.clone(), json_to_cel(v, depth + 1, units))
+        })
         .collect();
     cel::Value::from(entries)
 }

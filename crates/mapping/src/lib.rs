@@ -28,7 +28,9 @@
 //!
 //! `expr` and `when` are [CEL](https://cel.dev) (the `cel` crate). Why: CEL is made to be
 //! embedded and run on untrusted input — no I/O, no unbounded loops or recursion, so
-//! evaluation is bounded by the size of the expression and the record; users may know it
+//! evaluation is bounded by the size of the expression and the record, and each
+//! expression's bound is checked against a cost budget ([`cost`]) when it is compiled and
+//! before every evaluation; users may know it
 //! from Kubernetes, Envoy and cloud IAM; its operators cover what rules do not (string
 //! concatenation, arithmetic, ternaries, `matches`, `size`, macros over lists); the crate is
 //! actively maintained, pure Rust, and its parse errors give line and column. JMESPath was
@@ -38,6 +40,7 @@
 pub mod apply;
 pub mod cast;
 pub mod compile;
+pub mod cost;
 pub mod error;
 pub mod expr;
 pub mod path;
