@@ -25,6 +25,7 @@ fn policy() -> RetryPolicy {
         initial_backoff: Duration::from_millis(100),
         max_backoff: Duration::from_secs(1),
         max_elapsed: Some(Duration::from_secs(60)),
+        max_retry_after: RetryPolicy::DEFAULT_MAX_RETRY_AFTER,
     }
 }
 

@@ -24,9 +24,12 @@ use crate::schema::Catalog;
 
 /// When and how long to wait before trying again.
 ///
-/// Only [retryable](ConnectorError::retryable) errors are retried. A rate-limited error's
-/// `retry_after` replaces the computed backoff; when it would overrun `max_elapsed` the error
-/// is returned at once (with its `retry_after`, so a scheduler can come back later).
+/// Only [retryable](ConnectorError::retryable) errors are retried. An error's `retry_after`
+/// (`Retry-After`) replaces the computed backoff, but only up to `max_retry_after`: asked to
+/// wait longer — or longer than `max_elapsed` allows — the policy gives up at once rather
+/// than wait what a remote system dictates, and returns the error, still retryable and with
+/// its `retry_after`, its detail saying so (so a scheduler can come back later). Retrying
+/// sooner than asked would only be refused again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Total attempts, the first one included (1 disables retries).
@@ -37,6 +40,13 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// Give up when the next wait would end later than this after the first attempt.
     pub max_elapsed: Option<Duration>,
+    /// The longest `retry_after` honoured; an error asking for more is returned at once.
+    pub max_retry_after: Duration,
+}
+
+impl RetryPolicy {
+    /// The default [`RetryPolicy::max_retry_after`]: one minute.
+    pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 }
 
 impl Default for RetryPolicy {
@@ -46,6 +56,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
             max_elapsed: Some(Duration::from_secs(120)),
+            max_retry_after: Self::DEFAULT_MAX_RETRY_AFTER,
         }
     }
 }
@@ -96,11 +107,24 @@ impl RetryPolicy {
             if !err.retryable() || attempts >= self.max_attempts {
                 return Err(err);
             }
+            if let Some(asked) = err.retry_after()
+                && asked > self.max_retry_after
+            {
+                tracing::warn!(
+                    operation = operation.as_str(),
+                    attempt = attempts,
+                    error.kind = err.kind().as_str(),
+                    retry_after_s = asked.as_secs(),
+                    max_retry_after_s = self.max_retry_after.as_secs(),
+                    "the remote system asked to wait longer than the retry policy allows; giving up"
+                );
+                return Err(wait_too_long(err, asked, self.max_retry_after));
+            }
             let wait = err
                 .retry_after()
                 .unwrap_or_else(|| self.backoff(attempts - 1));
             if let Some(max_elapsed) = self.max_elapsed
-                && started.elapsed() + wait > max_elapsed
+                && started.elapsed().saturating_add(wait) > max_elapsed
             {
                 return Err(err);
             }
@@ -121,6 +145,24 @@ impl RetryPolicy {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// `error` (which asked to wait `asked`) with a detail saying why it was not retried; still
+/// retryable, its `retry_after` and stream kept, the original as its source.
+fn wait_too_long(error: ConnectorError, asked: Duration, cap: Duration) -> ConnectorError {
+    let detail = format!(
+        "{} (not retried: the remote system asked to wait {} s before retrying, more than the \
+         {} s this connector waits; try again later)",
+        error.detail(),
+        asked.as_secs(),
+        cap.as_secs()
+    );
+    let mut clear =
+        ConnectorError::new(error.kind(), error.operation(), detail).with_retry_after(asked);
+    if let Some(stream) = error.stream() {
+        clear = clear.with_stream(stream.to_owned());
+    }
+    clear.with_source(error)
 }
 
 /// Retries whole operations of the wrapped connector according to a [`RetryPolicy`].
@@ -287,5 +329,106 @@ impl<C: Connector> Connector for Retry<C> {
         // A retried write needs the records again; the prepared work cannot be copied.
         let (records, _) = batch.into_parts::<()>();
         write_records(self, stream, mode, records, checkpoint).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn rate_limited(seconds: u64) -> ConnectorError {
+        ConnectorError::rate_limited(Operation::Read, Some(Duration::from_secs(seconds)))
+            .with_stream("orders")
+    }
+
+    /// Runs `policy` over an operation that fails with `first` once, then succeeds; returns
+    /// the result, the calls made and the time waited (tokio's paused clock).
+    async fn run_once_failing(
+        policy: &RetryPolicy,
+        first: ConnectorError,
+    ) -> (Result<u32, ConnectorError>, u32, Duration) {
+        let calls = AtomicU32::new(0);
+        let started = Instant::now();
+        let result = policy
+            .run(Operation::Read, || {
+                let call = calls.fetch_add(1, Ordering::SeqCst);
+                let first = first.clone();
+                async move { if call == 0 { Err(first) } else { Ok(call) } }
+            })
+            .await;
+        (result, calls.load(Ordering::SeqCst), started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_retry_after_gives_up_at_once_with_a_clear_retryable_error() {
+        // Without an elapsed budget, the only bound is the cap: a server answering
+        // `Retry-After: 18446744073709551615` must not park the caller (nor overflow).
+        let policy = RetryPolicy {
+            max_elapsed: None,
+            ..RetryPolicy::default()
+        };
+        let (result, calls, waited) = run_once_failing(&policy, rate_limited(u64::MAX)).await;
+        let err = result.unwrap_err();
+        assert_eq!(calls, 1, "not retried");
+        assert_eq!(waited, Duration::ZERO, "no wait at all");
+        assert!(err.retryable(), "a scheduler may come back later");
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(err.stream(), Some("orders"));
+        assert!(
+            err.to_string().contains(
+                "asked to wait 18446744073709551615 s before retrying, more than the 60 s"
+            ),
+            "{err}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_retry_after_under_the_default_policy_neither_panics_nor_waits() {
+        let (result, calls, waited) =
+            run_once_failing(&RetryPolicy::default(), rate_limited(u64::MAX)).await;
+        assert!(result.is_err());
+        assert_eq!((calls, waited), (1, Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_up_to_the_cap_is_honoured_exactly() {
+        let policy = RetryPolicy {
+            max_elapsed: None,
+            ..RetryPolicy::default()
+        };
+        let (result, calls, waited) = run_once_failing(&policy, rate_limited(60)).await;
+        assert_eq!(result.unwrap(), 1);
+        assert_eq!((calls, waited), (2, Duration::from_secs(60)));
+
+        let (result, calls, waited) = run_once_failing(&policy, rate_limited(61)).await;
+        assert!(result.is_err());
+        assert_eq!(
+            (calls, waited),
+            (1, Duration::ZERO),
+            "one second over the cap"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cap_is_the_policys() {
+        let policy = RetryPolicy {
+            max_elapsed: None,
+            max_retry_after: Duration::from_secs(5),
+            ..RetryPolicy::default()
+        };
+        let (result, calls, _) = run_once_failing(&policy, rate_limited(6)).await;
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("more than the 5 s")
+        );
+        assert_eq!(calls, 1);
     }
 }
