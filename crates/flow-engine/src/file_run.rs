@@ -160,7 +160,8 @@ pub async fn run_file_with_cancel(
     .await;
     if let Some(notify_spec) = &spec.notify {
         let payload = NotifyPayload::from_outcome(&spec.name, None, &outcome);
-        if let Err(error) = notify(notify_spec, &payload, secrets.as_ref()).await {
+        let egress = egress::EgressPolicy::default();
+        if let Err(error) = notify(notify_spec, &payload, secrets.as_ref(), &egress).await {
             tracing::warn!(error = %error, "run notification failed");
         }
     }

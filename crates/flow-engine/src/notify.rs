@@ -95,13 +95,21 @@ pub fn signature_v1(key: &[u8], timestamp: i64, body: &[u8]) -> String {
     }
 }
 
+/// The connector type the notifier's connections count as in the egress policy
+/// (`egress.allow_for` entries for `notify`).
+pub const NOTIFY_EGRESS_TYPE: &str = "notify";
+
 /// Sends `payload` to `spec.url` when `spec.on` includes its status (otherwise does
 /// nothing). The secret reference is resolved through `secrets`; its value is never logged.
+/// The connection passes `egress` (as type [`NOTIFY_EGRESS_TYPE`]): a denied address is
+/// refused before sending, every redirect hop is checked, and a signed notification
+/// follows redirects only on its own origin.
 /// A failure is an error for the caller to log; it must never fail the run.
 pub async fn notify(
     spec: &NotifySpec,
     payload: &NotifyPayload,
     secrets: &dyn SecretSource,
+    egress: &egress::EgressPolicy,
 ) -> Result<(), EngineError> {
     if !spec.wants(&payload.status) {
         return Ok(());
@@ -109,12 +117,24 @@ pub async fn notify(
     let fail = |message: String| EngineError::new(EngineErrorKind::Notify, message);
     let body = serde_json::to_vec(payload)
         .map_err(|error| fail(format!("cannot encode the notification: {error}")))?;
-    let client = reqwest::Client::builder()
+    let url = redacted(&spec.url);
+    let target = reqwest::Url::parse(&spec.url)
+        .map_err(|error| fail(format!("the notification URL is not valid: {error}")))?;
+    let scope = egress.scope(NOTIFY_EGRESS_TYPE);
+    scope
+        .check_url(&target)
+        .map_err(|denied| fail(format!("notifying {url} refused: {denied}")))?;
+    let redirects = match spec.secret {
+        Some(_) => egress::Redirects::SameOrigin,
+        None => egress::Redirects::AnyOrigin,
+    };
+    let client = scope
+        .client_builder(redirects)
         .timeout(NOTIFY_TIMEOUT)
         .build()
         .map_err(|error| fail(format!("cannot build the HTTP client: {error}")))?;
     let mut request = client
-        .post(&spec.url)
+        .post(target)
         .header(reqwest::header::CONTENT_TYPE, "application/json");
     if let Some(reference) = &spec.secret {
         let secret = secrets.resolve(reference).await.map_err(|error| {
@@ -127,12 +147,11 @@ pub async fn notify(
             signature(secret.expose().as_bytes(), Utc::now().timestamp(), &body),
         );
     }
-    let url = redacted(&spec.url);
-    let response = request
-        .body(body)
-        .send()
-        .await
-        .map_err(|error| fail(format!("notifying {url} failed: {}", error.without_url())))?;
+    let sent = request.body(body).send().await;
+    let response = sent.map_err(|error| match egress::find_denial(&error) {
+        Some(denied) => fail(format!("notifying {url} refused: {denied}")),
+        None => fail(format!("notifying {url} failed: {}", error.without_url())),
+    })?;
     let status = response.status();
     if status.is_success() {
         tracing::debug!(url = %url, status = status.as_u16(), "run notification sent");

@@ -63,9 +63,14 @@ async fn a_signed_notification_carries_the_run_summary() {
         secret: Some("local:hook".into()),
         on: vec![],
     };
-    notify(&spec, &payload("succeeded"), &common::TestSecrets)
-        .await
-        .unwrap();
+    notify(
+        &spec,
+        &payload("succeeded"),
+        &common::TestSecrets,
+        &egress::EgressPolicy::default(),
+    )
+    .await
+    .unwrap();
     let received = received.lock().unwrap().clone();
     assert_eq!(received.len(), 1);
     let (signature, body) = &received[0];
@@ -103,13 +108,23 @@ async fn statuses_not_listed_are_not_sent_and_failures_are_errors() {
         secret: None,
         on: vec!["failed".into()],
     };
-    notify(&spec, &payload("succeeded"), &common::TestSecrets)
-        .await
-        .unwrap();
+    notify(
+        &spec,
+        &payload("succeeded"),
+        &common::TestSecrets,
+        &egress::EgressPolicy::default(),
+    )
+    .await
+    .unwrap();
     assert!(received.lock().unwrap().is_empty());
-    notify(&spec, &payload("failed"), &common::TestSecrets)
-        .await
-        .unwrap();
+    notify(
+        &spec,
+        &payload("failed"),
+        &common::TestSecrets,
+        &egress::EgressPolicy::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(received.lock().unwrap().len(), 1);
     assert_eq!(
         received.lock().unwrap()[0].0,
@@ -122,9 +137,14 @@ async fn statuses_not_listed_are_not_sent_and_failures_are_errors() {
         secret: None,
         on: vec![],
     };
-    let error = notify(&broken, &payload("failed"), &common::TestSecrets)
-        .await
-        .unwrap_err();
+    let error = notify(
+        &broken,
+        &payload("failed"),
+        &common::TestSecrets,
+        &egress::EgressPolicy::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(error.message().contains("500"), "{error}");
     assert!(
         !error.message().contains("abc"),
@@ -135,8 +155,13 @@ async fn statuses_not_listed_are_not_sent_and_failures_are_errors() {
         secret: Some("local:nope".into()),
         on: vec![],
     };
-    let error = notify(&missing_secret, &payload("failed"), &common::TestSecrets)
-        .await
-        .unwrap_err();
+    let error = notify(
+        &missing_secret,
+        &payload("failed"),
+        &common::TestSecrets,
+        &egress::EgressPolicy::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(error.message().contains("local:nope"), "{error}");
 }

@@ -594,8 +594,14 @@ impl RunManager {
         }
         if let Some(notify) = spec.and_then(|spec| spec.notify) {
             let payload = NotifyPayload::from_outcome(flow_id, Some(run_id.to_owned()), &outcome);
-            if let Err(error) =
-                flow_engine::notify(&notify, &payload, self.inner.secrets.as_ref()).await
+            let egress = egress::EgressPolicy::default();
+            if let Err(error) = flow_engine::notify(
+                &notify,
+                &payload,
+                self.inner.secrets.as_ref(),
+                &egress,
+            )
+            .await
             {
                 tracing::warn!(error = %error, "run notification failed");
                 let _ = run_store::add_event(
