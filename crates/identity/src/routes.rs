@@ -314,7 +314,9 @@ pub struct CreateTokenRequest {
     pub name: String,
     /// The token's role: at most your own, and at most its user's.
     pub role: Role,
-    /// When the token stops working (RFC 3339); never, if omitted.
+    /// When the token stops working (RFC 3339); never, if omitted. When you call with an API
+    /// token that expires, required and at most that token's expiry: a token cannot outlive
+    /// the token that creates it.
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
     /// The user the token acts as (admins only); yourself, if omitted.
@@ -355,6 +357,12 @@ async fn create_token(
         .is_some_and(|expires| expires <= Utc::now())
     {
         errors.push(FieldError::new("/expires_at", "must be in the future"));
+    } else if let Err(error) = tokens::check_lifetime(
+        creator_token(&state.db, principal).await?.as_ref(),
+        request.expires_at,
+        "/expires_at",
+    ) {
+        errors.push(error);
     }
     let user_id = match (&request.user_id, &principal.user_id) {
         (Some(asked), own) if own.as_deref() != Some(asked.as_str()) => {
@@ -422,6 +430,23 @@ async fn create_token(
         }),
     )
         .into_response())
+}
+
+/// The API token the caller authenticated with, if it used one.
+async fn creator_token(db: &Database, principal: &Principal) -> Result<Option<ApiToken>, Error> {
+    let Some(token_id) = &principal.token_id else {
+        return Ok(None);
+    };
+    match tokens::get(db, token_id).await {
+        Ok(token) => Ok(Some(token)),
+        // Gone since it authenticated this request (its user was deleted meanwhile).
+        Err(error) if error.kind() == ErrorKind::NotFound => Err(Error::new(
+            ErrorKind::Unauthenticated,
+            "invalid_token",
+            "the API token is unknown, revoked or expired",
+        )),
+        Err(error) => Err(error),
+    }
 }
 
 async fn visible_token(

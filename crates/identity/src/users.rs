@@ -187,8 +187,28 @@ pub async fn any_exist(db: &Database) -> Result<bool, Error> {
     }))
 }
 
+/// The statement that opens every transaction changing or deleting a user, so that changes
+/// which could leave no enabled admin run one after the other and each counts the admins
+/// the previous one left (two admins demoting, disabling or deleting each other at the same
+/// time cannot both pass the last-admin check):
+///
+/// - PostgreSQL: lock every enabled admin's row. A second such transaction waits for the
+///   first to commit; its later statements then see that commit (read committed takes a
+///   new snapshot per statement).
+/// - SQLite: take the database's write lock at once, with a write that matches no row
+///   (`BEGIN` is deferred: without it, two transactions read, then the second to write fails
+///   on its stale snapshot instead of waiting).
+fn admin_guard(db: &Database) -> &'static str {
+    match db {
+        Database::Sqlite(_) => "UPDATE users SET version = version WHERE FALSE",
+        Database::Postgres(_) => {
+            "SELECT id FROM users WHERE role = 'admin' AND disabled = FALSE ORDER BY id FOR UPDATE"
+        }
+    }
+}
+
 /// Apply `changes` to the user `id` if it is still at `expected_version` (when given).
-/// Demoting or disabling the last enabled admin is refused.
+/// Demoting or disabling the last enabled admin is refused, also under concurrent changes.
 pub async fn update(
     db: &Database,
     id: &str,
@@ -196,7 +216,12 @@ pub async fn update(
     changes: UserChanges,
 ) -> Result<User, Error> {
     let now = Utc::now();
+    let guard = admin_guard(db);
     with_tx!(db, |tx| {
+        sqlx::query(guard)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
         let row: Option<UserRow> =
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
                 .bind(id)
@@ -251,9 +276,15 @@ pub async fn update(
     })
 }
 
-/// Delete the user `id` (its tokens go with it). Deleting the last enabled admin is refused.
+/// Delete the user `id` (its tokens go with it). Deleting the last enabled admin is refused,
+/// also under concurrent changes.
 pub async fn delete(db: &Database, id: &str, expected_version: Option<i64>) -> Result<(), Error> {
+    let guard = admin_guard(db);
     with_tx!(db, |tx| {
+        sqlx::query(guard)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
         let row: Option<UserRow> =
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
                 .bind(id)
