@@ -37,8 +37,8 @@ pub struct SqlConfig {
     #[serde(default, rename = "type")]
     pub connector_type: Option<String>,
     /// The connection URL: `postgres://`, `mysql://` (MariaDB too), `sqlite://`,
-    /// `mssql://`. TLS options (`sslmode`, `ssl-mode`) are honoured. A password embedded
-    /// here is accepted but never shown: use [`Self::password`] instead.
+    /// `mssql://`. TLS options (`sslmode`, `ssl-mode`) are honoured. A password in it
+    /// (`user:secret@`, `?password=`, `;Password=`) is refused: use [`Self::password`].
     pub url: String,
     /// A secret *reference* (`env:`, `file:`, `vault:`, `local:`) to the password, resolved
     /// at connect time.
@@ -74,7 +74,8 @@ pub struct StreamConfig {
     /// The table or view, optionally schema-qualified (`public.customers`).
     #[serde(default)]
     pub table: Option<String>,
-    /// A read-only query.
+    /// A read-only query: one `SELECT` (or `WITH`, `VALUES`, `TABLE`) statement, checked
+    /// by [`crate::query_guard`] and run in the engine's read-only mode.
     #[serde(default)]
     pub query: Option<String>,
     /// The column for incremental reads.
@@ -169,7 +170,8 @@ impl SqlConfig {
                 format!("expected `sql`, got `{kind}`"),
             ));
         }
-        self.engine()?;
+        let engine = self.engine()?;
+        check_url_credentials(&self.url)?;
         if let Some(reference) = &self.password
             && connector_sdk::secret::split_reference(reference).is_err()
         {
@@ -197,9 +199,13 @@ impl SqlConfig {
                     format!("stream `{}` is configured twice", stream.name),
                 ));
             }
-            stream
+            let source = stream
                 .source()
                 .map_err(|(field, detail)| config_error(&at(field), detail))?;
+            if let StreamSource::Query(sql) = &source {
+                crate::query_guard::check(engine, sql)
+                    .map_err(|detail| config_error(&at("query"), detail))?;
+            }
             if let Some(cursor) = &stream.cursor_column {
                 crate::dialect::check_identifier(cursor)
                     .map_err(|e| config_error(&at("cursor_column"), e))?;
@@ -252,6 +258,87 @@ impl StreamConfig {
     }
 }
 
+/// What a refused URL says: where the password goes instead.
+pub const URL_PASSWORD_REFUSAL: &str = "the URL holds a password; put the password in the `password` field as a secret reference (e.g. local:db-password)";
+
+/// Refuses a URL that carries a password: in its user info (`user:secret@`), as a query
+/// parameter (`?password=`, `?pwd=`, `?sslpassword=`, percent-encoded or not) or as a
+/// connection-string pair anywhere (`;Password=`). A user name alone is fine. The error
+/// never repeats the URL.
+pub fn check_url_credentials(url: &str) -> Result<(), ConnectorError> {
+    let refused = || Err(config_error("/url", URL_PASSWORD_REFUSAL));
+    // The user info as written, whether or not the rest parses: `user:secret@host`.
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if let Some((user_info, _)) = authority.rsplit_once('@')
+            && let Some((_, password)) = user_info.split_once(':')
+            && !password.is_empty()
+        {
+            return refused();
+        }
+    }
+    if let Ok(parsed) = url::Url::parse(url) {
+        if parsed.password().is_some_and(|p| !p.is_empty()) {
+            return refused();
+        }
+        if parsed.query_pairs().any(|(key, _)| is_password_key(&key)) {
+            return refused();
+        }
+    }
+    let decoded = percent_decode(url);
+    for text in [url, decoded.as_str()] {
+        let lower = text.to_ascii_lowercase();
+        let mut rest = lower.as_str();
+        while let Some(at) = rest.find('=') {
+            let key = rest[..at]
+                .rsplit(['?', '&', ';', '/', ':', '@', ' '])
+                .next()
+                .unwrap_or_default();
+            if is_password_key(key.trim()) {
+                return refused();
+            }
+            rest = &rest[at + 1..];
+        }
+    }
+    Ok(())
+}
+
+/// `%XX` sequences decoded (invalid ones kept as they are), `+` read as a space.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn is_password_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("password") || key == "pwd" || key == "passwd" || key == "pass"
+}
+
 /// Replaces the password of a URL (`scheme://user:secret@host`) with `***`. Text that does
 /// not parse as a URL is returned up to its scheme only, in case it hides a secret.
 pub fn redact_url(url: &str) -> String {
@@ -286,6 +373,20 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The URL's schema pattern: a known scheme and no password in the user info (`user@` is
+/// fine, `user:secret@` is not).
+const URL_PATTERN: &str = "^(?:(?:postgres|postgresql|mysql|mariadb|sqlite|mssql|sqlserver)://(?:[^/?#@:]*@)?[^/?#@]*(?:[/?#].*)?|sqlite:(?:[^/].*|/(?:[^/].*)?)?)$";
+
+/// What the URL must not contain: a password parameter (`?password=`, `;Password=`, `pwd=`).
+/// Percent-encoded key letters (`%70assword=`) are beyond a pattern: validation refuses
+/// them.
+const URL_PASSWORD_PATTERN: &str =
+    "[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]\\s*(?:=|%3[Dd])|[?&;][Pp][Ww][Dd]\\s*(?:=|%3[Dd])";
+
+/// A query stream starts (after blanks, comments and parentheses) with SELECT, WITH, VALUES
+/// or TABLE; the rest is checked by [`crate::query_guard`].
+const QUERY_PATTERN: &str = "^(?:\\s|\\(|--[^\\n]*(?:\\n|$)|/\\*[^*]*\\*+(?:[^/*][^*]*\\*+)*/)*(?:[Ss][Ee][Ll][Ee][Cc][Tt]|[Ww][Ii][Tt][Hh]|[Vv][Aa][Ll][Uu][Ee][Ss]|[Tt][Aa][Bb][Ll][Ee])(?:\\s|\\(|\\*|$)";
+
 /// The JSON Schema of [`SqlConfig`].
 pub fn spec() -> Value {
     json!({
@@ -298,8 +399,9 @@ pub fn spec() -> Value {
             "type": {"type": "string", "const": "sql"},
             "url": {
                 "type": "string",
-                "description": "Connection URL: postgres://user@host:5432/db, mysql://user@host:3306/db (MariaDB too), sqlite:///path/file.db, mssql://user@host:1433/db. TLS: ?sslmode=require (PostgreSQL), ?ssl-mode=REQUIRED (MySQL), ?encrypt=true&trust_server_certificate=false (SQL Server). Put the password in `password`, not here (a password in the URL is accepted but redacted everywhere).",
-                "pattern": "^(postgres|postgresql|mysql|mariadb|sqlite|mssql|sqlserver):"
+                "description": "Connection URL: postgres://user@host:5432/db, mysql://user@host:3306/db (MariaDB too), sqlite:///path/file.db, mssql://user@host:1433/db. TLS: ?sslmode=require (PostgreSQL), ?ssl-mode=REQUIRED (MySQL), ?encrypt=true&trust_server_certificate=false (SQL Server). No password here (user:secret@, ?password=, ;Password= are refused): put the password in the `password` field as a secret reference (e.g. local:db-password). grimOS's own database is refused.",
+                "pattern": URL_PATTERN,
+                "not": {"pattern": URL_PASSWORD_PATTERN}
             },
             "password": {
                 "type": "string",
@@ -316,7 +418,7 @@ pub fn spec() -> Value {
                     "properties": {
                         "name": {"type": "string", "minLength": 1},
                         "table": {"type": "string", "minLength": 1, "description": "table or view, optionally schema.table; quote parts containing dots with \"...\""},
-                        "query": {"type": "string", "minLength": 1, "description": "a read-only SELECT"},
+                        "query": {"type": "string", "minLength": 1, "pattern": QUERY_PATTERN, "description": "one read-only SELECT (or WITH, VALUES, TABLE) statement, run in a read-only transaction; no `;`, no data-changing keyword"},
                         "cursor_column": {"type": "string", "minLength": 1, "description": "column for incremental reads"},
                         "primary_key": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "key columns when the catalog has none (views, queries)"}
                     },
@@ -429,6 +531,115 @@ mod tests {
 
     fn detail_of_url(url: &str) -> String {
         detail(json!({"url": url}))
+    }
+
+    const SECRET: &str = "hunter2secret";
+
+    fn password_urls() -> Vec<String> {
+        [
+            "postgres://app:{s}@127.0.0.1:5432/test",
+            "postgresql://app:{s}@db/app?sslmode=require",
+            "mysql://root:{s}@127.0.0.1:3306/test",
+            "mariadb://root:{s}@db/app",
+            "mssql://sa:{s}@db:1433/app",
+            "sqlserver://sa:{s}@db/app",
+            "postgres://app:{s}@[bad",
+            "postgres://app@db/app?password={s}",
+            "postgres://app@db/app?sslmode=require&PassWord={s}",
+            "postgres://app@db/app?%70assword={s}",
+            "postgres://app@db/app?sslpassword={s}",
+            "postgres://app@db/app?options=-c%20password%3D{s}",
+            "mssql://sa@db/app;Password={s}",
+            "mssql://sa@db/app?pwd={s}",
+        ]
+        .iter()
+        .map(|u| u.replace("{s}", SECRET))
+        .collect()
+    }
+
+    #[test]
+    fn passwords_in_urls_are_refused_without_being_repeated() {
+        for url in password_urls() {
+            let err = SqlConfig::from_value(json!({"url": url})).unwrap_err();
+            assert_eq!(err.kind(), connector_sdk::ErrorKind::Config, "{url}");
+            assert!(err.detail().contains("`/url`"), "{url}: {err}");
+            assert!(
+                err.detail()
+                    .contains("put the password in the `password` field as a secret reference"),
+                "{url}: {err}"
+            );
+            assert!(!err.to_string().contains(SECRET), "{url}: {err}");
+        }
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgres://app:@db/app",
+            "mysql://root@127.0.0.1:3306/test",
+            "mssql://sa@db:1433/app?encrypt=true",
+            "sqlite:///var/lib/app/passwords.db",
+            "sqlite::memory:",
+        ] {
+            SqlConfig::from_value(json!({"url": url, "password": "local:db-password"}))
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+    }
+
+    #[test]
+    fn the_schema_refuses_what_validation_refuses() {
+        let schema = spec();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        for url in password_urls()
+            .into_iter()
+            .filter(|u| !u.contains("%70assword"))
+        {
+            assert!(!validator.is_valid(&json!({"url": url})), "{url}");
+        }
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgres://postgres@[::1]:5432/test?sslmode=verify-full&sslrootcert=/etc/ca.pem",
+            "postgres:///app?host=/var/run/postgresql",
+            "mysql://root@127.0.0.1:3306/test",
+            "sqlite:///var/lib/app/a@b.db",
+            "sqlite::memory:",
+            "sqlite:relative.db",
+            "mssql://sa@db:1433/app?encrypt=true",
+        ] {
+            assert!(validator.is_valid(&json!({"url": url})), "{url}");
+        }
+        let query =
+            |q: &str| json!({"url": "sqlite::memory:", "streams": [{"name": "s", "query": q}]});
+        for q in [
+            "SELECT 1",
+            "  -- why\n/* what */ (select * from t)",
+            "WITH a AS (SELECT 1) SELECT * FROM a",
+            "values (1)",
+        ] {
+            assert!(validator.is_valid(&query(q)), "{q}");
+            SqlConfig::from_value(query(q)).unwrap_or_else(|e| panic!("{q}: {e}"));
+        }
+        for q in [
+            "update users set role = 'admin'",
+            "delete from t",
+            "attach database 'x' as p",
+            "pragma writable_schema = on",
+            "selection",
+        ] {
+            assert!(!validator.is_valid(&query(q)), "{q}");
+            assert!(SqlConfig::from_value(query(q)).is_err(), "{q}");
+        }
+    }
+
+    #[test]
+    fn query_streams_are_checked_at_validation() {
+        let err = SqlConfig::from_value(json!({
+            "url": "postgres://app@db/app",
+            "streams": [
+                {"name": "ok", "query": "SELECT 1"},
+                {"name": "evil", "query": "WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d"}
+            ]
+        }))
+        .unwrap_err();
+        assert!(err.detail().contains("`/streams/1/query`"), "{err}");
+        assert!(err.detail().contains("DELETE"), "{err}");
     }
 
     #[test]

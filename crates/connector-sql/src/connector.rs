@@ -43,7 +43,7 @@ impl ConnectorFactory for SqlConnectorFactory {
     ) -> Result<Arc<dyn Connector>, ConnectorError> {
         Ok(Arc::new(SqlConnector::new(
             SqlConfig::from_value(config)?,
-            context.secrets.clone(),
+            context,
         )?))
     }
 }
@@ -68,7 +68,12 @@ pub struct SqlConnector {
     config: Arc<SqlConfig>,
     engine: Engine,
     secrets: Arc<dyn SecretSource>,
+    /// Keeps every connection away from the platform's own database.
+    guard: db::Guard,
     db: OnceCell<Db>,
+    /// SQLite: the read-only pool `query` streams run on (the other engines run them in a
+    /// read-only transaction on `db`).
+    query_db: OnceCell<Db>,
     tables: RwLock<HashMap<String, Arc<TableInfo>>>,
     /// The quoted checkpoint table, once created.
     checkpoint_table: OnceCell<String>,
@@ -84,14 +89,31 @@ impl std::fmt::Debug for SqlConnector {
 }
 
 impl SqlConnector {
-    /// A connector for a validated configuration (no connection yet).
-    pub fn new(config: SqlConfig, secrets: Arc<dyn SecretSource>) -> Result<Self, ConnectorError> {
+    /// A connector for a validated configuration (no connection yet) with what `context`
+    /// lends it: its secrets (resolved on connect), its egress policy (every host checked,
+    /// see [`crate::network`]) and the platform's own database, which it refuses to open
+    /// (see [`crate::platform`]).
+    pub fn new(config: SqlConfig, context: &BuildContext) -> Result<Self, ConnectorError> {
         let engine = config.engine()?;
+        let platform_database = context.platform_database.clone();
+        // SQLite: the platform's file is refused at once (and again when connecting).
+        if engine == Engine::Sqlite
+            && let Some(platform) = &platform_database
+            && let Ok(options) =
+                <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&config.url)
+        {
+            crate::platform::check_sqlite_file(options.get_filename(), platform, Operation::Build)?;
+        }
         Ok(Self {
             config: Arc::new(config),
             engine,
-            secrets,
+            secrets: context.secrets.clone(),
+            guard: db::Guard::new(
+                platform_database,
+                context.egress.scope(crate::network::CONNECTOR_TYPE),
+            ),
             db: OnceCell::new(),
+            query_db: OnceCell::new(),
             tables: RwLock::new(HashMap::new()),
             checkpoint_table: OnceCell::new(),
         })
@@ -108,21 +130,56 @@ impl SqlConnector {
 
     /// The pool, connecting (and resolving the password) on first use.
     async fn db(&self, operation: Operation) -> Result<&Db, ConnectorError> {
-        self.db
-            .get_or_try_init(|| async {
-                let password = match &self.config.password {
-                    Some(reference) => Some(
-                        self.secrets
-                            .resolve(reference)
-                            .await
-                            .map_err(|e| e.with_operation(operation))?,
-                    ),
-                    None => None,
-                };
-                tracing::debug!(engine = %self.engine, url = %self.config.redacted_url(), "connecting");
-                db::connect(&self.config, self.engine, password, operation).await
-            })
-            .await
+        let db = self
+            .db
+            .get_or_try_init(|| self.connect(operation, false))
+            .await?;
+        self.refuse_if_tripped(operation)?;
+        Ok(db)
+    }
+
+    /// Where `query` streams run: the read-only pool on SQLite, else [`Self::db`] (with a
+    /// read-only transaction around each query).
+    async fn query_db(&self, operation: Operation) -> Result<&Db, ConnectorError> {
+        if self.engine != Engine::Sqlite {
+            return self.db(operation).await;
+        }
+        let db = self
+            .query_db
+            .get_or_try_init(|| self.connect(operation, true))
+            .await?;
+        self.refuse_if_tripped(operation)?;
+        Ok(db)
+    }
+
+    async fn connect(&self, operation: Operation, read_only: bool) -> Result<Db, ConnectorError> {
+        let password = match &self.config.password {
+            Some(reference) => Some(
+                self.secrets
+                    .resolve(reference)
+                    .await
+                    .map_err(|e| e.with_operation(operation))?,
+            ),
+            None => None,
+        };
+        tracing::debug!(engine = %self.engine, url = %self.config.redacted_url(), read_only, "connecting");
+        db::connect(
+            &self.config,
+            self.engine,
+            password,
+            operation,
+            &self.guard,
+            read_only,
+        )
+        .await
+    }
+
+    /// Once any connection turned out to be the platform's database, nothing more runs.
+    fn refuse_if_tripped(&self, operation: Operation) -> Result<(), ConnectorError> {
+        if self.guard.tripped() {
+            return Err(crate::platform::refusal(operation));
+        }
+        Ok(())
     }
 
     /// The quoted checkpoint table, created on first use.
@@ -279,7 +336,8 @@ impl Connector for SqlConnector {
                     streams.push(descriptor);
                 }
                 Resolved::Query { sql, key, cursor } => {
-                    let columns = introspect::describe_query(db, &sql).await?;
+                    let query_db = self.query_db(Operation::Discover).await?;
+                    let columns = introspect::describe_query(query_db, &sql).await?;
                     let mut descriptor = introspect::descriptor(&stream.name, None, &columns, key);
                     add_cursor(&mut descriptor, cursor);
                     streams.push(descriptor);
@@ -320,7 +378,10 @@ impl Connector for SqlConnector {
             .resolve(&stream, Operation::Read)
             .await
             .map_err(with_stream)?;
-        let db = self.db(Operation::Read).await?.clone();
+        let db = match &resolved {
+            Resolved::Table { .. } => self.db(Operation::Read).await?.clone(),
+            Resolved::Query { .. } => self.query_db(Operation::Read).await?.clone(),
+        };
         let dialect = self.dialect();
         let query_columns: Vec<ColumnInfo>;
         let (from, cursor, key) = match &resolved {

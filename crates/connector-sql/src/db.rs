@@ -3,17 +3,20 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use connector_sdk::{ConnectorError, ErrorKind, Operation, Secret};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use connector_sdk::{ConnectorError, ErrorKind, Operation, PlatformDatabase, Secret};
+use egress::EgressScope;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{Executor as _, error::DatabaseError};
 
 use crate::config::SqlConfig;
 use crate::dialect::Engine;
 use crate::mssql::MssqlSession;
+use crate::{network, platform};
 
 /// A live connection pool to one database.
 #[derive(Clone)]
@@ -41,12 +44,112 @@ impl std::fmt::Debug for Db {
 
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens a pool (and one connection, to fail early on bad credentials).
+/// Starts the transaction a `query` stream runs in (PostgreSQL and MySQL/MariaDB); it is
+/// always rolled back, which also undoes any session setting changed inside it.
+pub const READ_ONLY_TRANSACTION: &str = "START TRANSACTION READ ONLY";
+
+/// Where a connector's connections may go: the egress policy for its type, and away
+/// from the platform's own database — which database to refuse, and whether a connection
+/// opened after the first one was found to be it (a host name that now resolves elsewhere,
+/// a file swapped): from then on the connector refuses every operation.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    platform: Option<PlatformDatabase>,
+    egress: EgressScope,
+    tripped: Arc<AtomicBool>,
+}
+
+impl Default for Guard {
+    /// The default egress policy, no platform database.
+    fn default() -> Self {
+        Self::new(
+            None,
+            egress::EgressPolicy::default().scope(network::CONNECTOR_TYPE),
+        )
+    }
+}
+
+impl Guard {
+    /// A guard refusing `platform` (none: nothing to refuse) and connecting only where
+    /// `egress` allows.
+    pub fn new(platform: Option<PlatformDatabase>, egress: EgressScope) -> Self {
+        Self {
+            platform,
+            egress,
+            tripped: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The platform database this guard refuses.
+    pub fn platform(&self) -> Option<&PlatformDatabase> {
+        self.platform.as_ref()
+    }
+
+    fn instance_id(&self) -> Option<&str> {
+        self.platform.as_ref().map(|p| p.instance_id.as_str())
+    }
+
+    /// Whether a connection was found to be the platform's database.
+    pub fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::SeqCst)
+    }
+
+    /// Turns a connection's verdict into the hook's answer, remembering a refusal.
+    fn verdict(&self, is_platform: Result<bool, sqlx::Error>) -> Result<(), sqlx::Error> {
+        if is_platform? {
+            self.tripped.store(true, Ordering::SeqCst);
+            tracing::warn!("refused a pooled SQL connection to the platform's own database");
+            return Err(sqlx::Error::Configuration(Box::new(platform::Refused)));
+        }
+        Ok(())
+    }
+}
+
+/// Opens one connection, asks `is_platform` about it and closes it: the fast, clear
+/// refusal before a pool is made (a pool retries a refused connection until it times out).
+async fn first_check<C, F>(
+    options: &C,
+    operation: Operation,
+    config: &SqlConfig,
+    is_platform: F,
+) -> Result<(), ConnectorError>
+where
+    C: sqlx::ConnectOptions,
+    C::Connection: Sized,
+    F: for<'c> FnOnce(
+        &'c mut C::Connection,
+    ) -> futures::future::BoxFuture<'c, Result<bool, sqlx::Error>>,
+{
+    use sqlx::Connection as _;
+    let checked = tokio::time::timeout(ACQUIRE_TIMEOUT, async {
+        let mut conn = options
+            .connect()
+            .await
+            .map_err(|e| sqlx_error(operation, &e, config))?;
+        let verdict = is_platform(&mut conn).await;
+        let _ = conn.close().await;
+        verdict.map_err(|e| sqlx_error(operation, &e, config))
+    })
+    .await
+    .map_err(|_| ConnectorError::transient(operation, "timed out connecting to the database"))??;
+    if checked {
+        tracing::warn!(operation = %operation, "refused a SQL connection to the platform's own database");
+        return Err(platform::refusal(operation));
+    }
+    Ok(())
+}
+
+/// Opens a pool (and one connection, to fail early on bad credentials), to the address the
+/// egress policy checked (see [`crate::network`]), refusing the platform's own database
+/// (see [`crate::platform`]). `read_only` (SQLite): the pool of
+/// `query` streams, opened read-only with `PRAGMA query_only`.
 pub async fn connect(
     config: &SqlConfig,
     engine: Engine,
     password: Option<Secret>,
     operation: Operation,
+    guard: &Guard,
+    read_only: bool,
 ) -> Result<Db, ConnectorError> {
     let url_error = |e: sqlx::Error| {
         ConnectorError::config(
@@ -64,10 +167,39 @@ pub async fn connect(
             if let Some(password) = &password {
                 options = options.password(password.expose());
             }
+            if let Some(socket) = options.get_socket() {
+                network::check_socket(&guard.egress, socket, operation)?;
+            } else {
+                let (host, port) = (options.get_host().to_owned(), options.get_port());
+                if matches!(options.get_ssl_mode(), PgSslMode::VerifyFull) {
+                    // The certificate is verified against the name: checked, kept.
+                    network::resolve(&guard.egress, &host, port, operation).await?;
+                } else {
+                    let address =
+                        network::checked_address(&guard.egress, &host, port, operation).await?;
+                    options = options.host(&address.to_string());
+                }
+            }
             options = options.application_name("grimos-connector-sql");
-            let pool = PgPoolOptions::new()
+            let mut pool = PgPoolOptions::new()
                 .max_connections(config.max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(ACQUIRE_TIMEOUT);
+            if let Some(id) = guard.instance_id() {
+                let id = id.to_owned();
+                first_check(&options, operation, config, move |conn| {
+                    Box::pin(async move { platform::is_platform_postgres(conn, &id).await })
+                })
+                .await?;
+                let guard = guard.clone();
+                pool = pool.after_connect(move |conn, _| {
+                    let guard = guard.clone();
+                    Box::pin(async move {
+                        let id = guard.instance_id().unwrap_or_default().to_owned();
+                        guard.verdict(platform::is_platform_postgres(conn, &id).await)
+                    })
+                });
+            }
+            let pool = pool
                 .connect_with(options)
                 .await
                 .map_err(|e| sqlx_error(operation, &e, config))?;
@@ -79,11 +211,35 @@ pub async fn connect(
             if let Some(password) = &password {
                 options = options.password(password.expose());
             }
+            if let Some(socket) = options.get_socket() {
+                network::check_socket(&guard.egress, socket, operation)?;
+            } else {
+                let (host, port) = (options.get_host().to_owned(), options.get_port());
+                if matches!(options.get_ssl_mode(), MySqlSslMode::VerifyIdentity) {
+                    network::resolve(&guard.egress, &host, port, operation).await?;
+                } else {
+                    let address =
+                        network::checked_address(&guard.egress, &host, port, operation).await?;
+                    options = options.host(&address.to_string());
+                }
+            }
+            if let Some(id) = guard.instance_id() {
+                let id = id.to_owned();
+                first_check(&options, operation, config, move |conn| {
+                    Box::pin(async move { platform::is_platform_mysql(conn, &id).await })
+                })
+                .await?;
+            }
+            let hook = guard.clone();
             let pool = MySqlPoolOptions::new()
                 .max_connections(config.max_connections)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
+                    let guard = hook.clone();
                     Box::pin(async move {
+                        if let Some(id) = guard.instance_id().map(str::to_owned) {
+                            guard.verdict(platform::is_platform_mysql(conn, &id).await)?;
+                        }
                         // Data errors must be errors, not silent truncation.
                         conn.execute(
                             "SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')",
@@ -98,19 +254,44 @@ pub async fn connect(
             Db::MySql(pool)
         }
         Engine::Sqlite => {
-            let options = SqliteConnectOptions::from_str(&config.url)
+            let mut options = SqliteConnectOptions::from_str(&config.url)
                 .map_err(url_error)?
                 .busy_timeout(Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new()
+            if let Some(platform) = guard.platform() {
+                // Before anything opens the file.
+                platform::check_sqlite_file(options.get_filename(), platform, operation)?;
+            }
+            if read_only {
+                options = options.read_only(true).pragma("query_only", "ON");
+            }
+            let mut pool = SqlitePoolOptions::new()
                 .max_connections(config.max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(ACQUIRE_TIMEOUT);
+            if let Some(id) = guard.instance_id() {
+                let id = id.to_owned();
+                first_check(&options, operation, config, move |conn| {
+                    Box::pin(async move { platform::is_platform_sqlite(conn, &id).await })
+                })
+                .await?;
+                let guard = guard.clone();
+                pool = pool.after_connect(move |conn, _| {
+                    let guard = guard.clone();
+                    Box::pin(async move {
+                        let id = guard.instance_id().unwrap_or_default().to_owned();
+                        guard.verdict(platform::is_platform_sqlite(conn, &id).await)
+                    })
+                });
+            }
+            let pool = pool
                 .connect_with(options)
                 .await
                 .map_err(|e| sqlx_error(operation, &e, config))?;
             Db::Sqlite(pool)
         }
         Engine::Mssql => {
-            let session = MssqlSession::from_url(&config.url, password.as_ref())?;
+            let session = MssqlSession::from_url(&config.url, password.as_ref())?
+                .refusing_instance(guard.instance_id().map(str::to_owned))
+                .with_egress(guard.egress.clone());
             session.probe(operation).await?;
             Db::Mssql(Arc::new(session))
         }
@@ -160,7 +341,8 @@ pub fn database_error_kind(engine: Engine, err: &dyn DatabaseError) -> ErrorKind
                 .unwrap_or_default();
             match number {
                 1045 | 1698 => ErrorKind::Auth,
-                1044 | 1142 | 1143 | 1227 => ErrorKind::Permission,
+                // 1792: a write in a read-only transaction (a `query` stream).
+                1044 | 1142 | 1143 | 1227 | 1792 => ErrorKind::Permission,
                 1049 | 1146 | 1054 => ErrorKind::NotFound,
                 1205 | 1213 | 1040 | 2006 | 2013 => ErrorKind::Transient,
                 _ => sqlstate_kind(&code),
@@ -177,6 +359,8 @@ fn sqlstate_kind(code: &str) -> ErrorKind {
         "40" | "53" | "57" | "58" | "08" => ErrorKind::Transient,
         "3D" | "3F" => ErrorKind::NotFound,
         "42" if code == "42501" => ErrorKind::Permission,
+        // A write in a read-only transaction (a `query` stream).
+        "25" if code == "25006" => ErrorKind::Permission,
         "42" if code == "42P01" || code == "42S02" => ErrorKind::NotFound,
         "42" => ErrorKind::Data,
         _ => ErrorKind::Transient,
@@ -201,6 +385,11 @@ pub fn sqlx_error_kind(engine: Engine, err: &sqlx::Error) -> ErrorKind {
 
 /// A [`ConnectorError`] from a sqlx error, its message scrubbed of the URL's password.
 pub fn sqlx_error(operation: Operation, err: &sqlx::Error, config: &SqlConfig) -> ConnectorError {
+    if let sqlx::Error::Configuration(cause) = err
+        && cause.is::<platform::Refused>()
+    {
+        return platform::refusal(operation);
+    }
     let engine = config.engine().unwrap_or(Engine::Postgres);
     ConnectorError::new(
         sqlx_error_kind(engine, err),

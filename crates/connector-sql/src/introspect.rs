@@ -4,7 +4,7 @@
 use connector_sdk::{ConnectorError, Field, FieldType, Operation, StreamDescriptor};
 use sqlx::{Column as _, Executor as _, Row as _, TypeInfo as _};
 
-use crate::db::{Db, database_message, sqlx_error_kind};
+use crate::db::{Db, READ_ONLY_TRANSACTION, database_message, sqlx_error_kind};
 use crate::dialect::{Dialect as _, Engine, TableName};
 use crate::mssql;
 use crate::values::BindValue;
@@ -559,9 +559,27 @@ pub async fn describe_query(db: &Db, sql: &str) -> Result<Vec<ColumnInfo>, Conne
                 .collect()
         }};
     }
+    // A query stream is described in the read-only transaction it runs in (SQLite: `db`
+    // is the read-only pool), rolled back after.
     Ok(match db {
-        Db::Postgres(pool) => described!(pool),
-        Db::MySql(pool) => described!(pool),
+        Db::Postgres(pool) => {
+            let mut tx = pool
+                .begin_with(READ_ONLY_TRANSACTION)
+                .await
+                .map_err(err(engine))?;
+            let columns = described!(&mut *tx);
+            tx.rollback().await.map_err(err(engine))?;
+            columns
+        }
+        Db::MySql(pool) => {
+            let mut tx = pool
+                .begin_with(READ_ONLY_TRANSACTION)
+                .await
+                .map_err(err(engine))?;
+            let columns = described!(&mut *tx);
+            tx.rollback().await.map_err(err(engine))?;
+            columns
+        }
         Db::Sqlite(pool) => described!(pool),
         Db::Mssql(session) => {
             let mut guard = session.client(Operation::Discover).await?;

@@ -14,6 +14,11 @@
 //! - [`values`]: JSON <-> database value conversion.
 //! - [`checkpoint`]: flow checkpoints committed in the same transaction as the rows
 //!   ([`transaction`]: where the statements of one write commit).
+//! - [`platform`]: the platform's own database is refused, by file and by identity;
+//!   [`query_guard`]: a `query` stream's text is one read-only statement (and
+//!   [`read`] runs it in the engine's read-only mode); [`network`]: hosts pass the egress
+//!   policy and are connected to by the checked address. A URL holding a password is
+//!   refused ([`config`]).
 
 pub mod checkpoint;
 pub mod config;
@@ -22,6 +27,9 @@ pub mod db;
 pub mod dialect;
 pub mod introspect;
 pub mod mssql;
+pub mod network;
+pub mod platform;
+pub mod query_guard;
 pub mod read;
 pub mod transaction;
 pub mod values;

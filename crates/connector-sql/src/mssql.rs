@@ -4,6 +4,7 @@
 //! URL: `mssql://user[:password]@host[:port]/database?encrypt=true|false|off&trust_server_certificate=true`.
 
 use connector_sdk::{ConnectorError, ErrorKind, Operation, Secret};
+use egress::EgressScope;
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, MutexGuard};
@@ -16,6 +17,12 @@ pub type MssqlClient = Client<Compat<TcpStream>>;
 pub struct MssqlSession {
     config: Config,
     client: Mutex<Option<MssqlClient>>,
+    /// The platform's instance id: a database holding it is refused on every connect.
+    platform_instance: Option<String>,
+    /// The server's host and port, resolved through `egress` on every connect.
+    host: String,
+    port: u16,
+    egress: Option<EgressScope>,
 }
 
 impl std::fmt::Debug for MssqlSession {
@@ -34,8 +41,10 @@ impl MssqlSession {
         let parsed = url::Url::parse(url)
             .map_err(|e| config_error(format!("the SQL Server URL is not valid: {e}")))?;
         let mut config = Config::new();
-        config.host(parsed.host_str().unwrap_or("localhost"));
-        config.port(parsed.port().unwrap_or(1433));
+        let host = parsed.host_str().unwrap_or("localhost").to_owned();
+        let port = parsed.port().unwrap_or(1433);
+        config.host(&host);
+        config.port(port);
         let database = parsed.path().trim_start_matches('/');
         if !database.is_empty() {
             config.database(database);
@@ -84,7 +93,27 @@ impl MssqlSession {
         Ok(Self {
             config,
             client: Mutex::new(None),
+            platform_instance: None,
+            host,
+            port,
+            egress: None,
         })
+    }
+
+    /// The same session, connecting only to addresses `egress` allows: the TCP connection
+    /// goes to the address checked, while TLS verifies the host name.
+    #[must_use]
+    pub fn with_egress(mut self, egress: EgressScope) -> Self {
+        self.egress = Some(egress);
+        self
+    }
+
+    /// The same session, refusing a database that holds the platform instance `id` (see
+    /// [`crate::platform`]).
+    #[must_use]
+    pub fn refusing_instance(mut self, id: Option<String>) -> Self {
+        self.platform_instance = id;
+        self
     }
 
     /// The connected client, connecting first when needed. Hold the guard for one operation.
@@ -94,15 +123,30 @@ impl MssqlSession {
     ) -> Result<MutexGuard<'_, Option<MssqlClient>>, ConnectorError> {
         let mut guard = self.client.lock().await;
         if guard.is_none() {
-            let tcp = TcpStream::connect(self.config.get_addr())
-                .await
-                .map_err(|e| {
-                    ConnectorError::transient(operation, format!("cannot reach SQL Server: {e}"))
-                })?;
+            let reached = match &self.egress {
+                Some(egress) => {
+                    let host = self.host.trim_start_matches('[').trim_end_matches(']');
+                    let addresses =
+                        crate::network::resolve(egress, host, self.port, operation).await?;
+                    TcpStream::connect(&addresses[..]).await
+                }
+                None => TcpStream::connect(self.config.get_addr()).await,
+            };
+            let tcp = reached.map_err(|e| {
+                ConnectorError::transient(operation, format!("cannot reach SQL Server: {e}"))
+            })?;
             let _ = tcp.set_nodelay(true);
-            let client = Client::connect(self.config.clone(), tcp.compat_write())
+            let mut client = Client::connect(self.config.clone(), tcp.compat_write())
                 .await
                 .map_err(|e| error(operation, &e))?;
+            if let Some(id) = &self.platform_instance
+                && crate::platform::is_platform_mssql(&mut client, id)
+                    .await
+                    .map_err(|e| error(operation, &e))?
+            {
+                tracing::warn!(operation = %operation, "refused a SQL connection to the platform's own database");
+                return Err(crate::platform::refusal(operation));
+            }
             *guard = Some(client);
         }
         Ok(guard)

@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::config::SqlConfig;
-use crate::db::{Db, sqlx_error};
+use crate::db::{Db, READ_ONLY_TRANSACTION, sqlx_error};
 use crate::dialect::{Dialect, Engine, keyset_predicate, keyset_predicate_with};
 use crate::introspect::ColumnInfo;
 use crate::values::{self, BindValue};
@@ -76,6 +76,9 @@ pub struct ReadPlan {
     /// PostgreSQL table reads: the same query with its parameters written inline, run as
     /// `COPY (...) TO STDOUT (FORMAT binary)` (much faster than fetching rows).
     pub copy_sql: Option<String>,
+    /// A `query` stream's SQL: run in a read-only transaction, rolled back at the end
+    /// (PostgreSQL, MySQL/MariaDB; SQLite: a transaction on its read-only connection).
+    pub read_only: bool,
 }
 
 /// How checkpoints are made.
@@ -137,11 +140,13 @@ pub fn plan(
                 cursor: None,
                 hints,
                 copy_sql: None,
+                read_only: true,
             });
         }
         ReadFrom::Query { sql, .. } => format!("SELECT * FROM ({sql}) AS grimos_q"),
     };
-    let copyable = dialect.engine() == Engine::Postgres && matches!(from, ReadFrom::Table { .. });
+    let read_only = matches!(from, ReadFrom::Query { .. });
+    let copyable = dialect.engine() == Engine::Postgres && !read_only;
     let Some(cursor) = cursor else {
         return Ok(ReadPlan {
             copy_sql: copyable.then(|| source.clone()),
@@ -149,6 +154,7 @@ pub fn plan(
             binds: Vec::new(),
             cursor: None,
             hints,
+            read_only,
         });
     };
     let column = |name: &str| {
@@ -246,6 +252,7 @@ pub fn plan(
             exact,
         }),
         hints,
+        read_only,
     })
 }
 
@@ -515,7 +522,18 @@ async fn produce(
             for (value, _) in &plan.binds {
                 query = query.bind(pg_text(value));
             }
-            let mut rows = query.fetch(pool);
+            let mut read_only = match plan.read_only {
+                true => Some(
+                    pool.begin_with(READ_ONLY_TRANSACTION)
+                        .await
+                        .map_err(read_error)?,
+                ),
+                false => None,
+            };
+            let mut rows = match read_only.as_mut() {
+                Some(tx) => query.fetch(&mut **tx),
+                None => query.fetch(pool),
+            };
             let mut decoder = None;
             while let Some(row) = rows.next().await {
                 let row = row.map_err(read_error)?;
@@ -526,13 +544,28 @@ async fn produce(
                     return Ok(());
                 }
             }
+            drop(rows);
+            if let Some(transaction) = read_only {
+                transaction.rollback().await.map_err(read_error)?;
+            }
         }
         Db::MySql(pool) => {
             let mut query = sqlx::query(&plan.sql);
             for bind in cursor_binds(engine)? {
                 query = values::mysql::bind(query, bind);
             }
-            let mut rows = query.fetch(pool);
+            let mut read_only = match plan.read_only {
+                true => Some(
+                    pool.begin_with(READ_ONLY_TRANSACTION)
+                        .await
+                        .map_err(read_error)?,
+                ),
+                false => None,
+            };
+            let mut rows = match read_only.as_mut() {
+                Some(tx) => query.fetch(&mut **tx),
+                None => query.fetch(pool),
+            };
             let mut decoder = None;
             while let Some(row) = rows.next().await {
                 let row = row.map_err(read_error)?;
@@ -544,13 +577,26 @@ async fn produce(
                     return Ok(());
                 }
             }
+            drop(rows);
+            if let Some(transaction) = read_only {
+                transaction.rollback().await.map_err(read_error)?;
+            }
         }
         Db::Sqlite(pool) => {
             let mut query = sqlx::query(&plan.sql);
             for bind in cursor_binds(engine)? {
                 query = values::sqlite::bind(query, bind);
             }
-            let mut rows = query.fetch(pool);
+            // `pool` is the read-only one here (`query_only`); inside a transaction, which
+            // SQLite's ATTACH also refuses.
+            let mut read_only = match plan.read_only {
+                true => Some(pool.begin().await.map_err(read_error)?),
+                false => None,
+            };
+            let mut rows = match read_only.as_mut() {
+                Some(tx) => query.fetch(&mut **tx),
+                None => query.fetch(pool),
+            };
             let mut decoder = None;
             while let Some(row) = rows.next().await {
                 let row = row.map_err(read_error)?;
@@ -561,6 +607,10 @@ async fn produce(
                 if !send(tx, batcher.push(record)).await {
                     return Ok(());
                 }
+            }
+            drop(rows);
+            if let Some(transaction) = read_only {
+                transaction.rollback().await.map_err(read_error)?;
             }
         }
         Db::Mssql(session) => {

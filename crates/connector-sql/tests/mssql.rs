@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! SQL Server behaviour, run only when `MSSQL_URL` points at a server (none runs on the
-//! build machine; the dialect is unit-tested in `src/dialect/mssql.rs`). The server's
-//! database needs a table `dbo.grimos_items (id int PRIMARY KEY, label nvarchar(50))`.
+//! build machine; the dialect is unit-tested in `src/dialect/mssql.rs`), with the password
+//! in `MSSQL_PASSWORD` (a URL holding one is refused). The server's database needs a table
+//! `dbo.grimos_items (id int PRIMARY KEY, label nvarchar(50))`.
 
 mod common;
 
@@ -12,11 +13,11 @@ use serde_json::json;
 async fn the_connector_reads_and_writes_sql_server_when_one_is_configured() {
     let Ok(url) = std::env::var("MSSQL_URL") else {
         println!(
-            "skipped: MSSQL_URL is not set (e.g. mssql://sa:pw@127.0.0.1:1433/master?trust_server_certificate=true)"
+            "skipped: MSSQL_URL is not set (e.g. mssql://sa@127.0.0.1:1433/master?trust_server_certificate=true, with MSSQL_PASSWORD)"
         );
         return;
     };
-    let c = common::connector(json!({"url": url, "streams": [{"name": "items", "table": "dbo.grimos_items", "cursor_column": "id"}]})).await;
+    let c = common::connector(json!({"url": url, "password": "env:MSSQL_PASSWORD", "streams": [{"name": "items", "table": "dbo.grimos_items", "cursor_column": "id"}]})).await;
     assert!(c.check().await.is_ok());
     let catalog = c.discover().await.unwrap();
     assert_eq!(catalog.stream("items").unwrap().primary_key, vec!["id"]);

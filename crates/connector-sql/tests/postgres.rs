@@ -461,9 +461,22 @@ async fn identifier_injection_fails_safely() {
 
 #[tokio::test]
 async fn a_password_in_the_url_never_shows_in_errors() {
-    let c = connector(json!({"url": "postgres://postgres:hunter2secret@127.0.0.1:1/test"})).await;
-    let report = c.check().await;
-    let err = report.error.unwrap();
+    // Refused when the connector is built (the password belongs in a reference), and the
+    // refusal does not repeat it.
+    use connector_sdk::ConnectorFactory as _;
+    let err = match connector_sql::SqlConnectorFactory
+        .build(
+            json!({"url": "postgres://postgres:hunter2secret@127.0.0.1:1/test"}),
+            &connector_sdk::BuildContext::new(std::sync::Arc::new(
+                connector_sdk::EnvFileSecretSource,
+            )),
+        )
+        .await
+    {
+        Ok(_) => panic!("a password in the URL was accepted"),
+        Err(err) => err,
+    };
+    assert_eq!(err.kind(), ErrorKind::Config);
     assert!(!err.to_string().contains("hunter2secret"), "{err}");
     assert!(!format!("{err:?}").contains("hunter2secret"));
     // A password reference that cannot be resolved is a config error naming the reference.
