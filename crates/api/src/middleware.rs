@@ -11,6 +11,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
+use kernel::ErrorCode;
 use telemetry::http_middleware::RequestId;
 
 use crate::problem::{PROBLEM_JSON, Problem};
@@ -68,32 +69,34 @@ fn default_problem(status: StatusCode, method: &http::Method, path: &str, body: 
     let text = String::from_utf8_lossy(body).trim().to_owned();
     let (code, detail) = match status {
         StatusCode::NOT_FOUND => (
-            "route_not_found",
+            ErrorCode::RouteNotFound,
             format!("no route matches {method} {path}"),
         ),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             format!("{method} is not allowed on {path}; see the Allow header"),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             "the request body is larger than this server accepts".to_owned(),
         ),
         StatusCode::REQUEST_TIMEOUT => (
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             "the request took longer than the server's request timeout".to_owned(),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             if text.is_empty() {
                 "unsupported media type".to_owned()
             } else {
                 text
             },
         ),
-        status if status.is_server_error() => ("internal", "an internal error occurred".to_owned()),
+        status if status.is_server_error() => {
+            (ErrorCode::Internal, "an internal error occurred".to_owned())
+        }
         _ => (
-            "bad_request",
+            ErrorCode::BadRequest,
             if text.is_empty() {
                 status
                     .canonical_reason()
@@ -104,5 +107,5 @@ fn default_problem(status: StatusCode, method: &http::Method, path: &str, body: 
             },
         ),
     };
-    Problem::new(status, code, detail)
+    Problem::new(status, code.as_str(), detail)
 }

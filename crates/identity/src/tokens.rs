@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 use storage::{Database, map_sqlx_error, with_conn};
 
 /// Every grimOS API token starts with this.
-pub const TOKEN_PREFIX: &str = "grm_";
+pub const TOKEN_PREFIX: &str = kernel::API_TOKEN_PREFIX;
 
 /// How many characters of a token are kept in clear as its `prefix`.
 const DISPLAY_PREFIX_LEN: usize = 12;

@@ -87,6 +87,10 @@ impl FromStr for Role {
     }
 }
 
+/// Every grimOS API token starts with this: identity issues such tokens, and the settings
+/// check the bootstrap admin token's form with it.
+pub const API_TOKEN_PREFIX: &str = "grm_";
+
 /// How a principal proved who it is.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,

@@ -106,7 +106,7 @@ impl Platform {
         let oidc = settings
             .oidc
             .clone()
-            .map(|oidc| OidcVerifier::new(oidc, http_client.clone()));
+            .map(|oidc| OidcVerifier::new(oidc_settings(oidc), http_client.clone()));
         let authenticator: SharedAuthenticator =
             Arc::new(IdentityAuthenticator::new(db.clone(), oidc));
         let interop = InteropState::new(
@@ -265,6 +265,17 @@ struct Services {
 /// The connector types this build of grimOS offers.
 pub fn connector_registry() -> ConnectorRegistry {
     connectors::builtin_registry()
+}
+
+/// The OIDC verifier's settings, from the `auth.oidc.*` settings.
+fn oidc_settings(oidc: settings::OidcSettings) -> identity::OidcSettings {
+    identity::OidcSettings {
+        issuer: oidc.issuer,
+        audience: oidc.audience,
+        jwks_url: oidc.jwks_url,
+        role_claim: oidc.role_claim,
+        name_claim: oidc.name_claim,
+    }
 }
 
 /// The resolver of secret references: the embedded store for `local:`, Vault/OpenBao for

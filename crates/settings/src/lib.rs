@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use identity::OidcSettings;
 use secrets::{SecretValue, VaultConfig};
 use telemetry::LogFormat;
 
@@ -92,6 +91,22 @@ pub struct EgressSettings {
     /// Ranges allowed for one connector type only (`sql`, `rest`, or `notify` for flow
     /// notifications).
     pub allow_for: Vec<(String, ipnet::IpNet)>,
+}
+
+/// OIDC bearer-token verification: the `[auth.oidc]` table or `GRIMOS_OIDC_*`. The server
+/// hands these values to `identity::OidcVerifier` (settings depend on no service crate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// The expected `iss` claim.
+    pub issuer: String,
+    /// The expected `aud` claim.
+    pub audience: String,
+    /// Where the identity provider publishes its keys (http or https).
+    pub jwks_url: String,
+    /// The claim holding the grimOS role (dotted path), default `grimos_role`.
+    pub role_claim: String,
+    /// The claim naming the caller for humans, default `preferred_username`.
+    pub name_claim: String,
 }
 
 /// HTTPS serving.
@@ -922,7 +937,7 @@ fn parse_bounded(raw: &str, min: u64, max: u64, unit: &str) -> Result<u64, Strin
 
 fn validate_admin_token(token: &str) -> Result<(), String> {
     let body = token
-        .strip_prefix(identity::tokens::TOKEN_PREFIX)
+        .strip_prefix(kernel::API_TOKEN_PREFIX)
         .ok_or("must start with grm_")?;
     let allowed = body
         .chars()
