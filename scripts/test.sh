@@ -21,8 +21,11 @@ cargo nextest run --workspace --no-fail-fast "$@"
 echo "== Rust: doc tests"
 cargo test --workspace --doc --quiet
 
-echo "== web app: lint, types from the API, component tests"
+echo "== API contract: Schemathesis against grimos serve (scripts/api-contract.sh)"
 cargo build --quiet -p grimos
+GRIMOS_BIN="$CARGO_TARGET_DIR/debug/grimos" "$root/scripts/api-contract.sh"
+
+echo "== web app: lint, types from the API, component tests"
 pnpm lint
 pnpm --filter @grimos/frontend check:api
 pnpm test

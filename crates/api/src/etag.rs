@@ -60,9 +60,37 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
+/// An `If-Match` value the API accepts: `*`, or an ETag it returned (a version of 1 to 18
+/// digits, quoted, optionally weak; the bare version is taken too). Anything else is
+/// `400 invalid_if_match`.
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[0-9]{1,18}"|[0-9]{1,18})$"#;
+
+/// The `If-Match` request header of versioned updates and deletes, for OpenAPI
+/// (`params(..., api::etag::IfMatchHeader)`); [`IfMatch`] reads it.
+#[derive(Debug, Clone, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatchHeader {
+    /// The `ETag` you read (such as `"3"`): the change applies only to that version
+    /// (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+    #[param(
+        rename = "If-Match",
+        nullable = false,
+        pattern = r#"^(\*|(W/)?"[0-9]{1,18}"|[0-9]{1,18})$"#
+    )]
+    pub if_match: Option<String>,
+}
+
 fn parse_etag(text: &str) -> Option<i64> {
-    let text = text.strip_prefix("W/").unwrap_or(text);
-    text.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+    let digits = match text.strip_prefix("W/").unwrap_or(text).strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"')?,
+        // The bare version (`If-Match: 3`), a common slip, means the same.
+        None if !text.starts_with("W/") => text,
+        None => return None,
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// The ETag header value for `version`.
@@ -87,8 +115,19 @@ mod tests {
     fn etags_parse_strong_and_weak_forms() {
         assert_eq!(parse_etag("\"3\""), Some(3));
         assert_eq!(parse_etag("W/\"12\""), Some(12));
-        assert_eq!(parse_etag("3"), None);
+        assert_eq!(parse_etag("3"), Some(3));
+        assert_eq!(parse_etag("W/3"), None);
+        assert_eq!(parse_etag("\"3"), None);
         assert_eq!(parse_etag("\"x\""), None);
+        // Only what the documented pattern allows: digits, 1 to 18 of them.
+        assert_eq!(parse_etag("\"+3\""), None);
+        assert_eq!(parse_etag("\"-3\""), None);
+        assert_eq!(parse_etag("\"\""), None);
+        assert_eq!(parse_etag("\"1234567890123456789\""), None);
+        assert_eq!(
+            parse_etag("\"123456789012345678\""),
+            Some(123_456_789_012_345_678)
+        );
     }
 
     #[test]

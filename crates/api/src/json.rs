@@ -3,6 +3,8 @@
 //! - no or another `Content-Type` → 415 `unsupported_media_type`;
 //! - a body over the limit → 413 `payload_too_large`;
 //! - broken JSON → 400 `malformed_json`, with line and column;
+//! - a body that is not a JSON object (every request body of the API is one) → 422
+//!   `validation_failed` at `/` (serde would otherwise read a struct from an array);
 //! - wrong types, unknown fields (request types use `deny_unknown_fields`), missing fields
 //!   → 422 `validation_failed`, naming the field by its JSON Pointer.
 
@@ -38,8 +40,23 @@ where
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(body_rejection)?;
-        parse(&bytes).map(ApiJson).map_err(ApiError)
+        let value = parse(&bytes).map_err(ApiError)?;
+        if !starts_an_object(&bytes) {
+            return Err(ApiError(Error::validation(vec![FieldError::new(
+                "/",
+                "the request body must be a JSON object",
+            )])));
+        }
+        Ok(ApiJson(value))
     }
+}
+
+/// Whether the JSON text's value is an object (its first non-blank character is `{`).
+fn starts_an_object(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+        == Some(&b'{')
 }
 
 impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
@@ -218,5 +235,28 @@ mod tests {
         assert!(error.message().contains("line 2"), "{}", error.message());
         let trailing = parse::<Body>(br#"{"name": "a", "limits": []} x"#).unwrap_err();
         assert_eq!(trailing.code(), "malformed_json");
+    }
+
+    async fn extract(body: &'static str) -> Result<Body, Error> {
+        let request = Request::builder()
+            .method("POST")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        ApiJson::<Body>::from_request(request, &())
+            .await
+            .map(|ApiJson(body)| body)
+            .map_err(|ApiError(error)| error)
+    }
+
+    #[tokio::test]
+    async fn a_struct_is_never_read_from_an_array() {
+        // serde reads a struct from a sequence of its fields in order; the API takes objects.
+        assert_eq!(parse::<Body>(br#"["a", []]"#).unwrap().name, "a");
+        let error = extract(r#" ["a", []]"#).await.unwrap_err();
+        assert_eq!(error.code(), "validation_failed");
+        assert_eq!(error.fields()[0].path, "/");
+        assert!(extract(r#"{"name": "a", "limits": []}"#).await.is_ok());
+        assert_eq!(extract("[").await.unwrap_err().code(), "malformed_json");
     }
 }

@@ -24,7 +24,7 @@ pub mod problem;
 pub mod query;
 
 pub use auth::{Authenticator, Caller};
-pub use etag::{IfMatch, with_etag};
+pub use etag::{IfMatch, IfMatchHeader, with_etag};
 pub use json::ApiJson;
 pub use pagination::{PageQuery, PageResponse};
 pub use problem::{ApiError, ApiResult, Problem};

@@ -10,10 +10,16 @@ use crate::problem::ApiError;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = "^[A-Za-z0-9_-]*$", format = "grimos-cursor")]
     pub cursor: Option<String>,
 }
+
+/// The format name of a cursor in the OpenAPI document (`format: grimos-cursor`): an opaque
+/// value the API returned as `next_cursor`; any other value is `400 invalid_cursor`.
+pub const CURSOR_FORMAT: &str = "grimos-cursor";
 
 impl PageQuery {
     /// Validate into a page request (422 on a bad limit, 400 on a foreign cursor).

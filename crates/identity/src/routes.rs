@@ -63,9 +63,15 @@ async fn whoami(State(state): State<IdentityState>, caller: Caller) -> ApiResult
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Unique login name: 1 to 64 letters, digits, `.`, `_`, `-`, `@`.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     pub name: String,
-    /// Contact address.
+    /// Contact address: `local@domain.tld`, at most 254 characters, no spaces or control
+    /// characters.
     #[serde(default)]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\x00-\x20\x7F]+@[^@\x00-\x20\x7F]+\.[^@\x00-\x20\x7F]+$"
+    )]
     pub email: Option<String>,
     /// The user's role.
     pub role: Role,
@@ -75,9 +81,9 @@ pub struct CreateUserRequest {
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
-    /// New contact address; `null` clears it.
+    /// New contact address (as in creation); `null` clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 254, pattern = r"^[^@\x00-\x20\x7F]+@[^@\x00-\x20\x7F]+\.[^@\x00-\x20\x7F]+$")]
     pub email: Option<Option<String>>,
     /// New role.
     #[serde(default)]
@@ -130,15 +136,12 @@ async fn create_user(
     ApiJson(request): ApiJson<CreateUserRequest>,
 ) -> ApiResult<Response> {
     let principal = caller.require(Access::Admin)?;
-    let name = request.name.trim().to_owned();
+    let name = request.name;
     let mut errors = Vec::new();
     if let Err(error) = users::validate_name(&name, "/name") {
         errors.push(error);
     }
-    let email = request
-        .email
-        .map(|email| email.trim().to_owned())
-        .filter(|email| !email.is_empty());
+    let email = request.email;
     if let Some(email) = &email
         && let Err(error) = users::validate_email(email, "/email")
     {
@@ -199,7 +202,7 @@ async fn get_user(
     patch, path = "/api/v1/users/{id}", tag = "users",
     params(
         ("id" = String, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read"),
+        api::IfMatchHeader,
     ),
     request_body = UpdateUserRequest,
     security(("bearer" = [])),
@@ -215,7 +218,6 @@ async fn update_user(
     let principal = caller.require(Access::Admin)?;
     let email = match request.email {
         Some(Some(email)) => {
-            let email = email.trim().to_owned();
             users::validate_email(&email, "/email")
                 .map_err(|error| Error::validation(vec![error]))?;
             Some(Some(email))
@@ -237,7 +239,7 @@ async fn update_user(
     delete, path = "/api/v1/users/{id}", tag = "users",
     params(
         ("id" = String, Path, description = "User id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read"),
+        api::IfMatchHeader,
     ),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), UpdateErrors, CommonErrors)
@@ -260,8 +262,10 @@ async fn delete_user(
 #[into_params(parameter_in = Query)]
 pub struct TokenListQuery {
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = "^[A-Za-z0-9_-]*$", format = "grimos-cursor")]
     pub cursor: Option<String>,
     /// Only this user's tokens (admins; others always see only their own).
     pub user_id: Option<String>,
@@ -310,7 +314,11 @@ async fn list_tokens(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
-    /// What the token is for (1 to 100 characters).
+    /// What the token is for: 1 to 100 characters, not only spaces, no control characters.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
     /// The token's role: at most your own, and at most its user's.
     pub role: Role,
@@ -347,11 +355,17 @@ async fn create_token(
     ApiJson(request): ApiJson<CreateTokenRequest>,
 ) -> ApiResult<Response> {
     let principal = caller.principal();
-    let name = request.name.trim().to_owned();
     let mut errors = Vec::new();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("/name", "must be 1 to 100 characters"));
+    if request.name.chars().count() > 100
+        || request.name.chars().any(char::is_control)
+        || request.name.trim().is_empty()
+    {
+        errors.push(FieldError::new(
+            "/name",
+            "must be 1 to 100 characters, not only spaces, without control characters",
+        ));
     }
+    let name = request.name.trim().to_owned();
     if request
         .expires_at
         .is_some_and(|expires| expires <= Utc::now())

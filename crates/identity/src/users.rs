@@ -92,12 +92,20 @@ pub fn validate_name(name: &str, path: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Check an e-mail address roughly (something@something, at most 254 characters).
+/// Check an e-mail address roughly: `local@domain.tld`, at most 254 characters, without
+/// spaces or ASCII control characters — exactly the pattern the OpenAPI document gives
+/// (`^[^@\x00-\x20\x7F]+@[^@\x00-\x20\x7F]+\.[^@\x00-\x20\x7F]+$`).
 pub fn validate_email(email: &str, path: &str) -> Result<(), FieldError> {
-    let plausible = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    let allowed = |c: char| c != '@' && c != ' ' && !c.is_ascii_control();
+    let plausible = email.chars().count() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && local.chars().all(allowed)
+                && domain.chars().all(allowed)
+                && domain
+                    .char_indices()
+                    .any(|(at, c)| c == '.' && at > 0 && at + 1 < domain.len())
+        });
     if !plausible {
         return Err(FieldError::new(path, "must be an e-mail address"));
     }

@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 
 use crate::to_kernel_error;
 
-/// Largest secret value accepted, in bytes.
-const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// Largest secret value accepted, in characters.
+const MAX_VALUE_CHARS: usize = 64 * 1024;
 
 /// What the secrets routes need.
 #[derive(Clone)]
@@ -66,8 +66,9 @@ impl From<SecretMetadata> for SecretView {
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutSecretRequest {
-    /// The value (write-only: it is encrypted at once and never shown again).
-    #[schema(value_type = String, format = Password)]
+    /// The value, 1 to 65536 characters (write-only: it is encrypted at once and never
+    /// shown again).
+    #[schema(value_type = String, format = Password, min_length = 1, max_length = 65536)]
     pub value: SecretValue,
 }
 
@@ -83,7 +84,7 @@ fn name_error(error: secrets::SecretError) -> Error {
 /// Use it in configurations as `local:<name>`.
 #[utoipa::path(
     put, path = "/api/v1/secrets/{name}", tag = "secrets",
-    params(("name" = String, Path, description = "Secret name: letters, digits, '.', '_', '-', '/' (send '/' as %2F)")),
+    params(("name" = String, Path, pattern = r"^(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*)(?:/(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*))*$", max_length = 255, description = "Secret name: at most 255 letters, digits, '.', '_', '-', '/' (send '/' as %2F); no empty, `.` or `..` segment")),
     request_body = PutSecretRequest,
     security(("bearer" = [])),
     responses((status = 201, body = SecretView), (status = 200, body = SecretView), CommonErrors)
@@ -95,11 +96,14 @@ async fn put_secret(
     ApiJson(request): ApiJson<PutSecretRequest>,
 ) -> ApiResult<Response> {
     let principal = caller.require(Access::Admin)?;
-    let length = request.value.expose_bytes().len();
-    if length == 0 || length > MAX_VALUE_BYTES {
+    // A JSON string is UTF-8, so the characters are countable; the schema's bounds count
+    // characters too.
+    let length = std::str::from_utf8(request.value.expose_bytes())
+        .map_or(usize::MAX, |value| value.chars().count());
+    if length == 0 || length > MAX_VALUE_CHARS {
         return Err(Error::invalid_field(
             "/value",
-            format!("must be 1 to {MAX_VALUE_BYTES} bytes"),
+            format!("must be 1 to {MAX_VALUE_CHARS} characters"),
         )
         .into());
     }
@@ -120,7 +124,7 @@ async fn put_secret(
 /// A secret's metadata (never its value).
 #[utoipa::path(
     get, path = "/api/v1/secrets/{name}", tag = "secrets",
-    params(("name" = String, Path, description = "Secret name")),
+    params(("name" = String, Path, pattern = r"^(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*)(?:/(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*))*$", max_length = 255, description = "Secret name")),
     security(("bearer" = [])),
     responses((status = 200, body = SecretView), NotFound, CommonErrors)
 )]
@@ -137,7 +141,7 @@ async fn get_secret(
 /// Delete a secret. Configurations that reference it fail to connect until it is set again.
 #[utoipa::path(
     delete, path = "/api/v1/secrets/{name}", tag = "secrets",
-    params(("name" = String, Path, description = "Secret name")),
+    params(("name" = String, Path, pattern = r"^(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*)(?:/(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*))*$", max_length = 255, description = "Secret name")),
     security(("bearer" = [])),
     responses((status = 204, description = "Deleted"), NotFound, CommonErrors)
 )]

@@ -263,6 +263,7 @@ struct Services {
 }
 
 /// The connector types this build of grimOS offers.
+    crate::openapi::finish(&mut document);
 pub fn connector_registry() -> ConnectorRegistry {
     connectors::builtin_registry()
 }
@@ -342,3 +343,5 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
             telemetry::http_middleware::observe_request,
         ))
 }
+    let mut document = document;
+    crate::openapi::finish(&mut document);

@@ -96,7 +96,9 @@ async fn list_connector_types(
 pub struct ConnectorListQuery {
     /// Items per page, 1 to 500 (default 50).
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    #[param(minimum = 1, maximum = 500)]
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = "^[A-Za-z0-9_-]*$", format = "grimos-cursor")]
     pub cursor: Option<String>,
     /// Only connectors of this type.
     #[serde(rename = "type")]
@@ -142,7 +144,11 @@ async fn list_connectors(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConnectorRequest {
-    /// Unique name, 1 to 100 characters.
+    /// Unique name: 1 to 100 characters, not only spaces, no control characters.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
     /// The connector type (see `/api/v1/interop/connector-types`).
     #[serde(rename = "type")]
@@ -159,7 +165,11 @@ pub struct CreateConnectorRequest {
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateConnectorRequest {
-    /// Unique name, 1 to 100 characters.
+    /// Unique name: 1 to 100 characters, not only spaces, no control characters.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\x9F\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
     /// The whole new configuration.
     #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
@@ -295,7 +305,7 @@ async fn get_connector(
     put, path = "/api/v1/interop/connectors/{id}", tag = "connectors",
     params(
         ("id" = String, Path, description = "Connector id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read"),
+        api::IfMatchHeader,
     ),
     request_body = UpdateConnectorRequest,
     security(("bearer" = [])),
@@ -446,7 +456,7 @@ fn in_use_problem(code: &str, detail: String, flows: &[crate::flow_store::FlowUs
     delete, path = "/api/v1/interop/connectors/{id}", tag = "connectors",
     params(
         ("id" = String, Path, description = "Connector id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag you read"),
+        api::IfMatchHeader,
         DeleteQuery,
     ),
     security(("bearer" = [])),

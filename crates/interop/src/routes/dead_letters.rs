@@ -60,11 +60,18 @@ async fn run_dead_letters(
 #[into_params(parameter_in = Query)]
 pub struct FlowDeadLetterQuery {
     /// Only this status: `pending`, `replayed`, `discarded`.
+    #[param(schema_with = dead_letter_status_schema)]
     pub status: Option<String>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = "^[A-Za-z0-9_-]*$", format = "grimos-cursor")]
     pub cursor: Option<String>,
+}
+
+fn dead_letter_status_schema() -> utoipa::openapi::schema::Object {
+    api::openapi::string_enum(&["pending", "replayed", "discarded"])
 }
 
 /// A flow's dead letters, oldest first, optionally in one status.
@@ -424,6 +431,7 @@ pub struct DiscardBody {
 }
 
 /// How many were discarded.
+    #[schema(min_items = 1, max_items = 1000)]
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DiscardReport {
     /// Pending dead letters now discarded.

@@ -376,6 +376,7 @@ pub struct PreviewSource {
     pub stream: String,
     /// How many records to take (1 to 100, default 10).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
@@ -386,9 +387,10 @@ pub struct PreviewRequest {
     /// The rules to apply.
     #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
     pub rules: Value,
-    /// Sample records given inline (at most 100).
+    /// Sample records given inline (at most 100): JSON objects; any other value gets its
+    /// own error in `outputs`.
     #[serde(default)]
-    #[schema(value_type = Option<Vec<std::collections::HashMap<String, serde_json::Value>>>)]
+    #[schema(value_type = Option<Vec<serde_json::Value>>, max_items = 100)]
     pub records: Option<Vec<Value>>,
     /// Or fetch samples from a connector's stream.
     #[serde(default)]
@@ -398,8 +400,9 @@ pub struct PreviewRequest {
 /// What each sample became.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct PreviewResponse {
-    /// The samples used.
-    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
+    /// The samples used (as given: a sample that is not an object has an error in
+    /// `outputs`).
+    #[schema(value_type = Vec<serde_json::Value>)]
     pub samples: Vec<Value>,
     /// One entry per sample: `index`, `output` (null when a rule failed) and `errors`.
     #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]

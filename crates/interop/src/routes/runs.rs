@@ -37,15 +37,22 @@ pub struct RunListQuery {
     /// Only runs of this flow.
     pub flow_id: Option<String>,
     /// Only runs in this status (`queued`, `running`, `succeeded`, `failed`, `cancelled`).
+    #[param(schema_with = run_status_schema)]
     pub status: Option<String>,
     /// Only runs requested at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,
     /// Only runs requested before this time (RFC 3339).
     pub until: Option<DateTime<Utc>>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = "^[A-Za-z0-9_-]*$", format = "grimos-cursor")]
     pub cursor: Option<String>,
+}
+
+fn run_status_schema() -> utoipa::openapi::schema::Object {
+    api::openapi::string_enum(&run_store::STATUSES)
 }
 
 /// List runs, newest first (by id; ids sort by creation time). Cursor pagination.
@@ -105,7 +112,11 @@ async fn get_run(
     post, path = "/api/v1/interop/runs/{id}/cancel", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
     security(("bearer" = [])),
-    responses((status = 202, body = FlowRun, description = "Cancelled or cancelling"), NotFound, CommonErrors)
+    responses(
+        (status = 202, body = FlowRun, description = "Cancelled or cancelling"),
+        (status = 409, body = api::Problem, content_type = "application/problem+json", description = "`run_finished`: the run already ended"),
+        NotFound, CommonErrors
+    )
 )]
 async fn cancel_run(
     State(state): State<InteropState>,
@@ -126,6 +137,7 @@ pub struct EventQuery {
     /// Only events with an id above this (the `next_after` of the previous page).
     pub after: Option<i64>,
     /// Items per page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
