@@ -283,6 +283,10 @@ impl RunManager {
     /// Returns how many were failed. Live runs of other servers sharing the database are
     /// left alone.
     pub async fn sweep(&self) -> Result<u64, Error> {
+        if self.is_stopping() {
+            // Neither adopt runs nor judge others while handing this server's runs over.
+            return Ok(0);
+        }
         let adopted = self.adopt_released().await?;
         if adopted > 0 {
             tracing::info!(
@@ -459,9 +463,6 @@ impl RunManager {
 
     /// Adopt the runs released by stopping servers and run them here; returns how many.
     async fn adopt_released(&self) -> Result<usize, Error> {
-        if self.is_stopping() {
-            return Ok(0);
-        }
         let db = &self.inner.db;
         let mut adopted = 0;
         for run in handoff::released(db).await? {
