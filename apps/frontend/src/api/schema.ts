@@ -28,9 +28,15 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Start a run of an enabled flow with a webhook secret. `202 {"id", "status"}`; `401`
-     *     for a missing or wrong signature; `404` for an unknown or disabled flow (or one
-     *     without a webhook secret), without saying which. Honours `Idempotency-Key`.
+     * Start a run of an enabled flow with a webhook secret. `202 {"id", "status"}`.
+     * @description The caller signs like Stripe: `X-Grimos-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256
+     *     of "<t>.<raw body>">`, keyed with the value of the flow's `webhook_secret` reference.
+     *     `401` with code `invalid_signature` for a missing, malformed (including the old
+     *     `sha256=` form) or wrong signature, `signature_expired` when `t` is more than the
+     *     tolerance (300 s) away from the server's clock in either direction, and
+     *     `signature_reused` for a signature already accepted (a replayed request: sign each
+     *     request anew). `404` for an unknown or disabled flow (or one without a webhook secret),
+     *     without saying which. Honours `Idempotency-Key` (across re-signed retries).
      */
     post: operations['flow_hook'];
     delete?: never;
@@ -89,7 +95,10 @@ export interface paths {
      */
     put: operations['update_connector'];
     post?: never;
-    /** Delete a connector. */
+    /**
+     * Delete a connector. A connector that flows use is not deleted (`409 in_use`, naming
+     *     them in `flows`) unless `?cascade=true`, which deletes those flows too.
+     */
     delete: operations['delete_connector'];
     options?: never;
     head?: never;
@@ -160,11 +169,32 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Replay dead letters: map each source record again with the flow's CURRENT mapping and
-     *     write it to the flow's target. Written ones are marked `replayed`; refused ones stay
-     *     `pending` with their new stage and reason.
+     * Replay dead letters as a background job: map each source record again with the flow's
+     *     CURRENT mapping and write it to the flow's target. The job first claims the pending
+     *     letters (a conditional update each, so two replays asking for the same letters write
+     *     each of them once; a letter claimed by another replay, or not pending, is skipped),
+     *     then answers `202` with the job's id and `Location`. Written letters become `replayed`;
+     *     refused ones stay `pending` with their new stage and reason. Follow the job with
+     *     `GET /api/v1/interop/dead-letters/replays/{id}`.
      */
     post: operations['replay_dead_letters'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/interop/dead-letters/replays/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A replay job: its counts and, once it ended, one result per requested dead letter. */
+    get: operations['get_replay'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -321,7 +351,10 @@ export interface paths {
     /** Replace a mapping (send `If-Match`). */
     put: operations['update_mapping'];
     post?: never;
-    /** Delete a mapping. */
+    /**
+     * Delete a mapping. A mapping that flows use (`mapping_id`) is not deleted (`409
+     *     in_use`, naming them in `flows`) unless `?cascade=true`, which deletes those flows too.
+     */
     delete: operations['delete_mapping'];
     options?: never;
     head?: never;
@@ -455,6 +488,48 @@ export interface paths {
     put?: never;
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/secret-grants': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every use grant, by reference. */
+    get: operations['list_grants'];
+    put?: never;
+    /**
+     * Let a user or a role use a secret reference (an exact reference or a prefix ending in
+     *     `*`) in connectors, flows and notifications.
+     */
+    post: operations['create_grant'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/secret-grants/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One grant. */
+    get: operations['get_grant'];
+    put?: never;
+    post?: never;
+    /**
+     * Revoke a grant: the next use of the reference on that subject's behalf is refused
+     *     (runs that already resolved it keep the value until they connect again).
+     */
+    delete: operations['delete_grant'];
     options?: never;
     head?: never;
     patch?: never;
@@ -704,7 +779,7 @@ export interface components {
       };
       /** @description What it is for. */
       description?: string | null;
-      /** @description Unique name, 1 to 100 characters. */
+      /** @description Unique name: 1 to 100 characters, not only spaces, no control characters. */
       name: string;
       /** @description The connector type (see `/api/v1/interop/connector-types`). */
       type: string;
@@ -713,10 +788,12 @@ export interface components {
     CreateTokenRequest: {
       /**
        * Format: date-time
-       * @description When the token stops working (RFC 3339); never, if omitted.
+       * @description When the token stops working (RFC 3339); never, if omitted. When you call with an API
+       *     token that expires, required and at most that token's expiry: a token cannot outlive
+       *     the token that creates it.
        */
       expires_at?: string | null;
-      /** @description What the token is for (1 to 100 characters). */
+      /** @description What the token is for: 1 to 100 characters, not only spaces, no control characters. */
       name: string;
       /** @description The token's role: at most your own, and at most its user's. */
       role: components['schemas']['Role'];
@@ -725,7 +802,10 @@ export interface components {
     };
     /** @description Create a user. */
     CreateUserRequest: {
-      /** @description Contact address. */
+      /**
+       * @description Contact address: `local@domain.tld`, at most 254 characters, no spaces or control
+       *     characters.
+       */
       email?: string | null;
       /** @description Unique login name: 1 to 64 letters, digits, `.`, `_`, `-`, `@`. */
       name: string;
@@ -808,6 +888,11 @@ export interface components {
     /** @description A flow run. */
     FlowRun: {
       /**
+       * @description The principal the run acts for (the flow's owner): whose secret use rights its
+       *     connectors resolve secrets with. Set when the run starts.
+       */
+      acting_subject?: string | null;
+      /**
        * Format: date-time
        * @description When it was requested.
        */
@@ -880,6 +965,75 @@ export interface components {
        */
       success_rate?: number | null;
     };
+    /** @description A flow that uses a connector or mapping (named in a `409 in_use` problem). */
+    FlowUse: {
+      /** @description The flow's id. */
+      id: string;
+      /** @description The flow's name. */
+      name: string;
+    };
+    /** @description A use grant. */
+    Grant: {
+      /**
+       * Format: date-time
+       * @description When it was given.
+       */
+      created_at: string;
+      /** @description Who gave it. */
+      created_by?: string | null;
+      /** @description The grant's id. */
+      id: string;
+      /**
+       * @description An exact secret reference (`local:crm-token`) or a prefix ending in `*`
+       *     (`vault:secret/crm/*`).
+       */
+      reference: string;
+      /** @description Who may use it. */
+      subject: components['schemas']['GrantSubject'];
+    };
+    /** @description Who a grant is for. */
+    GrantSubject:
+      | {
+          /** @description The user id or subject. */
+          id: string;
+          /** @enum {string} */
+          kind: 'user';
+        }
+      | {
+          /** @enum {string} */
+          kind: 'role';
+          /** @description The role. */
+          role: components['schemas']['Role'];
+        };
+    /**
+     * @description The `409` answer of a delete refused because flows use the object: a problem document
+     *     (`in_use`, or `run_in_progress` on a cascade while a flow using it has a queued or
+     *     running run) with the flows concerned.
+     */
+    InUseProblem: {
+      /** @description `in_use` or `run_in_progress`. */
+      code: string;
+      /** @description What went wrong, naming the flows. */
+      detail: string;
+      /**
+       * @description The flows that use the object (`in_use`; empty when a flow started using it while
+       *     it was being deleted — try again), or those with a queued or running run.
+       */
+      flows: components['schemas']['FlowUse'][];
+      /** @description The request's id. */
+      request_id?: string | null;
+      /**
+       * Format: int32
+       * @description 409.
+       */
+      status: number;
+      /** @description `Conflict`. */
+      title: string;
+      /** @description The request's trace id. */
+      trace_id?: string | null;
+      /** @description `urn:grimos:problem:in_use` or `urn:grimos:problem:run_in_progress`. */
+      type: string;
+    };
     /** @description The last run of a flow. */
     LastRun: {
       /**
@@ -916,7 +1070,7 @@ export interface components {
     };
     /** @description A mapping's content, as created or replaced. */
     MappingRequest: {
-      /** @description Unique name, 1 to 100 characters. */
+      /** @description Unique name: 1 to 100 characters, not only spaces, no control characters. */
       name: string;
       /** @description The rules (see docs/mapping.md). */
       rules: {
@@ -945,6 +1099,16 @@ export interface components {
       warnings: {
         [key: string]: unknown;
       }[];
+    };
+    /** @description A grant to give. */
+    NewGrant: {
+      /**
+       * @description An exact secret reference (`local:crm-token`, `vault:secret/crm#token`) or a prefix
+       *     ending in `*` (`local:crm-*`, `vault:secret/crm/*`).
+       */
+      reference: string;
+      /** @description Who may use it. */
+      subject: components['schemas']['GrantSubject'];
     };
     /** @description One page of a list, as returned by every list endpoint. */
     PageResponse_ApiToken: {
@@ -991,6 +1155,11 @@ export interface components {
       /** @description The items of this page. */
       items: {
         /**
+         * @description The principal the run acts for (the flow's owner): whose secret use rights its
+         *     connectors resolve secrets with. Set when the run starts.
+         */
+        acting_subject?: string | null;
+        /**
          * Format: date-time
          * @description When it was requested.
          */
@@ -1036,6 +1205,30 @@ export interface components {
         trace_id?: string | null;
         /** @description What started it: `manual`, `webhook` or `schedule`. */
         trigger: string;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_Grant: {
+      /** @description The items of this page. */
+      items: {
+        /**
+         * Format: date-time
+         * @description When it was given.
+         */
+        created_at: string;
+        /** @description Who gave it. */
+        created_by?: string | null;
+        /** @description The grant's id. */
+        id: string;
+        /**
+         * @description An exact secret reference (`local:crm-token`) or a prefix ending in `*`
+         *     (`vault:secret/crm/*`).
+         */
+        reference: string;
+        /** @description Who may use it. */
+        subject: components['schemas']['GrantSubject'];
       }[];
       /** @description Pass as `cursor` to get the next page; `null` on the last page. */
       next_cursor?: string | null;
@@ -1280,12 +1473,11 @@ export interface components {
     };
     /** @description Rules to try on sample records. */
     PreviewRequest: {
-      /** @description Sample records given inline (at most 100). */
-      records?:
-        | {
-            [key: string]: unknown;
-          }[]
-        | null;
+      /**
+       * @description Sample records given inline (at most 100): JSON objects; any other value gets its
+       *     own error in `outputs`.
+       */
+      records?: unknown[] | null;
       /** @description The rules to apply. */
       rules: {
         [key: string]: unknown;
@@ -1298,10 +1490,11 @@ export interface components {
       outputs: {
         [key: string]: unknown;
       }[];
-      /** @description The samples used. */
-      samples: {
-        [key: string]: unknown;
-      }[];
+      /**
+       * @description The samples used (as given: a sample that is not an object has an error in
+       *     `outputs`).
+       */
+      samples: unknown[];
     };
     /** @description Where preview samples come from. */
     PreviewSource: {
@@ -1358,7 +1551,8 @@ export interface components {
     PutSecretRequest: {
       /**
        * Format: password
-       * @description The value (write-only: it is encrypted at once and never shown again).
+       * @description The value, 1 to 65536 characters (write-only: it is encrypted at once and never
+       *     shown again).
        */
       value: string;
     };
@@ -1371,14 +1565,27 @@ export interface components {
       /** @description `ready` or `not_ready`. */
       status: string;
     };
+    /** @description A replay job accepted. */
+    ReplayAccepted: {
+      /** @description The pending letters this job claimed: it alone writes them. */
+      claimed: number;
+      /** @description The job id: follow it at `/api/v1/interop/dead-letters/replays/{id}`. */
+      id: string;
+      /** @description Dead letters asked for. */
+      requested: number;
+      /** @description Not pending, or claimed by another replay (see the job's `results`). */
+      skipped: number;
+      /** @description `running`. */
+      status: string;
+    };
     /** @description Which dead letters to replay: `ids`, or every pending one of `flow_id` (at most 1000). */
     ReplayBody: {
-      /** @description Or: all pending dead letters of this flow. */
+      /** @description Or: all pending dead letters of this flow (the oldest 1000). */
       flow_id?: string | null;
-      /** @description Dead letter ids. */
+      /** @description Dead letter ids (1 to 1000, no duplicates). */
       ids?: string[] | null;
     };
-    /** @description What happened to one dead letter. */
+    /** @description What a replay did with one dead letter. */
     ReplayItem: {
       /** @description The dead letter. */
       id: string;
@@ -1386,24 +1593,61 @@ export interface components {
       reason?: string | null;
       /**
        * @description `replayed` (written), `pending` (refused again or not written; see `reason`) or
-       *     `skipped` (not pending).
+       *     `skipped` (not pending, or claimed by another replay).
        */
       status: string;
     };
-    /** @description The result of a replay. */
-    ReplayReport: {
+    /** @description A dead-letter replay job. */
+    ReplayJob: {
       /**
        * Format: int64
-       * @description Still pending.
+       * @description Of those, the pending letters this job claimed (and no other replay could take).
+       */
+      claimed: number;
+      /**
+       * Format: date-time
+       * @description When it was asked for.
+       */
+      created_at: string;
+      /** @description Why it failed or stopped. */
+      error?: string | null;
+      /**
+       * Format: date-time
+       * @description When it ended.
+       */
+      finished_at?: string | null;
+      /** @description Id (UUIDv7). */
+      id: string;
+      /**
+       * Format: int64
+       * @description Still pending after the job tried them (refused again or not written).
        */
       pending: number;
       /**
        * Format: int64
-       * @description Written and marked replayed.
+       * @description Written and marked replayed so far.
        */
       replayed: number;
-      /** @description One entry per requested dead letter. */
+      /**
+       * Format: int64
+       * @description Dead letters asked for.
+       */
+      requested: number;
+      /** @description Who asked for it. */
+      requested_by?: string | null;
+      /** @description One entry per requested letter, in request order, once the job ended. */
       results: components['schemas']['ReplayItem'][];
+      /**
+       * Format: int64
+       * @description Not pending, or claimed by another replay.
+       */
+      skipped: number;
+      /**
+       * @description `running`, then `succeeded` (it went through every claimed letter: see the counts
+       *     and `results`), `cancelled` (the server stopped: the letters not written stay
+       *     pending) or `failed` (see `error`; also a job whose server died).
+       */
+      status: string;
     };
     /**
      * @description The built-in roles. Finer, object-level grants come from the governance layer on top.
@@ -1652,14 +1896,14 @@ export interface components {
       };
       /** @description What it is for. */
       description?: string | null;
-      /** @description Unique name, 1 to 100 characters. */
+      /** @description Unique name: 1 to 100 characters, not only spaces, no control characters. */
       name: string;
     };
     /** @description Change a user; omitted fields stay as they are. */
     UpdateUserRequest: {
       /** @description Disable (true) or enable (false) the user. */
       disabled?: boolean | null;
-      /** @description New contact address; `null` clears it. */
+      /** @description New contact address (as in creation); `null` clears it. */
       email?: string | null;
       role?: null | components['schemas']['Role'];
     };
@@ -1721,7 +1965,10 @@ export interface operations {
           'application/json': components['schemas']['WhoAmI'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1730,7 +1977,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -1739,7 +1986,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1748,16 +1999,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1766,7 +2011,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -1775,7 +2023,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -1790,10 +2038,13 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description sha256=<hex HMAC-SHA256 of the raw body> */
+        /** @description t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">; t within 300 s of the server's clock; each signature is accepted once */
         'X-Grimos-Signature': string;
-        /** @description Repeat-safe key */
-        'Idempotency-Key'?: string | null;
+        /**
+         * @description A repeat-safe key: 1 to 200 visible ASCII characters. A request repeated with the
+         *     same key answers what the first one started instead of starting it again.
+         */
+        'Idempotency-Key'?: string;
       };
       path: {
         /** @description Flow id */
@@ -1826,7 +2077,7 @@ export interface operations {
           'application/json': components['schemas']['RunAccepted'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /** @description A malformed `Idempotency-Key` */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1835,7 +2086,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description `invalid_signature` (missing, malformed, old `sha256=` form or wrong), `signature_expired` (t outside the tolerance window) or `signature_reused` (a replayed request) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -1844,8 +2095,8 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
-      403: {
+      /** @description No such flow accepts webhooks */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -1853,7 +2104,16 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description `run_in_progress`: a run of the flow is queued or running */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts */
       413: {
         headers: {
           [name: string]: unknown;
@@ -1862,16 +2122,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /** @description An unexpected failure */
       500: {
         headers: {
           [name: string]: unknown;
@@ -1880,7 +2131,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description The database or the flow's webhook secret is unavailable */
       503: {
         headers: {
           [name: string]: unknown;
@@ -1908,7 +2159,10 @@ export interface operations {
           'application/json': components['schemas']['ConnectorTypeList'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1917,7 +2171,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -1926,7 +2180,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1935,16 +2193,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1953,7 +2205,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -1962,7 +2217,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -1978,7 +2233,7 @@ export interface operations {
       query?: {
         /** @description Items per page, 1 to 500 (default 50). */
         limit?: number;
-        /** @description The `next_cursor` of the previous page. */
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
         cursor?: string;
         /** @description Only connectors of this type. */
         type?: string;
@@ -1999,7 +2254,10 @@ export interface operations {
           'application/json': components['schemas']['PageResponse_StoredConnector'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2008,7 +2266,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2017,7 +2275,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2026,16 +2288,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2044,7 +2300,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2053,7 +2312,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2087,7 +2346,10 @@ export interface operations {
           'application/json': components['schemas']['StoredConnector'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2096,7 +2358,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2105,7 +2367,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2123,7 +2389,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -2132,7 +2398,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2141,7 +2422,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2150,7 +2434,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2182,7 +2466,10 @@ export interface operations {
           'application/json': components['schemas']['StoredConnector'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2191,7 +2478,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2200,7 +2487,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2209,7 +2500,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -2218,16 +2509,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2236,7 +2521,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2245,7 +2533,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2260,8 +2548,11 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description The ETag you read */
-        'If-Match'?: string | null;
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
       };
       path: {
         /** @description Connector id */
@@ -2284,7 +2575,10 @@ export interface operations {
           'application/json': components['schemas']['StoredConnector'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2293,7 +2587,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2302,7 +2596,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2311,7 +2609,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -2320,7 +2618,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A unique name is already taken. */
+      /**
+       * @description A unique name is already taken: `name_taken` (or another conflict with the current
+       *     state, such as `last_admin`).
+       */
       409: {
         headers: {
           [name: string]: unknown;
@@ -2329,7 +2630,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The `If-Match` version is stale. */
+      /** @description The `If-Match` version is stale: `precondition_failed`. */
       412: {
         headers: {
           [name: string]: unknown;
@@ -2338,7 +2639,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -2347,7 +2648,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2356,7 +2672,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2365,7 +2684,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2378,10 +2697,20 @@ export interface operations {
   };
   delete_connector: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description `true`: also delete the flows that use it, with their runs, run logs, dead letters
+         *     and checkpoints (refused with `409 run_in_progress` while one of them has a queued
+         *     or running run). Default `false`: something a flow uses is not deleted (`409 in_use`).
+         */
+        cascade?: boolean;
+      };
       header?: {
-        /** @description The ETag you read */
-        'If-Match'?: string | null;
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
       };
       path: {
         /** @description Connector id */
@@ -2391,14 +2720,17 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Deleted */
+      /** @description Deleted (with the flows that used it, on a cascade) */
       204: {
         headers: {
           [name: string]: unknown;
         };
         content?: never;
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2407,7 +2739,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2416,7 +2748,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2425,7 +2761,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -2434,16 +2770,16 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A unique name is already taken. */
+      /** @description Flows use it (`in_use`), or, on a cascade, one of them has a queued or running run (`run_in_progress`); `flows` names them */
       409: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': components['schemas']['Problem'];
+          'application/problem+json': components['schemas']['InUseProblem'];
         };
       };
-      /** @description The `If-Match` version is stale. */
+      /** @description The If-Match version is stale */
       412: {
         headers: {
           [name: string]: unknown;
@@ -2452,16 +2788,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2470,7 +2800,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2479,7 +2812,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2511,7 +2844,10 @@ export interface operations {
           'application/json': Record<string, never>;
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2520,7 +2856,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2529,7 +2865,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2538,7 +2878,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -2547,16 +2887,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2565,7 +2899,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2574,7 +2911,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2605,7 +2942,10 @@ export interface operations {
           'application/json': components['schemas']['TestResult'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2614,7 +2954,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2623,7 +2963,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2632,7 +2976,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -2641,16 +2985,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2659,7 +2997,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2668,7 +3009,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2700,7 +3041,10 @@ export interface operations {
           'application/json': components['schemas']['DiscardReport'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2709,7 +3053,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2718,7 +3062,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2727,7 +3075,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -2736,7 +3084,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2745,7 +3108,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2754,7 +3120,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2778,15 +3144,20 @@ export interface operations {
       };
     };
     responses: {
-      200: {
+      /** @description The job runs; follow it at Location */
+      202: {
         headers: {
+          Location?: string;
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['ReplayReport'];
+          'application/json': components['schemas']['ReplayAccepted'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2795,7 +3166,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2804,7 +3175,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2813,7 +3188,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -2822,7 +3197,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2831,7 +3221,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2840,7 +3233,105 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_replay: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Replay job id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReplayJob'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2856,7 +3347,7 @@ export interface operations {
       query?: {
         /** @description Items per page, 1 to 500 (default 50). */
         limit?: number;
-        /** @description The `next_cursor` of the previous page. */
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
         cursor?: string;
       };
       header?: never;
@@ -2873,7 +3364,10 @@ export interface operations {
           'application/json': components['schemas']['PageResponse_StoredFlow'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2882,7 +3376,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2891,7 +3385,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2900,16 +3398,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -2918,7 +3410,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -2927,7 +3422,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -2961,7 +3456,10 @@ export interface operations {
           'application/json': components['schemas']['StoredFlow'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2970,7 +3468,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2979,7 +3477,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2988,7 +3490,16 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description `name_taken`: the name is taken */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -2997,7 +3508,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3006,7 +3532,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3015,7 +3544,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3046,7 +3575,10 @@ export interface operations {
           'application/json': components['schemas']['StoredFlow'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3055,7 +3587,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3064,7 +3596,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3073,7 +3609,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3082,16 +3618,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3100,7 +3630,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3109,7 +3642,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3124,8 +3657,11 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description The ETag you read */
-        'If-Match'?: string | null;
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
       };
       path: {
         /** @description Flow id */
@@ -3147,7 +3683,10 @@ export interface operations {
           'application/json': components['schemas']['StoredFlow'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3156,7 +3695,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3165,7 +3704,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3174,7 +3717,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3183,7 +3726,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A unique name is already taken. */
+      /**
+       * @description A unique name is already taken: `name_taken` (or another conflict with the current
+       *     state, such as `last_admin`).
+       */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3192,7 +3738,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The `If-Match` version is stale. */
+      /** @description The `If-Match` version is stale: `precondition_failed`. */
       412: {
         headers: {
           [name: string]: unknown;
@@ -3201,7 +3747,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -3210,7 +3756,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3219,7 +3780,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3228,7 +3792,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3243,8 +3807,11 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description The ETag you read */
-        'If-Match'?: string | null;
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
       };
       path: {
         /** @description Flow id */
@@ -3261,7 +3828,10 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3270,7 +3840,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3279,7 +3849,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3288,7 +3862,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3297,7 +3871,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A unique name is already taken. */
+      /**
+       * @description A unique name is already taken: `name_taken` (or another conflict with the current
+       *     state, such as `last_admin`).
+       */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3306,7 +3883,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The `If-Match` version is stale. */
+      /** @description The `If-Match` version is stale: `precondition_failed`. */
       412: {
         headers: {
           [name: string]: unknown;
@@ -3315,16 +3892,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3333,7 +3904,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3342,7 +3916,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3356,11 +3930,10 @@ export interface operations {
   flow_dead_letters: {
     parameters: {
       query?: {
-        /** @description Only this status: `pending`, `replayed`, `discarded`. */
-        status?: string;
+        status?: 'pending' | 'replayed' | 'discarded';
         /** @description Items per page, 1 to 500 (default 50). */
         limit?: number;
-        /** @description The `next_cursor` of the previous page. */
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
         cursor?: string;
       };
       header?: never;
@@ -3380,7 +3953,10 @@ export interface operations {
           'application/json': components['schemas']['PageResponse_StoredDeadLetter'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3389,7 +3965,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3398,7 +3974,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3407,7 +3987,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3416,16 +3996,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3434,7 +4008,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3443,7 +4020,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3458,8 +4035,11 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Repeat-safe key */
-        'Idempotency-Key'?: string | null;
+        /**
+         * @description A repeat-safe key: 1 to 200 visible ASCII characters. A request repeated with the
+         *     same key answers what the first one started instead of starting it again.
+         */
+        'Idempotency-Key'?: string;
       };
       path: {
         /** @description Flow id */
@@ -3487,7 +4067,10 @@ export interface operations {
           'application/json': components['schemas']['RunAccepted'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3496,7 +4079,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3505,7 +4088,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3514,7 +4101,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3523,8 +4110,8 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
+      /** @description `run_in_progress`: a run of the flow is queued or running */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -3532,7 +4119,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3541,7 +4131,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3550,7 +4143,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3581,7 +4174,10 @@ export interface operations {
           'application/json': components['schemas']['FlowStats'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3590,7 +4186,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3599,7 +4195,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3608,7 +4208,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3617,16 +4217,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3635,7 +4229,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3644,7 +4241,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3660,7 +4257,7 @@ export interface operations {
       query?: {
         /** @description Items per page, 1 to 500 (default 50). */
         limit?: number;
-        /** @description The `next_cursor` of the previous page. */
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
         cursor?: string;
       };
       header?: never;
@@ -3677,7 +4274,10 @@ export interface operations {
           'application/json': components['schemas']['PageResponse_StoredMapping'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3686,7 +4286,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3695,7 +4295,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3704,16 +4308,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3722,7 +4320,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3731,7 +4332,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3765,7 +4366,10 @@ export interface operations {
           'application/json': components['schemas']['StoredMapping'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3774,7 +4378,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3783,7 +4387,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3792,7 +4400,16 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description `name_taken`: the name is taken */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -3801,7 +4418,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3810,7 +4442,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3819,7 +4454,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3851,7 +4486,10 @@ export interface operations {
           'application/json': components['schemas']['PreviewResponse'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3860,7 +4498,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3869,7 +4507,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3878,7 +4520,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -3887,7 +4529,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3896,7 +4553,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3905,7 +4565,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -3936,7 +4596,10 @@ export interface operations {
           'application/json': components['schemas']['StoredMapping'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3945,7 +4608,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3954,7 +4617,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3963,7 +4630,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3972,16 +4639,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3990,7 +4651,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -3999,7 +4663,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4014,8 +4678,11 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description The ETag you read */
-        'If-Match'?: string | null;
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
       };
       path: {
         /** @description Mapping id */
@@ -4037,7 +4704,10 @@ export interface operations {
           'application/json': components['schemas']['StoredMapping'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4046,7 +4716,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4055,7 +4725,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4064,7 +4738,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -4073,7 +4747,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A unique name is already taken. */
+      /**
+       * @description A unique name is already taken: `name_taken` (or another conflict with the current
+       *     state, such as `last_admin`).
+       */
       409: {
         headers: {
           [name: string]: unknown;
@@ -4082,7 +4759,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The `If-Match` version is stale. */
+      /** @description The `If-Match` version is stale: `precondition_failed`. */
       412: {
         headers: {
           [name: string]: unknown;
@@ -4091,7 +4768,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -4100,7 +4777,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4109,7 +4801,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4118,7 +4813,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4131,10 +4826,20 @@ export interface operations {
   };
   delete_mapping: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description `true`: also delete the flows that use it, with their runs, run logs, dead letters
+         *     and checkpoints (refused with `409 run_in_progress` while one of them has a queued
+         *     or running run). Default `false`: something a flow uses is not deleted (`409 in_use`).
+         */
+        cascade?: boolean;
+      };
       header?: {
-        /** @description The ETag you read */
-        'If-Match'?: string | null;
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
       };
       path: {
         /** @description Mapping id */
@@ -4144,14 +4849,17 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Deleted */
+      /** @description Deleted (with the flows that used it, on a cascade) */
       204: {
         headers: {
           [name: string]: unknown;
         };
         content?: never;
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4160,7 +4868,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4169,7 +4877,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4178,7 +4890,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -4187,16 +4899,16 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A unique name is already taken. */
+      /** @description Flows use it (`in_use`), or, on a cascade, one of them has a queued or running run (`run_in_progress`); `flows` names them */
       409: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/problem+json': components['schemas']['Problem'];
+          'application/problem+json': components['schemas']['InUseProblem'];
         };
       };
-      /** @description The `If-Match` version is stale. */
+      /** @description The If-Match version is stale */
       412: {
         headers: {
           [name: string]: unknown;
@@ -4205,16 +4917,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4223,7 +4929,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4232,7 +4941,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4263,7 +4972,10 @@ export interface operations {
           'application/json': components['schemas']['MappingValidation'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4272,7 +4984,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4281,7 +4993,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4290,7 +5006,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -4299,16 +5015,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4317,7 +5027,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4326,7 +5039,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4342,15 +5055,14 @@ export interface operations {
       query?: {
         /** @description Only runs of this flow. */
         flow_id?: string;
-        /** @description Only runs in this status (`queued`, `running`, `succeeded`, `failed`, `cancelled`). */
-        status?: string;
+        status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
         /** @description Only runs requested at or after this time (RFC 3339). */
         since?: string;
         /** @description Only runs requested before this time (RFC 3339). */
         until?: string;
         /** @description Items per page, 1 to 500 (default 50). */
         limit?: number;
-        /** @description The `next_cursor` of the previous page. */
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
         cursor?: string;
       };
       header?: never;
@@ -4367,7 +5079,10 @@ export interface operations {
           'application/json': components['schemas']['PageResponse_FlowRun'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4376,7 +5091,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4385,7 +5100,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4394,16 +5113,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4412,7 +5125,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4421,7 +5137,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4452,7 +5168,10 @@ export interface operations {
           'application/json': components['schemas']['FlowRun'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4461,7 +5180,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4470,7 +5189,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4479,7 +5202,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -4488,16 +5211,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4506,7 +5223,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4515,7 +5235,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4547,7 +5267,10 @@ export interface operations {
           'application/json': components['schemas']['FlowRun'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4556,7 +5279,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4565,7 +5288,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4574,7 +5301,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -4583,8 +5310,8 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
+      /** @description `run_finished`: the run already ended */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -4592,7 +5319,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4601,7 +5331,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4610,7 +5343,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4626,7 +5359,7 @@ export interface operations {
       query?: {
         /** @description Items per page, 1 to 500 (default 50). */
         limit?: number;
-        /** @description The `next_cursor` of the previous page. */
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
         cursor?: string;
       };
       header?: never;
@@ -4646,7 +5379,10 @@ export interface operations {
           'application/json': components['schemas']['PageResponse_StoredDeadLetter'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4655,7 +5391,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4664,7 +5400,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4673,7 +5413,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -4682,16 +5422,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4700,7 +5434,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4709,7 +5446,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4745,7 +5482,10 @@ export interface operations {
           'application/json': components['schemas']['EventPage'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4754,7 +5494,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4763,7 +5503,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4772,7 +5516,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -4781,16 +5525,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4799,7 +5537,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4808,7 +5549,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4840,7 +5581,10 @@ export interface operations {
           'text/event-stream': string;
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4849,7 +5593,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4858,7 +5602,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4867,7 +5615,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -4876,16 +5624,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4894,7 +5636,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4903,7 +5648,408 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_grants: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_Grant'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  create_grant: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['NewGrant'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Grant'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `grant_exists`: the same subject already holds a grant for this reference. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_grant: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Grant id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Grant'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  delete_grant: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Grant id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -4931,7 +6077,10 @@ export interface operations {
           'application/json': components['schemas']['PageResponse_SecretView'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -4940,7 +6089,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4949,7 +6098,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4958,16 +6111,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -4976,7 +6123,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -4985,7 +6135,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5016,7 +6166,10 @@ export interface operations {
           'application/json': components['schemas']['SecretView'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5025,7 +6178,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5034,7 +6187,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5043,7 +6200,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -5052,16 +6209,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5070,7 +6221,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5079,7 +6233,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5095,7 +6249,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description Secret name: letters, digits, '.', '_', '-', '/' (send '/' as %2F) */
+        /** @description Secret name: at most 255 letters, digits, '.', '_', '-', '/' (send '/' as %2F); no empty, `.` or `..` segment */
         name: string;
       };
       cookie?: never;
@@ -5122,7 +6276,10 @@ export interface operations {
           'application/json': components['schemas']['SecretView'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5131,7 +6288,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5140,7 +6297,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5149,7 +6310,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -5158,7 +6319,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5167,7 +6343,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5176,7 +6355,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5206,7 +6385,10 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5215,7 +6397,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5224,7 +6406,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5233,7 +6419,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -5242,16 +6428,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5260,7 +6440,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5269,7 +6452,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5285,7 +6468,7 @@ export interface operations {
       query?: {
         /** @description Items per page, 1 to 500 (default 50). */
         limit?: number;
-        /** @description The `next_cursor` of the previous page. */
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
         cursor?: string;
         /** @description Only this user's tokens (admins; others always see only their own). */
         user_id?: string;
@@ -5304,7 +6487,10 @@ export interface operations {
           'application/json': components['schemas']['PageResponse_ApiToken'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5313,7 +6499,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5322,7 +6508,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5331,16 +6521,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5349,7 +6533,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5358,7 +6545,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5391,7 +6578,10 @@ export interface operations {
           'application/json': components['schemas']['CreatedToken'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5400,7 +6590,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5409,7 +6599,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5418,7 +6612,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -5427,7 +6621,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5436,7 +6645,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5445,7 +6657,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5476,7 +6688,10 @@ export interface operations {
           'application/json': components['schemas']['ApiToken'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5485,7 +6700,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5494,7 +6709,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5503,7 +6722,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -5512,16 +6731,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5530,7 +6743,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5539,7 +6755,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5569,7 +6785,10 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5578,7 +6797,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5587,7 +6806,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5596,7 +6819,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -5605,16 +6828,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5623,7 +6840,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5632,7 +6852,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5648,7 +6868,7 @@ export interface operations {
       query?: {
         /** @description Items per page, 1 to 500 (default 50). */
         limit?: number;
-        /** @description The `next_cursor` of the previous page. */
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
         cursor?: string;
       };
       header?: never;
@@ -5665,7 +6885,10 @@ export interface operations {
           'application/json': components['schemas']['PageResponse_User'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5674,7 +6897,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5683,7 +6906,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5692,16 +6919,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5710,7 +6931,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5719,7 +6943,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5753,7 +6977,10 @@ export interface operations {
           'application/json': components['schemas']['User'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5762,7 +6989,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5771,7 +6998,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5789,7 +7020,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -5798,7 +7029,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5807,7 +7053,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5816,7 +7065,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5848,7 +7097,10 @@ export interface operations {
           'application/json': components['schemas']['User'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5857,7 +7109,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5866,7 +7118,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5875,7 +7131,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -5884,16 +7140,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -5902,7 +7152,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -5911,7 +7164,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5926,8 +7179,11 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description The ETag you read */
-        'If-Match'?: string | null;
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
       };
       path: {
         /** @description User id */
@@ -5944,7 +7200,10 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -5953,7 +7212,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5962,7 +7221,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5971,7 +7234,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -5980,7 +7243,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A unique name is already taken. */
+      /**
+       * @description A unique name is already taken: `name_taken` (or another conflict with the current
+       *     state, such as `last_admin`).
+       */
       409: {
         headers: {
           [name: string]: unknown;
@@ -5989,7 +7255,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The `If-Match` version is stale. */
+      /** @description The `If-Match` version is stale: `precondition_failed`. */
       412: {
         headers: {
           [name: string]: unknown;
@@ -5998,16 +7264,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -6016,7 +7276,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -6025,7 +7288,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
@@ -6040,8 +7303,11 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description The ETag you read */
-        'If-Match'?: string | null;
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
       };
       path: {
         /** @description User id */
@@ -6064,7 +7330,10 @@ export interface operations {
           'application/json': components['schemas']['User'];
         };
       };
-      /** @description Malformed JSON, a bad cursor or an unreadable body. */
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -6073,7 +7342,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Missing or invalid credentials. */
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
       401: {
         headers: {
           [name: string]: unknown;
@@ -6082,7 +7351,11 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The caller's role does not allow this. */
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
       403: {
         headers: {
           [name: string]: unknown;
@@ -6091,7 +7364,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No object with that id. */
+      /** @description No object with that id: `not_found`. */
       404: {
         headers: {
           [name: string]: unknown;
@@ -6100,7 +7373,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A unique name is already taken. */
+      /**
+       * @description A unique name is already taken: `name_taken` (or another conflict with the current
+       *     state, such as `last_admin`).
+       */
       409: {
         headers: {
           [name: string]: unknown;
@@ -6109,7 +7385,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The `If-Match` version is stale. */
+      /** @description The `If-Match` version is stale: `precondition_failed`. */
       412: {
         headers: {
           [name: string]: unknown;
@@ -6118,7 +7394,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is larger than the server accepts. */
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
           [name: string]: unknown;
@@ -6127,7 +7403,22 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description Wrong types, unknown or missing fields, invalid values; `errors` lists each field. */
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
       422: {
         headers: {
           [name: string]: unknown;
@@ -6136,7 +7427,10 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description An unexpected failure (details are in the server log, under the request id). */
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
       500: {
         headers: {
           [name: string]: unknown;
@@ -6145,7 +7439,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description A dependency such as the database is unavailable. */
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
       503: {
         headers: {
           [name: string]: unknown;
