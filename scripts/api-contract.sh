@@ -7,7 +7,7 @@
 #
 # Environment:
 #   GRIMOS_BIN                the grimos binary (default: builds and uses the debug one)
-#   API_CONTRACT_EXAMPLES     test cases per operation (default 25)
+#   API_CONTRACT_EXAMPLES     test cases per operation (default 100; about 90 s on 2 cores)
 #   API_CONTRACT_SEED         the random seed (default fixed, so CI runs are reproducible)
 #   API_CONTRACT_PHASES       phases to run (default examples,coverage,fuzzing,stateful)
 # Extra arguments go to `schemathesis run` (e.g. --include-path-regex connectors).
@@ -80,7 +80,7 @@ if ! curl -fsS "$base/readyz" >/dev/null 2>&1; then
 fi
 log "server ready at $base (pid $server_pid)"
 
-examples="${API_CONTRACT_EXAMPLES:-25}"
+examples="${API_CONTRACT_EXAMPLES:-100}"
 seed="${API_CONTRACT_SEED:-1010}"
 phases="${API_CONTRACT_PHASES:-examples,coverage,fuzzing,stateful}"
 report_dir="$root/test-output/api-contract"
