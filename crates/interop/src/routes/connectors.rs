@@ -595,6 +595,10 @@ pub(crate) fn connector_error(error: connector_sdk::ConnectorError) -> ApiError 
     let kernel_error = match error.kind() {
         Kind::Config => Error::new(ErrorKind::Validation, "connector_config", message),
         Kind::Unsupported => Error::new(ErrorKind::Validation, "connector_unsupported", message),
+        // The egress policy refused the destination (the message names address and rule).
+        Kind::Permission if error.egress_denial().is_some() => {
+            Error::new(ErrorKind::Forbidden, "egress_denied", message)
+        }
         Kind::Auth | Kind::Permission => {
             Error::new(ErrorKind::Unavailable, "connector_auth", message)
         }
@@ -602,4 +606,35 @@ pub(crate) fn connector_error(error: connector_sdk::ConnectorError) -> ApiError 
         _ => Error::new(ErrorKind::Unavailable, "connector_unavailable", message),
     };
     ApiError(kernel_error)
+}
+
+#[cfg(test)]
+mod egress_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn an_egress_refusal_is_a_403_egress_denied_naming_address_and_rule() {
+        let denied = egress::EgressPolicy::default()
+            .check_ip("169.254.169.254".parse().unwrap(), "rest")
+            .unwrap_err();
+        let error = connector_sdk::auth::egress_denied(connector_sdk::Operation::Check, denied);
+        let ApiError(error) = connector_error(error);
+        assert_eq!(error.kind(), ErrorKind::Forbidden);
+        assert_eq!(error.code(), "egress_denied");
+        assert!(
+            error
+                .to_string()
+                .contains("169.254.169.254 is a cloud metadata address (rule metadata)"),
+            "{error}"
+        );
+        // Another permission error keeps its mapping.
+        let other = connector_sdk::ConnectorError::new(
+            connector_sdk::ErrorKind::Permission,
+            connector_sdk::Operation::Read,
+            "HTTP 403",
+        );
+        assert_eq!(connector_error(other).0.code(), "connector_auth");
+    }
 }
