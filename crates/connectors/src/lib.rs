@@ -15,9 +15,11 @@ pub mod cli;
 pub mod config_file;
 mod registry;
 mod secret_source;
+mod validation;
 
 pub use registry::{ConnectorRegistry, ConnectorTypeInfo};
 pub use secret_source::ResolverSecretSource;
+pub use validation::{ConfigProblem, validate_config};
 
 /// The connector types built into grimOS: `rest` ([`connector_rest::RestConnectorFactory`])
 /// and `sql` ([`connector_sql::SqlConnectorFactory`]).

@@ -27,19 +27,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ::connectors::ConnectorRegistry;
-use connector_sdk::{Connector, SecretSource};
+use connector_sdk::Connector;
 use flow_engine::{
     ConnectorRef, EngineErrorKind, FlowSpec, NotifyPayload, RunCounts, RunOutcome, RunRequest,
     RunStatus,
 };
 use kernel::Error;
+use secret_access::Actor;
 use serde_json::json;
 use storage::Database;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+use crate::connector_access::ConnectorAccess;
 use crate::flow_store::{self, StoredFlow};
 use crate::journal::SqlJournal;
 use crate::run_store::{self, FlowRun, NewRun};
@@ -121,8 +122,7 @@ impl Trigger {
 
 struct Inner {
     db: Database,
-    registry: ConnectorRegistry,
-    secrets: Arc<dyn SecretSource>,
+    access: ConnectorAccess,
     permits: Arc<Semaphore>,
     settings: RunSettings,
     /// The runs of this process (queued or running).
@@ -217,19 +217,13 @@ pub struct RunManager {
 }
 
 impl RunManager {
-    /// A manager over the service database, connector registry and secrets.
-    pub fn new(
-        db: Database,
-        registry: ConnectorRegistry,
-        secrets: Arc<dyn SecretSource>,
-        settings: RunSettings,
-    ) -> Self {
+    /// A manager over the service database and the connector access.
+    pub fn new(db: Database, access: ConnectorAccess, settings: RunSettings) -> Self {
         Self {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(settings.max_concurrent_runs.max(1))),
                 db,
-                registry,
-                secrets,
+                access,
                 settings,
                 runs: Tasks::default(),
                 replays: Tasks::default(),
@@ -255,25 +249,21 @@ impl RunManager {
         &self.inner.db
     }
 
-    /// Build the stored connector `id`.
-    pub async fn connect(&self, id: &str) -> Result<Arc<dyn Connector>, String> {
+    /// Build the stored connector `id` for `actor` (a flow's owner).
+    pub async fn connect(&self, id: &str, actor: &Actor) -> Result<Arc<dyn Connector>, String> {
         let stored = crate::connector_store::get(&self.inner.db, id)
             .await
             .map_err(|error| format!("connector {id}: {}", error.message()))?;
         self.inner
-            .registry
-            .build(
-                &stored.connector_type,
-                stored.config,
-                &connector_sdk::BuildContext::new(self.inner.secrets.clone()),
-            )
+            .access
+            .build(&stored.connector_type, stored.config, actor)
             .await
             .map_err(|error| format!("connector {:?}: {error}", stored.name))
     }
 
-    /// The secrets source.
-    pub fn secrets(&self) -> &Arc<dyn SecretSource> {
-        &self.inner.secrets
+    /// The connector access (secret use, egress).
+    pub fn access(&self) -> &ConnectorAccess {
+        &self.inner.access
     }
 
     /// Adopt the runs a stopping server released (resuming them here from their
@@ -595,14 +585,13 @@ impl RunManager {
         }
         if let Some(notify) = spec.and_then(|spec| spec.notify) {
             let payload = NotifyPayload::from_outcome(flow_id, Some(run_id.to_owned()), &outcome);
-            let egress = egress::EgressPolicy::default();
-            if let Err(error) = flow_engine::notify(
-                &notify,
-                &payload,
-                self.inner.secrets.as_ref(),
-                &egress,
-            )
-            .await
+            let owner = crate::connector_access::flow_owner(db, flow_id)
+                .await
+                .unwrap_or_else(|_| Actor::nobody());
+            let secrets = self.inner.access.secrets_for(&owner);
+            let egress = self.inner.access.egress().clone();
+            if let Err(error) =
+                flow_engine::notify(&notify, &payload, secrets.as_ref(), &egress).await
             {
                 tracing::warn!(error = %error, "run notification failed");
                 let _ = run_store::add_event(
@@ -649,7 +638,20 @@ impl RunManager {
                 );
             }
         };
-        let prepared = self.prepare(&spec).await;
+        let owner = match crate::connector_access::flow_owner(db, flow_id).await {
+            Ok(owner) => owner,
+            Err(error) => {
+                return (
+                    failed(format!("cannot load the flow's owner: {}", error.message())),
+                    Some(spec),
+                );
+            }
+        };
+        if let Err(error) = crate::connector_access::record_acting_subject(db, run_id, &owner).await
+        {
+            tracing::warn!(error = %error.message(), "could not record the principal a run acts for");
+        }
+        let prepared = self.prepare(&spec, &owner).await;
         let (source, target, mapping) = match prepared {
             Ok(parts) => parts,
             Err(message) => {
@@ -692,6 +694,7 @@ impl RunManager {
     async fn prepare(
         &self,
         spec: &FlowSpec,
+        owner: &Actor,
     ) -> Result<
         (
             Arc<dyn Connector>,
@@ -700,8 +703,12 @@ impl RunManager {
         ),
         String,
     > {
-        let source = self.connect(stored_id(&spec.source.connector)?).await?;
-        let target = self.connect(stored_id(&spec.target.connector)?).await?;
+        let source = self
+            .connect(stored_id(&spec.source.connector)?, owner)
+            .await?;
+        let target = self
+            .connect(stored_id(&spec.target.connector)?, owner)
+            .await?;
         let mapping = crate::flow_mapping::compile(&self.inner.db, spec)
             .await
             .map_err(|errors| {

@@ -97,6 +97,7 @@ mod tests {
             records_rejected: 0,
             error: None,
             trace_id: None,
+            acting_subject: None,
         }
     }
 

@@ -109,12 +109,23 @@ impl Platform {
             .map(|oidc| OidcVerifier::new(oidc_settings(oidc), http_client.clone()));
         let authenticator: SharedAuthenticator =
             Arc::new(IdentityAuthenticator::new(db.clone(), oidc));
-        let interop = InteropState::new(
-            db.clone(),
+        let secret_grants = secret_access::SqlSecretGrants::new(db.clone());
+        let mut access = interop::ConnectorAccess::new(
             connector_registry(),
             connector_secrets,
+            Arc::new(secret_grants.clone()),
+        )
+        .with_egress(egress_policy(settings));
+        if let Some(platform_database) = platform_database(&db, settings).await? {
+            access = access.with_platform_database(platform_database);
+        }
+        let interop = InteropState::new(
+            db.clone(),
+            access,
             interop::RunSettings {
                 max_concurrent_runs: settings.max_concurrent_runs,
+                default_run_timeout: Some(settings.default_run_timeout),
+                webhook_tolerance: settings.webhook_tolerance,
                 ..interop::RunSettings::default()
             },
         );
@@ -125,6 +136,7 @@ impl Platform {
                 db: db.clone(),
                 registry,
                 secret_store,
+                secret_grants,
                 interop: interop.clone(),
             },
             authenticator,
@@ -248,9 +260,11 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     document.merge(identity::routes::router().split_for_parts().1);
     document.merge(secrets_service::routes::router().split_for_parts().1);
+    document.merge(secret_access::routes::router().split_for_parts().1);
     document.merge(interop::routes::router().split_for_parts().1);
     document.merge(health_routes().split_for_parts().1);
     document.merge(metrics_routes().split_for_parts().1);
+    crate::openapi::finish(&mut document);
     document
 }
 
@@ -259,11 +273,11 @@ struct Services {
     db: Database,
     registry: MetricsRegistry,
     secret_store: Arc<secrets::LocalSecretStore>,
+    secret_grants: secret_access::SqlSecretGrants,
     interop: InteropState,
 }
 
 /// The connector types this build of grimOS offers.
-    crate::openapi::finish(&mut document);
 pub fn connector_registry() -> ConnectorRegistry {
     connectors::builtin_registry()
 }
@@ -279,17 +293,68 @@ fn oidc_settings(oidc: settings::OidcSettings) -> identity::OidcSettings {
     }
 }
 
+/// The egress policy of connectors and notifications, from the `egress.*` settings.
+fn egress_policy(settings: &Settings) -> egress::EgressPolicy {
+    let egress = &settings.egress;
+    egress::EgressPolicy::new(egress::EgressRules {
+        deny_private: egress.deny_private,
+        allow: egress.allow.clone(),
+        deny: egress.deny.clone(),
+        allow_for: egress.allow_for.clone(),
+    })
+}
+
+/// The identity of the platform's own database (its `grimos_instance` id, and the SQLite
+/// file), which connectors may not open.
+async fn platform_database(
+    db: &Database,
+    settings: &Settings,
+) -> Result<Option<connector_sdk::PlatformDatabase>, StartupError> {
+    let read = async {
+        storage::with_conn!(db, |conn| {
+            sqlx::query_scalar("SELECT id FROM grimos_instance")
+                .fetch_optional(conn)
+                .await
+        })
+        .map_err(storage::map_sqlx_error)
+    };
+    let instance_id: Option<String> = read.await.map_err(StartupError::Database)?;
+    let Some(instance_id) = instance_id else {
+        return Ok(None);
+    };
+    let sqlite_file = settings
+        .database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| settings.database_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .map(|path| {
+            let path = std::path::PathBuf::from(path);
+            std::fs::canonicalize(&path).unwrap_or(path)
+        });
+    Ok(Some(connector_sdk::PlatformDatabase {
+        instance_id,
+        sqlite_file,
+    }))
+}
+
 /// The resolver of secret references: the embedded store for `local:`, Vault/OpenBao for
-/// `vault:` when configured, the environment for `env:`, and files under `/run/secrets` and
-/// `<data-dir>/secrets` for `file:`.
+/// `vault:` when configured (within `secrets.vault_prefixes`), the environment for `env:`
+/// (names starting with `secrets.env_prefix`), and files under `secrets.file_dirs` for
+/// `file:`.
 fn secret_resolver(
     settings: &Settings,
     local: secrets::LocalSecretStore,
 ) -> Result<secrets::SecretResolver, StartupError> {
+    let references = &settings.secret_references;
     let mut builder = secrets::SecretResolver::builder()
         .local_store(local)
-        .allow_file_root("/run/secrets")
-        .allow_file_root(settings.data_dir.join("secrets"));
+        .env_prefix(references.env_prefix.clone());
+    for directory in &references.file_dirs {
+        builder = builder.allow_file_root(directory);
+    }
+    for prefix in &references.vault_prefixes {
+        builder = builder.allow_vault_prefix(prefix.clone());
+    }
     if let Some(vault) = &settings.vault {
         let client = secrets::VaultClient::new(vault.clone()).map_err(|error| {
             StartupError::Database(kernel::Error::new(
@@ -308,6 +373,7 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
         db,
         registry,
         secret_store,
+        secret_grants,
         interop,
     } = services;
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -316,9 +382,12 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
         .merge(secrets_service::routes::router().with_state(SecretsState {
             store: secret_store,
         }))
+        .merge(secret_access::routes::router().with_state(secret_grants))
         .merge(interop::routes::router().with_state(interop))
         .merge(metrics_routes().with_state(MetricsState { registry, db }))
         .split_for_parts();
+    let mut document = document;
+    crate::openapi::finish(&mut document);
     let document_json = Arc::new(document);
     router
         .route(
@@ -343,5 +412,3 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
             telemetry::http_middleware::observe_request,
         ))
 }
-    let mut document = document;
-    crate::openapi::finish(&mut document);

@@ -187,7 +187,8 @@ async fn tokens_are_shown_once_scoped_by_role_and_revocable(app: &TestApp) {
 }
 
 async fn an_expired_token_stops_working(app: &TestApp) {
-    let expires_at = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    // Long enough to be used once on a loaded machine, short enough to wait out.
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(4);
     let created: Value = app
         .post_json(
             "/api/v1/tokens",
@@ -203,7 +204,10 @@ async fn an_expired_token_stops_working(app: &TestApp) {
         app.get("/api/v1/auth/whoami", value).await.status(),
         StatusCode::OK
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    let until_expiry = (expires_at - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(until_expiry + std::time::Duration::from_millis(200)).await;
     problem(
         app.get("/api/v1/auth/whoami", value).await,
         StatusCode::UNAUTHORIZED,

@@ -1094,8 +1094,11 @@ async fn a_server_fails_only_the_runs_nobody_vouches_for(app: &TestApp) {
 
     let other_server = RunManager::new(
         app.database.clone(),
-        connectors::builtin_registry(),
-        Arc::new(connector_sdk::EnvFileSecretSource),
+        interop::ConnectorAccess::new(
+            connectors::builtin_registry(),
+            Arc::new(connector_sdk::EnvFileSecretSource),
+            Arc::new(secret_access::SqlSecretGrants::new(app.database.clone())),
+        ),
         RunSettings::default(),
     );
     assert_eq!(

@@ -43,6 +43,8 @@ pub struct Settings {
     pub max_concurrent_runs: usize,
     /// How long a flow run may take when its flow sets no `run_timeout_secs`.
     pub default_run_timeout: Duration,
+    /// How far a signed webhook's timestamp may be from the server's clock.
+    pub webhook_tolerance: Duration,
     /// Where secret references may point (`env:` prefix, `file:` directories, `vault:`
     /// path prefixes).
     pub secret_references: SecretReferenceSettings,
@@ -226,6 +228,11 @@ const DEFAULT_RUN_TIMEOUT: Definition = Definition {
     env: "GRIMOS_FLOWS_DEFAULT_RUN_TIMEOUT_SECS",
     key: "flows.default_run_timeout_secs",
 };
+const WEBHOOK_TOLERANCE: Definition = Definition {
+    name: "flows.webhook_tolerance_secs",
+    env: "GRIMOS_FLOWS_WEBHOOK_TOLERANCE_SECS",
+    key: "flows.webhook_tolerance_secs",
+};
 const SECRETS_ENV_PREFIX: Definition = Definition {
     name: "secrets.env_prefix",
     env: "GRIMOS_SECRETS_ENV_PREFIX",
@@ -314,8 +321,9 @@ const TLS_CLIENT_AUTH: Definition = Definition {
 };
 
 /// Every key the TOML file may hold.
-pub const FILE_KEYS: [&str; 27] = [
+pub const FILE_KEYS: [&str; 28] = [
     "flows.default_run_timeout_secs",
+    "flows.webhook_tolerance_secs",
     "secrets.env_prefix",
     "secrets.file_dirs",
     "secrets.vault_prefixes",
@@ -532,6 +540,13 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         || "3600".to_owned(),
         |raw| parse_bounded(raw, 1, 7 * 24 * 3600, "seconds").map(Duration::from_secs),
     )?;
+    let webhook_tolerance = resolver.value(
+        &WEBHOOK_TOLERANCE,
+        None,
+        "",
+        || "300".to_owned(),
+        |raw| parse_bounded(raw, 1, 3600, "seconds").map(Duration::from_secs),
+    )?;
     let secret_references = resolve_secret_references(&mut resolver, &data_dir)?;
     let egress = resolve_egress(&mut resolver)?;
 
@@ -585,6 +600,7 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         shutdown_grace,
         max_concurrent_runs,
         default_run_timeout,
+        webhook_tolerance,
         secret_references,
         egress,
         web_dir,
@@ -993,6 +1009,10 @@ impl Settings {
         out.push_str(&line(
             "flows.default_run_timeout_secs",
             self.default_run_timeout.as_secs().to_string(),
+        ));
+        out.push_str(&line(
+            "flows.webhook_tolerance_secs",
+            self.webhook_tolerance.as_secs().to_string(),
         ));
         let list = |items: Vec<String>| {
             format!(

@@ -12,6 +12,7 @@ use chrono::Utc;
 use connector_sdk::Catalog;
 use http::{StatusCode, header};
 use kernel::{Access, Error, ErrorKind, FieldError};
+use secret_access::Actor;
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -95,8 +96,8 @@ async fn list_connector_types(
 #[into_params(parameter_in = Query)]
 pub struct ConnectorListQuery {
     /// Items per page, 1 to 500 (default 50).
-    pub limit: Option<u32>,
     #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
     /// The `next_cursor` of the previous page (empty: the first page).
     #[param(pattern = "^[A-Za-z0-9_-]*$", format = "grimos-cursor")]
     pub cursor: Option<String>,
@@ -251,6 +252,14 @@ async fn create_connector(
         &request.connector_type,
         &request.config,
     )?;
+    state
+        .access
+        .check_config(
+            &Actor::of(principal),
+            &request.connector_type,
+            &request.config,
+        )
+        .await?;
     if request
         .config
         .get("allow_insecure_http")
@@ -326,6 +335,14 @@ async fn update_connector(
         &existing.connector_type,
         &request.config,
     )?;
+    state
+        .access
+        .check_config(
+            &Actor::of(principal),
+            &existing.connector_type,
+            &request.config,
+        )
+        .await?;
     let connector = connector_store::update(
         &state.db,
         &id,
@@ -504,14 +521,11 @@ pub struct TestResult {
 async fn build(
     state: &InteropState,
     connector: &StoredConnector,
+    actor: &Actor,
 ) -> Result<std::sync::Arc<dyn connector_sdk::Connector>, connector_sdk::ConnectorError> {
     state
-        .registry
-        .build(
-            &connector.connector_type,
-            connector.config.clone(),
-            &connector_sdk::BuildContext::new(state.secrets.clone()),
-        )
+        .access
+        .build(&connector.connector_type, connector.config.clone(), actor)
         .await
 }
 
@@ -527,10 +541,15 @@ async fn test_connector(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<TestResult>> {
-    caller.require(Access::Operate)?;
+    let actor = Actor::of(caller.require(Access::Operate)?);
     let connector = connector_store::get(&state.db, &id).await?;
+    // A reference the caller may not use is refused before anything connects.
+    state
+        .access
+        .check_config(&actor, &connector.connector_type, &connector.config)
+        .await?;
     let started = Instant::now();
-    let (ok, error, error_kind, latency) = match build(&state, &connector).await {
+    let (ok, error, error_kind, latency) = match build(&state, &connector, &actor).await {
         Ok(built) => {
             let report = built.check().await;
             let latency = report.latency;
@@ -580,9 +599,15 @@ async fn connector_schema(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<Catalog>> {
-    caller.require(Access::Read)?;
+    let actor = Actor::of(caller.require(Access::Read)?);
     let connector = connector_store::get(&state.db, &id).await?;
-    let built = build(&state, &connector).await.map_err(connector_error)?;
+    state
+        .access
+        .check_config(&actor, &connector.connector_type, &connector.config)
+        .await?;
+    let built = build(&state, &connector, &actor)
+        .await
+        .map_err(connector_error)?;
     let catalog = built.discover().await.map_err(connector_error)?;
     Ok(ApiJson(catalog))
 }
@@ -598,6 +623,10 @@ pub(crate) fn connector_error(error: connector_sdk::ConnectorError) -> ApiError 
         // The egress policy refused the destination (the message names address and rule).
         Kind::Permission if error.egress_denial().is_some() => {
             Error::new(ErrorKind::Forbidden, "egress_denied", message)
+        }
+        // A secret reference the acting principal may not use.
+        Kind::Permission if error.operation() == connector_sdk::Operation::ResolveSecret => {
+            Error::new(ErrorKind::Forbidden, "secret_use_denied", message)
         }
         Kind::Auth | Kind::Permission => {
             Error::new(ErrorKind::Unavailable, "connector_auth", message)

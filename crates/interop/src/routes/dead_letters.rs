@@ -358,7 +358,11 @@ async fn replay_flow(
     let ConnectorRef::Named(target_id) = &spec.target.connector else {
         return Err("the flow's target is not a stored connector".into());
     };
-    let target = state.runs.connect(target_id).await?;
+    // A replay writes with the authority the flow's runs have: its owner's.
+    let owner = crate::connector_access::flow_owner(&state.db, flow_id)
+        .await
+        .map_err(|error| error.message().to_owned())?;
+    let target = state.runs.connect(target_id, &owner).await?;
     let mapping = crate::flow_mapping::compile(&state.db, &spec)
         .await
         .map_err(|errors| {
@@ -427,11 +431,11 @@ async fn replay_flow(
 #[serde(deny_unknown_fields)]
 pub struct DiscardBody {
     /// Dead letter ids (1 to 1000); only pending ones change.
+    #[schema(min_items = 1, max_items = 1000)]
     pub ids: Vec<String>,
 }
 
 /// How many were discarded.
-    #[schema(min_items = 1, max_items = 1000)]
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DiscardReport {
     /// Pending dead letters now discarded.
