@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::capability::Capabilities;
 use crate::error::{ConnectorError, Operation};
-use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
+use crate::record::{
+    Checkpoint, ReadRequest, Record, RecordBatchStream, RecordOutcome, WriteMode, WriteReport,
+};
 use crate::schema::Catalog;
 use crate::secret::SecretSource;
 
@@ -45,13 +47,77 @@ impl HealthReport {
 }
 
 /// A checkpoint to commit in the same transaction as the batch written with it, under a
-/// key naming the flow (see [`Connector::write_with_checkpoint`]).
-#[derive(Debug, Clone, PartialEq)]
+/// key naming the flow (see [`Connector::write_with_checkpoint`]), and the hook the target
+/// calls with the batch's outcomes before that commit.
+#[derive(Clone)]
 pub struct TargetCheckpoint {
     /// Whose checkpoint this is, e.g. a flow id.
     pub key: String,
     /// The state reached once the batch is written.
     pub checkpoint: Checkpoint,
+    /// Called by the target with the batch's outcomes once its rows are written and before
+    /// they commit with the checkpoint ([`TargetCheckpoint::before_commit`]).
+    pub hook: Option<Arc<dyn CommitHook>>,
+}
+
+impl TargetCheckpoint {
+    /// `checkpoint` under `key`, without a hook.
+    pub fn new(key: impl Into<String>, checkpoint: Checkpoint) -> Self {
+        Self {
+            key: key.into(),
+            checkpoint,
+            hook: None,
+        }
+    }
+
+    /// The same checkpoint with `hook` called before the commit.
+    #[must_use]
+    pub fn with_hook(mut self, hook: Arc<dyn CommitHook>) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// What a target that commits checkpoints calls once the batch's rows are written and
+    /// before it commits them with the checkpoint, with one outcome per record. An error
+    /// means: do not commit — roll the batch back and return the error.
+    pub async fn before_commit(&self, outcomes: &[RecordOutcome]) -> Result<(), ConnectorError> {
+        match &self.hook {
+            Some(hook) => hook.before_commit(outcomes).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for TargetCheckpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetCheckpoint")
+            .field("key", &self.key)
+            .field("checkpoint", &self.checkpoint)
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
+}
+
+impl PartialEq for TargetCheckpoint {
+    fn eq(&self, other: &Self) -> bool {
+        let same_hook = match (&self.hook, &other.hook) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        self.key == other.key && self.checkpoint == other.checkpoint && same_hook
+    }
+}
+
+/// Called by a target that commits checkpoints ([`Connector::commits_checkpoints`]) inside
+/// the batch's transaction: after its rows are written, before they commit with the
+/// checkpoint. The flow engine stores the batch's rejects here, so that they are durable
+/// before the checkpoint passes them — a crash after the commit loses none.
+#[async_trait]
+pub trait CommitHook: Send + Sync {
+    /// Receives one outcome per record of the batch (called again if the write is retried).
+    /// An error aborts the commit: the target rolls the batch back and returns the error.
+    async fn before_commit(&self, outcomes: &[RecordOutcome]) -> Result<(), ConnectorError>;
 }
 
 /// A batch of records a target made ready to write ahead of the write
@@ -179,7 +245,9 @@ pub trait Connector: Send + Sync {
     /// Write a batch and store `checkpoint` in the same transaction, so that the target
     /// never holds rows beyond its checkpoint or a checkpoint beyond its rows. Records a
     /// target rejects are reported per record as with [`Connector::write`]; the checkpoint
-    /// is stored when the batch is (rejects included, since they are dead-lettered).
+    /// is stored when the batch is (rejects included, since they are dead-lettered). The
+    /// outcomes go to [`TargetCheckpoint::before_commit`] before the commit; when it fails,
+    /// nothing is committed and its error is returned.
     async fn write_with_checkpoint(
         &self,
         stream: &str,

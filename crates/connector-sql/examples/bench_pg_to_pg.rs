@@ -137,10 +137,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let connector = connector.clone();
         async move {
             if with_checkpoint {
-                let checkpoint = TargetCheckpoint {
-                    key: "bench".into(),
-                    checkpoint: checkpoint.unwrap_or(Checkpoint(json!({}))),
-                };
+                let checkpoint = TargetCheckpoint::new(
+                    "bench",
+                    checkpoint.unwrap_or(Checkpoint(json!({}))),
+                );
                 connector
                     .write_with_checkpoint("dst", WriteMode::Insert, records, checkpoint)
                     .await

@@ -585,6 +585,12 @@ impl SqlConnector {
             .map_err(with_stream)?,
             None => WriteReport::default(),
         };
+        // The caller's hook sees the outcomes before the commit (the flow engine stores the
+        // rejects there); its error rolls the batch back with the dropped transaction.
+        checkpoint
+            .before_commit(&report.outcomes)
+            .await
+            .map_err(with_stream)?;
         checkpoint::commit_with_rows(scope, self.dialect(), table, &checkpoint, &self.config)
             .await
             .map_err(with_stream)?;

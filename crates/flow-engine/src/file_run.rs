@@ -443,12 +443,15 @@ async fn build_connector(
         .map_err(|error| error.to_string())
 }
 
-/// A [`RunJournal`] over two files: the checkpoint in a JSON state file replaced
-/// atomically (write, fsync, rename), dead letters appended to a JSON Lines file and
-/// synced before the checkpoint moves. Events go to `tracing`.
+/// A [`RunJournal`] over files: the checkpoint in a JSON state file replaced atomically
+/// (write, fsync, rename), dead letters appended to a JSON Lines file and synced before the
+/// checkpoint moves. Staged dead letters (a batch a SQL target is committing) wait in a
+/// third file beside the state file (`<flow>.state.staged.json`, replaced atomically) until
+/// they are settled. Events go to `tracing`.
 pub struct FileJournal {
     flow: String,
     state_path: PathBuf,
+    staged_path: PathBuf,
     rejects_path: PathBuf,
     lock: tokio::sync::Mutex<()>,
 }
@@ -459,9 +462,103 @@ impl FileJournal {
         Self {
             flow: flow.to_owned(),
             state_path: state_path.to_owned(),
+            staged_path: state_path.with_extension("staged.json"),
             rejects_path: rejects_path.to_owned(),
             lock: tokio::sync::Mutex::new(()),
         }
+
+    /// The file holding staged dead letters while a batch commits.
+    pub fn staged_path(&self) -> &Path {
+        &self.staged_path
+    }
+
+    async fn read_staged(&self) -> Result<Option<StagedFile>, EngineError> {
+        let text = match tokio::fs::read_to_string(&self.staged_path).await {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(io_error("cannot read", &self.staged_path, error)),
+        };
+        serde_json::from_str(&text).map(Some).map_err(|error| {
+            EngineError::storage(format!(
+                "{} is not a staged dead-letter file: {error}",
+                self.staged_path.display()
+            ))
+        })
+    }
+}
+
+/// The staged dead letters of a flow file.
+#[derive(Serialize, Deserialize)]
+struct StagedFile {
+    flow: String,
+    /// The checkpoint their batch moves to.
+    checkpoint: Value,
+    /// The length of the dead-letter file when they were staged: a settle interrupted
+    /// after appending them is undone (truncated to it) before they are appended again.
+    rejects_length: u64,
+    letters: Vec<DeadLetter>,
+}
+
+/// The JSON Lines of `letters` in the dead-letter file.
+fn reject_lines(letters: &[DeadLetter]) -> String {
+    let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let mut text = String::new();
+    for letter in letters {
+        let line = json!({
+            "at": at,
+            "stage": letter.stage,
+            "reason": letter.reason,
+            "source_record": letter.source_record,
+            "mapped_record": letter.mapped_record,
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    text
+}
+
+/// Appends `text` to `path` and syncs it, first cutting the file back to `truncate_to`
+/// when it is longer.
+fn append_synced(path: &Path, text: &str, truncate_to: Option<u64>) -> Result<(), EngineError> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| io_error("cannot open", path, e))?;
+    if let Some(length) = truncate_to {
+        let current = file
+            .metadata()
+            .map_err(|e| io_error("cannot inspect", path, e))?
+            .len();
+        if current > length {
+            file.set_len(length)
+                .map_err(|e| io_error("cannot truncate", path, e))?;
+        }
+    }
+    file.write_all(text.as_bytes())
+        .map_err(|e| io_error("cannot append to", path, e))?;
+    file.sync_data()
+        .map_err(|e| io_error("cannot sync", path, e))
+}
+
+/// Removes `path` (gone already is fine) and syncs its directory.
+fn remove_synced(path: &Path) -> Result<(), EngineError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(io_error("cannot remove", path, error)),
+    }
+    if let Some(directory) = path.parent()
+        && let Ok(directory) = std::fs::File::open(directory)
+    {
+        let _ = directory.sync_all();
+    }
+    Ok(())
+}
+
+fn writer_stopped(error: tokio::task::JoinError) -> EngineError {
+    EngineError::storage(format!("the journal's file writer stopped: {error}"))
     }
 }
 
@@ -489,33 +586,10 @@ impl RunJournal for FileJournal {
     async fn dead_letters(&self, letters: Vec<DeadLetter>) -> Result<(), EngineError> {
         let _guard = self.lock.lock().await;
         let path = self.rejects_path.clone();
-        let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-        let mut text = String::new();
-        for letter in &letters {
-            let line = json!({
-                "at": at,
-                "stage": letter.stage,
-                "reason": letter.reason,
-                "source_record": letter.source_record,
-                "mapped_record": letter.mapped_record,
-            });
-            text.push_str(&line.to_string());
-            text.push('\n');
-        }
-        tokio::task::spawn_blocking(move || {
-            use std::io::Write as _;
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|e| io_error("cannot open", &path, e))?;
-            file.write_all(text.as_bytes())
-                .map_err(|e| io_error("cannot append to", &path, e))?;
-            file.sync_data()
-                .map_err(|e| io_error("cannot sync", &path, e))
-        })
-        .await
-        .map_err(|e| EngineError::storage(format!("dead-letter writer stopped: {e}")))?
+        let text = reject_lines(&letters);
+        tokio::task::spawn_blocking(move || append_synced(&path, &text, None))
+            .await
+            .map_err(writer_stopped)?
     }
 
     async fn load_checkpoint(&self) -> Result<Option<Checkpoint>, EngineError> {
@@ -545,7 +619,70 @@ impl RunJournal for FileJournal {
         let path = self.state_path.clone();
         tokio::task::spawn_blocking(move || write_atomically(&path, &text))
             .await
-            .map_err(|e| EngineError::storage(format!("state writer stopped: {e}")))?
+            .map_err(writer_stopped)?
+    }
+
+    async fn stage_dead_letters(
+        &self,
+        checkpoint: &Checkpoint,
+        letters: Vec<DeadLetter>,
+    ) -> Result<(), EngineError> {
+        let _guard = self.lock.lock().await;
+        let staged_path = self.staged_path.clone();
+        if letters.is_empty() {
+            return tokio::task::spawn_blocking(move || remove_synced(&staged_path))
+                .await
+                .map_err(writer_stopped)?;
+        }
+        let rejects_length = match tokio::fs::metadata(&self.rejects_path).await {
+            Ok(metadata) => metadata.len(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(error) => return Err(io_error("cannot inspect", &self.rejects_path, error)),
+        };
+        let staged = StagedFile {
+            flow: self.flow.clone(),
+            checkpoint: checkpoint.0.clone(),
+            rejects_length,
+            letters,
+        };
+        let bytes = serde_json::to_vec(&staged).map_err(|e| {
+            EngineError::storage(format!("cannot encode the staged dead letters: {e}"))
+        })?;
+        tokio::task::spawn_blocking(move || write_atomically(&staged_path, &bytes))
+            .await
+            .map_err(writer_stopped)?
+    }
+
+    async fn staged_checkpoint(&self) -> Result<Option<Checkpoint>, EngineError> {
+        let _guard = self.lock.lock().await;
+        Ok(self
+            .read_staged()
+            .await?
+            .map(|staged| Checkpoint(staged.checkpoint)))
+    }
+
+    async fn settle_staged(&self, committed: bool) -> Result<u64, EngineError> {
+        let _guard = self.lock.lock().await;
+        let Some(staged) = self.read_staged().await? else {
+            return Ok(0);
+        };
+        let count = if committed {
+            staged.letters.len() as u64
+        } else {
+            0
+        };
+        let rejects_path = self.rejects_path.clone();
+        let staged_path = self.staged_path.clone();
+        tokio::task::spawn_blocking(move || {
+            if committed {
+                let text = reject_lines(&staged.letters);
+                append_synced(&rejects_path, &text, Some(staged.rejects_length))?;
+            }
+            remove_synced(&staged_path)
+        })
+        .await
+        .map_err(writer_stopped)??;
+        Ok(count)
     }
 }
 

@@ -86,7 +86,12 @@ pub struct DeadLetter {
 /// implements it over its database; the CLI over files next to the flow file.
 ///
 /// Ordering guarantees of the engine: `dead_letters` of a batch are called (and must be
-/// durable when they return `Ok`) before `commit_checkpoint` moves past that batch.
+/// durable when they return `Ok`) before `commit_checkpoint` moves past that batch. When
+/// the target commits the checkpoint with its rows, the batch's dead letters are *staged*
+/// (`stage_dead_letters`, durable on `Ok`) from inside the target's transaction, before its
+/// commit, and settled after it (`settle_staged`); a run that starts settles what a crash
+/// left staged by comparing the staged checkpoint with the target's. So every reject is
+/// stored exactly once whatever step a crash interrupts (see `ARCHITECTURE.md`).
 #[async_trait]
 pub trait RunJournal: Send + Sync {
     /// Appends an event to the run log. `fields` never carry secret values. Infallible:
@@ -104,6 +109,25 @@ pub trait RunJournal: Send + Sync {
 
     /// Commits the flow's checkpoint (or mirrors it, for display, when the target keeps it).
     async fn commit_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), EngineError>;
+
+    /// Stores `letters` durably, but not yet as dead letters: those of the batch that moves
+    /// the flow's checkpoint to `checkpoint`, which the target is about to commit. Replaces
+    /// whatever the flow had staged (an earlier attempt of the same batch); an empty
+    /// `letters` clears it. At most one batch per flow is staged at a time.
+    async fn stage_dead_letters(
+        &self,
+        checkpoint: &Checkpoint,
+        letters: Vec<DeadLetter>,
+    ) -> Result<(), EngineError>;
+
+    /// The checkpoint of the flow's staged letters, if any are staged.
+    async fn staged_checkpoint(&self) -> Result<Option<Checkpoint>, EngineError>;
+
+    /// Settles the flow's staged letters, atomically: stored as dead letters (of the run
+    /// that staged them) when `committed` — the target committed their batch — and dropped
+    /// otherwise — it rolled the batch back, which is read again. Returns how many became
+    /// dead letters; nothing staged is `Ok(0)`.
+    async fn settle_staged(&self, committed: bool) -> Result<u64, EngineError>;
 }
 
 /// One logged event of a [`MemoryJournal`].
@@ -123,6 +147,7 @@ struct MemoryState {
     progress: Vec<RunCounts>,
     dead_letters: Vec<DeadLetter>,
     checkpoint: Option<Checkpoint>,
+    staged: Option<(Checkpoint, Vec<DeadLetter>)>,
 }
 
 /// A [`RunJournal`] in memory: for tests, previews and one-off runs. It keeps the
@@ -177,6 +202,11 @@ impl MemoryJournal {
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         self.with_state(|s| s.checkpoint.clone())
     }
+
+    /// The staged dead letters and their checkpoint, if any.
+    pub fn staged(&self) -> Option<(Checkpoint, Vec<DeadLetter>)> {
+        self.with_state(|s| s.staged.clone())
+    }
 }
 
 #[async_trait]
@@ -208,5 +238,31 @@ impl RunJournal for MemoryJournal {
     async fn commit_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), EngineError> {
         self.with_state(|s| s.checkpoint = Some(checkpoint.clone()));
         Ok(())
+    }
+
+    async fn stage_dead_letters(
+        &self,
+        checkpoint: &Checkpoint,
+        letters: Vec<DeadLetter>,
+    ) -> Result<(), EngineError> {
+        self.with_state(|s| {
+            s.staged = (!letters.is_empty()).then(|| (checkpoint.clone(), letters));
+        });
+        Ok(())
+    }
+
+    async fn staged_checkpoint(&self) -> Result<Option<Checkpoint>, EngineError> {
+        Ok(self.with_state(|s| s.staged.as_ref().map(|(c, _)| c.clone())))
+    }
+
+    async fn settle_staged(&self, committed: bool) -> Result<u64, EngineError> {
+        Ok(self.with_state(|s| match s.staged.take() {
+            Some((_, letters)) if committed => {
+                let count = letters.len() as u64;
+                s.dead_letters.extend(letters);
+                count
+            }
+            _ => 0,
+        }))
     }
 }

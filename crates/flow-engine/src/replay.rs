@@ -196,10 +196,14 @@ pub async fn replay(request: ReplayRequest) -> ReplayOutcome {
             }
             Err(failure) => {
                 let reason = match &failure {
-                    WriteFailure::Failed { .. } if !request.mode.idempotent() => format!(
-                        "{} (the target may hold part of this batch)",
-                        failure.message(&request.target_stream)
-                    ),
+                    WriteFailure::Failed { .. } | WriteFailure::WaitTooLong { .. }
+                        if !request.mode.idempotent() =>
+                    {
+                        format!(
+                            "{} (the target may hold part of this batch)",
+                            failure.message(&request.target_stream)
+                        )
+                    }
                     _ => failure.message(&request.target_stream),
                 };
                 error = Some(reason);

@@ -19,15 +19,22 @@ pub(crate) const BASE_DELAY: Duration = Duration::from_millis(200);
 /// The longest retry delay.
 pub(crate) const MAX_DELAY: Duration = Duration::from_secs(30);
 
+/// The longest wait a run honours when the target asks for one (`Retry-After`): asked
+/// for longer, the batch is not retried and the run fails with the target's error (the
+/// next run resumes from the checkpoint), instead of holding its slot for as long as a
+/// remote system says.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 /// The delay before attempt `attempt + 1` (attempt counts from 1): full jitter over an
-/// exponentially growing ceiling, at least what the remote system asked for.
+/// exponentially growing ceiling, at least what the remote system asked for (up to
+/// [`MAX_RETRY_AFTER`]).
 pub(crate) fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
     let exponent = attempt.saturating_sub(1).min(16);
     let ceiling = BASE_DELAY.saturating_mul(1 << exponent).min(MAX_DELAY);
     let half = ceiling / 2;
     let jitter = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
     let delay = half + Duration::from_millis(jitter);
-    retry_after.map_or(delay, |asked| asked.max(delay))
+    retry_after.map_or(delay, |asked| asked.min(MAX_RETRY_AFTER).max(delay))
 }
 
 /// Why waiting stopped early.
@@ -85,6 +92,12 @@ pub(crate) enum WriteFailure {
         attempts: u32,
         unsafe_to_retry: bool,
     },
+    /// The target asked to wait longer than [`MAX_RETRY_AFTER`] before a retry.
+    WaitTooLong {
+        error: ConnectorError,
+        attempts: u32,
+        asked: Duration,
+    },
     /// Stopped while waiting to retry; the failed attempt is not applied (or is idempotent).
     Interrupted(Interrupted),
     /// The records could not be rebuilt for a retry.
@@ -111,6 +124,17 @@ impl WriteFailure {
                 }
                 message
             }
+            Self::WaitTooLong {
+                error,
+                attempts,
+                asked,
+            } => format!(
+                "writing to `{stream}` failed after {attempts} attempt(s): {error} (not retried: \
+                 the target asked to wait {} s, more than the {} s a run waits; the next run \
+                 resumes from the checkpoint)",
+                asked.as_secs(),
+                MAX_RETRY_AFTER.as_secs()
+            ),
             Self::Interrupted(Interrupted::Cancelled) => {
                 "cancelled while waiting to retry a batch".into()
             }
@@ -169,6 +193,13 @@ impl BatchWrite<'_> {
                     attempts: attempt,
                 });
             }
+            if let Some(asked) = error.retry_after().filter(|&asked| asked > MAX_RETRY_AFTER) {
+                return Err(WriteFailure::WaitTooLong {
+                    error,
+                    attempts: attempt,
+                    asked,
+                });
+            }
             let delay = backoff(attempt, error.retry_after());
             tracing::warn!(
                 batch = self.batch,
@@ -219,5 +250,7 @@ mod tests {
         }
         let asked = Duration::from_secs(7);
         assert!(backoff(1, Some(asked)) >= asked);
+        // A remote system cannot make a run wait longer than the cap.
+        assert!(backoff(1, Some(Duration::from_secs(u64::MAX))) <= MAX_RETRY_AFTER);
     }
 }

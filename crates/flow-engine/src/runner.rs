@@ -2,16 +2,26 @@
 //!
 //! A producer task pulls batches from the source and maps them while the previous batch
 //! is being written (a channel of one batch between them bounds memory to about three
-//! batches: one read ahead in the connector, one mapped, one being written). For each
-//! batch, in order:
+//! batches: one read ahead in the connector, one mapped, one being written). The mapping
+//! itself runs on Tokio's blocking pool, never on an async worker: a batch of expressions
+//! is CPU work that would stall every other task on that worker. For each batch, in order:
 //!
-//! 1. mapping rejects are stored as dead letters;
-//! 2. the mapped records are written (with the batch checkpoint in the same transaction
+//! 1. the mapped records are written (with the batch checkpoint in the same transaction
 //!    when the target commits checkpoints), retried on transient errors when safe;
-//! 3. target rejects are stored as dead letters;
-//! 4. the checkpoint is committed to the journal (or mirrored there, for display, when the
+//! 2. the batch's dead letters (mapping and target rejects) are stored;
+//! 3. the checkpoint is committed to the journal (or mirrored there, for display, when the
 //!    target holds it);
-//! 5. progress is reported.
+//! 4. progress is reported.
+//!
+//! When the target commits the checkpoint with its rows, step 2 cannot wait for the write
+//! to return: a crash between the target's commit and the journal would lose the target's
+//! rejects, and the next run would start past them. So the target hands the outcomes to a
+//! [`CommitHook`] inside its transaction, before its commit, and the hook *stages* the
+//! batch's dead letters in the journal ([`RunJournal::stage_dead_letters`]); once the write
+//! returns they are settled into dead letters. A run that finds letters staged (a crash
+//! came between) settles them first: kept when the target's checkpoint is the staged one
+//! (the batch committed), dropped otherwise (it rolled back and is read again). Nothing is
+//! journaled for a batch without rejects.
 //!
 //! Cancellation and the deadline are checked between batches, while waiting for the
 //! source and while waiting to retry; a batch being written is finished first, so the
@@ -19,13 +29,15 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use connector_sdk::connector::TargetCheckpoint;
+use connector_sdk::connector::{CommitHook, TargetCheckpoint};
 use connector_sdk::{
-    Checkpoint, Connector, ConnectorError, PreparedWrite, ReadRequest, Record, RecordBatch,
-    RecordBatchStream, RecordOutcome, WriteMode,
+    Checkpoint, Connector, ConnectorError, ErrorKind, Operation, PreparedWrite, ReadRequest,
+    Record, RecordBatch, RecordBatchStream, RecordOutcome, WriteMode,
 };
 use futures::{FutureExt as _, StreamExt as _};
 use mapping::CompiledMapping;
@@ -228,9 +240,47 @@ struct Prepared {
     checkpoint: Option<Checkpoint>,
 }
 
-/// Maps every record of a batch and has the target prepare the mapped records for writing.
-async fn prepare(batch: RecordBatch, mapping: &CompiledMapping, target: &WriteTarget) -> Prepared {
-    let source = batch.records;
+/// Why the producer stopped early.
+enum Produced {
+    /// Reading the source failed.
+    Source(ConnectorError),
+    /// The mapping worker failed (a bug: the mapping never panics on any input).
+    Mapping(String),
+}
+
+/// Maps every record of a batch (on the blocking pool) and has the target prepare the
+/// mapped records for writing.
+async fn prepare(
+    batch: RecordBatch,
+    mapping: &Arc<CompiledMapping>,
+    target: &WriteTarget,
+) -> Result<Prepared, Produced> {
+    let mapping = mapping.clone();
+    let records = batch.records;
+    let (source, mapped, mapped_from, mapping_rejects) =
+        tokio::task::spawn_blocking(move || map_batch(&mapping, records))
+            .await
+            .map_err(|error| {
+                Produced::Mapping(format!("the mapping worker stopped unexpectedly: {error}"))
+            })?;
+    let mapped = target
+        .connector
+        .prepare_write(&target.stream, target.mode, mapped)
+        .await;
+    Ok(Prepared {
+        source,
+        mapped,
+        mapped_from,
+        mapping_rejects,
+        checkpoint: batch.checkpoint,
+    })
+}
+
+/// The mapped records, the index of the source record of each, and the mapping rejects.
+type MappedBatch = (Vec<Record>, Vec<Record>, Vec<usize>, Vec<DeadLetter>);
+
+/// Maps the records of a batch: CPU work, run off the async workers.
+fn map_batch(mapping: &CompiledMapping, source: Vec<Record>) -> MappedBatch {
     let mut mapped = Vec::with_capacity(source.len());
     let mut mapped_from = Vec::with_capacity(source.len());
     let mut mapping_rejects = Vec::new();
@@ -252,17 +302,7 @@ async fn prepare(batch: RecordBatch, mapping: &CompiledMapping, target: &WriteTa
             }),
         }
     }
-    let mapped = target
-        .connector
-        .prepare_write(&target.stream, target.mode, mapped)
-        .await;
-    Prepared {
-        source,
-        mapped,
-        mapped_from,
-        mapping_rejects,
-        checkpoint: batch.checkpoint,
-    }
+    (source, mapped, mapped_from, mapping_rejects)
 }
 
 /// Where the mapped records go: the target prepares each batch for writing (validates and
@@ -299,7 +339,7 @@ async fn produce(
     mut batches: RecordBatchStream,
     mapping: Arc<CompiledMapping>,
     target: WriteTarget,
-    sender: mpsc::Sender<Result<Prepared, ConnectorError>>,
+    sender: mpsc::Sender<Result<Prepared, Produced>>,
     stop: CancellationToken,
 ) {
     loop {
@@ -310,8 +350,8 @@ async fn produce(
         };
         let message = match next {
             None => return,
-            Some(Err(error)) => Err(error),
-            Some(Ok(batch)) => Ok(prepare(batch, &mapping, &target).await),
+            Some(Err(error)) => Err(Produced::Source(error)),
+            Some(Ok(batch)) => prepare(batch, &mapping, &target).await,
         };
         let failed = message.is_err();
         if sender.send(message).await.is_err() || failed {
@@ -328,7 +368,7 @@ struct Runner {
     deadline: Option<Instant>,
     atomic: bool,
     /// The source records of the last batch written, freed during the next write.
-    spent: Option<Vec<Record>>,
+    spent: Option<Arc<Vec<Record>>>,
 }
 
 impl Runner {
@@ -369,6 +409,10 @@ impl Runner {
             .journal
             .event(EventLevel::Info, "run started", request_fields)
             .await;
+        // Before anything is written: a batch staged later would replace these letters.
+        if let Err(error) = self.settle_interrupted(checkpoint.as_ref()).await {
+            return Stop::Failed(error);
+        }
         let mut read = ReadRequest::full(request.source_stream.clone())
             .from_checkpoint(checkpoint)
             .with_batch_size(request.batch_size);
@@ -413,7 +457,7 @@ impl Runner {
             };
             match message {
                 None => break Stop::Done,
-                Some(Err(error)) => {
+                Some(Err(Produced::Source(error))) => {
                     break Stop::Failed(EngineError::connector(
                         &format!(
                             "reading source stream `{}` after {} records",
@@ -421,6 +465,9 @@ impl Runner {
                         ),
                         &error,
                     ));
+                }
+                Some(Err(Produced::Mapping(message))) => {
+                    break Stop::Failed(EngineError::new(EngineErrorKind::Mapping, message));
                 }
                 Some(Ok(prepared)) => {
                     self.batches += 1;
@@ -469,22 +516,32 @@ impl Runner {
         let batch = self.batches;
         let mapping_rejected = mapping_rejects.len() as u64;
         let first_mapping_reason = mapping_rejects.first().map(|d| d.reason.clone());
-        // A target that commits checkpoints moves past the mapping rejects with the write:
-        // store them first. Otherwise store them with the target rejects, after the write.
-        let mut dead_letters = if self.atomic {
-            self.store_dead_letters(mapping_rejects).await?;
-            Vec::new()
-        } else {
-            mapping_rejects
-        };
+        let source = Arc::new(source);
+        let mapped_from = Arc::new(mapped_from);
+        let mapping = request.mapping.clone();
 
-        let target_checkpoint = match (&checkpoint, self.atomic) {
-            (Some(checkpoint), true) => Some(TargetCheckpoint {
-                key: request.flow_key.clone(),
-                checkpoint: checkpoint.clone(),
-            }),
-            _ => None,
+        // A target that commits the checkpoint with its rows moves past the batch's dead
+        // letters in its own transaction: they are staged from inside it, before its commit.
+        // Otherwise they are stored after the write, before the journal's checkpoint moves.
+        let (staging, mut dead_letters) = match (&checkpoint, self.atomic) {
+            (Some(checkpoint), true) => (
+                Some(Arc::new(StageRejects {
+                    journal: request.journal.clone(),
+                    checkpoint: checkpoint.clone(),
+                    source: source.clone(),
+                    mapped_from: mapped_from.clone(),
+                    mapping: mapping.clone(),
+                    mapping_rejects,
+                    staged: AtomicBool::new(false),
+                })),
+                Vec::new(),
+            ),
+            _ => (None, mapping_rejects),
         };
+        let target_checkpoint = staging.as_ref().map(|hook| {
+            TargetCheckpoint::new(request.flow_key.clone(), hook.checkpoint.clone())
+                .with_hook(hook.clone())
+        });
         let write = BatchWrite {
             target: &request.target,
             stream: &request.target_stream,
@@ -496,7 +553,6 @@ impl Runner {
             journal: request.journal.as_ref(),
             batch,
         };
-        let mapping = request.mapping.clone();
         let mapped = match mapped {
             Ok(mapped) => mapped,
             // Preparing failed: the write of the records as they are reports the error (and
@@ -521,32 +577,25 @@ impl Runner {
             write.run(mapped, || remap(&mapping, &source, &mapped_from)),
             async move { drop(spent) }
         );
+        drop(write);
         let report = match written {
             Ok(report) => report,
-            Err(WriteFailure::Interrupted(interrupted)) => {
-                return Err(Stop::interrupted(interrupted, request.timeout));
-            }
             Err(failure) => {
-                return Err(Stop::Failed(EngineError::new(
-                    EngineErrorKind::Connector,
-                    format!("batch {batch}: {}", failure.message(&request.target_stream)),
-                )));
+                if let Some(hook) = staging.as_deref().filter(|hook| hook.staged()) {
+                    self.settle_after_failed_write(hook, batch).await;
+                }
+                return Err(match failure {
+                    WriteFailure::Interrupted(interrupted) => {
+                        Stop::interrupted(interrupted, request.timeout)
+                    }
+                    failure => Stop::Failed(EngineError::new(
+                        EngineErrorKind::Connector,
+                        format!("batch {batch}: {}", failure.message(&request.target_stream)),
+                    )),
+                });
             }
         };
 
-        for (position, outcome) in report.outcomes.iter().enumerate() {
-            if let RecordOutcome::Rejected { reason, .. } = outcome {
-                let record = mapped_from.get(position).and_then(|&i| source.get(i));
-                dead_letters.push(DeadLetter {
-                    stage: DeadLetterStage::Target,
-                    source_record: record.cloned().map_or(Value::Null, Value::Object),
-                    mapped_record: record
-                        .and_then(|r| mapping.apply(r).ok())
-                        .map(Value::Object),
-                    reason: reason.clone(),
-                });
-            }
-        }
         let written = report.ok_count() as u64;
         let target_rejected = report.rejected_count() as u64;
         let first_target_reason = report.outcomes.iter().find_map(|o| match o {
@@ -554,8 +603,21 @@ impl Runner {
             RecordOutcome::Ok => None,
         });
         let read = source.len() as u64;
+        match &staging {
+            Some(hook) if hook.staged() => self.settle_committed(batch).await?,
+            Some(_) => {}
+            None => {
+                dead_letters.extend(target_rejects(
+                    &report.outcomes,
+                    &source,
+                    &mapped_from,
+                    &mapping,
+                ));
+                self.store_dead_letters(dead_letters).await?;
+            }
+        }
+        drop(staging);
         self.spent = Some(source);
-        self.store_dead_letters(dead_letters).await?;
 
         self.counts.read += read;
         self.counts.written += written;
@@ -604,27 +666,206 @@ impl Runner {
         if letters.is_empty() {
             return Ok(());
         }
-        let request = &self.request;
         let count = letters.len();
-        let attempts = request.max_attempts.max(1);
+        let journal = &self.request.journal;
+        self.persist(|| journal.dead_letters(letters.clone()))
+            .await
+            .map_err(|(error, attempts)| {
+                Stop::Failed(EngineError::storage(format!(
+                    "could not store {count} dead letter(s) of batch {} after {attempts} \
+                     attempt(s): {error}",
+                    self.batches
+                )))
+            })
+    }
+
+    /// Turns the letters staged for batch `batch`, which the target committed, into dead
+    /// letters. When the journal keeps failing, the run stops and they stay staged: the next
+    /// run settles them before anything else.
+    async fn settle_committed(&self, batch: u64) -> Result<(), Stop> {
+        let journal = &self.request.journal;
+        self.persist(|| journal.settle_staged(true))
+            .await
+            .map(|_| ())
+            .map_err(|(error, attempts)| {
+                Stop::Failed(EngineError::storage(format!(
+                    "batch {batch} was committed by the target, but its dead letters could \
+                     not be moved out of staging after {attempts} attempt(s); they stay \
+                     staged and the next run of the flow stores them first: {error}"
+                )))
+            })
+    }
+
+    /// Calls `operation` until it succeeds or `max_attempts` calls failed (then the last
+    /// error and the number of attempts). Not interrupted by cancellation: what it stores
+    /// must not be dropped.
+    async fn persist<T, F, Fut>(&self, mut operation: F) -> Result<T, (EngineError, u32)>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, EngineError>>,
+    {
+        let attempts = self.request.max_attempts.max(1);
         let mut attempt = 1;
         loop {
-            match request.journal.dead_letters(letters.clone()).await {
-                Ok(()) => return Ok(()),
+            match operation().await {
+                Ok(value) => return Ok(value),
                 Err(error) if attempt < attempts => {
-                    tracing::warn!(error = %error, attempt, "could not store dead letters; retrying");
-                    // Not interrupted by cancellation: these records must not be dropped.
+                    tracing::warn!(error = %error, attempt, "the journal failed; retrying");
                     tokio::time::sleep(backoff(attempt, None)).await;
                     attempt += 1;
                 }
-                Err(error) => {
-                    return Err(Stop::Failed(EngineError::storage(format!(
-                        "could not store {count} dead letter(s) of batch {} after {attempt} \
-                         attempt(s): {error}",
-                        self.batches
-                    ))));
-                }
+                Err(error) => return Err((error, attempt)),
             }
         }
+    }
+
+    /// Settles the dead letters a crash (or a failed write) left staged, against `current`,
+    /// the target's checkpoint: kept when it is theirs — the target committed their batch —
+    /// and dropped otherwise — the batch rolled back and is read again. Without a target
+    /// that commits checkpoints (the flow's target changed since) whether the batch
+    /// committed is unknown: they are kept, since a reject stored twice beats a lost one.
+    async fn settle_interrupted(&self, current: Option<&Checkpoint>) -> Result<(), EngineError> {
+        let journal = &self.request.journal;
+        let context = |error: EngineError| {
+            EngineError::storage(format!(
+                "settling the dead letters staged by an interrupted batch: {}",
+                error.message()
+            ))
+            .with_retryable(error.retryable())
+        };
+        let Some(staged) = journal.staged_checkpoint().await.map_err(context)? else {
+            return Ok(());
+        };
+        let committed = !self.atomic || current == Some(&staged);
+        let stored = journal.settle_staged(committed).await.map_err(context)?;
+        let fields = json!({
+            "batch_committed": committed,
+            "dead_letters_stored": stored,
+            "checkpoint": staged.0,
+        });
+        tracing::warn!(%fields, "settled the dead letters of an interrupted batch");
+        journal
+            .event(
+                EventLevel::Warn,
+                "settled the dead letters of an interrupted batch",
+                fields,
+            )
+            .await;
+        Ok(())
+    }
+
+    /// After a failed write of batch `batch` whose letters were staged: settles them against
+    /// the target's checkpoint now (the commit may have happened before the failure), or
+    /// leaves them for the next run when that cannot be read.
+    async fn settle_after_failed_write(&self, hook: &StageRejects, batch: u64) {
+        let request = &self.request;
+        let settled = match request.target.load_checkpoint(&request.flow_key).await {
+            Ok(current) => self.settle_interrupted(current.as_ref()).await,
+            Err(error) => Err(EngineError::connector(
+                "loading the checkpoint from the target",
+                &error,
+            )),
+        };
+        if let Err(error) = settled {
+            tracing::warn!(
+                batch,
+                checkpoint = %hook.checkpoint.0,
+                error = %error,
+                "the dead letters of a failed batch stay staged; the next run settles them"
+            );
+        }
+    }
+}
+
+/// The dead letters of the records a target rejected: `outcomes` are those of the mapped
+/// records, whose source records are at `mapped_from` in `source`.
+fn target_rejects(
+    outcomes: &[RecordOutcome],
+    source: &[Record],
+    mapped_from: &[usize],
+    mapping: &CompiledMapping,
+) -> Vec<DeadLetter> {
+    outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(position, outcome)| match outcome {
+            RecordOutcome::Rejected { reason, .. } => {
+                let record = mapped_from.get(position).and_then(|&i| source.get(i));
+                Some(DeadLetter {
+                    stage: DeadLetterStage::Target,
+                    source_record: record.cloned().map_or(Value::Null, Value::Object),
+                    mapped_record: record
+                        .and_then(|r| mapping.apply(r).ok())
+                        .map(Value::Object),
+                    reason: reason.clone(),
+                })
+            }
+            RecordOutcome::Ok => None,
+        })
+        .collect()
+}
+
+/// The [`CommitHook`] of a batch written with its checkpoint: stages the batch's dead
+/// letters in the journal from inside the target's transaction, before its commit.
+struct StageRejects {
+    journal: Arc<dyn RunJournal>,
+    /// The checkpoint the batch moves to.
+    checkpoint: Checkpoint,
+    source: Arc<Vec<Record>>,
+    mapped_from: Arc<Vec<usize>>,
+    mapping: Arc<CompiledMapping>,
+    mapping_rejects: Vec<DeadLetter>,
+    /// Whether an attempt staged letters (a later attempt then replaces them, even with
+    /// none, and the run settles them).
+    staged: AtomicBool,
+}
+
+impl StageRejects {
+    fn staged(&self) -> bool {
+        self.staged.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl CommitHook for StageRejects {
+    async fn before_commit(&self, outcomes: &[RecordOutcome]) -> Result<(), ConnectorError> {
+        if outcomes.len() != self.mapped_from.len() {
+            return Err(ConnectorError::new(
+                ErrorKind::Unsupported,
+                Operation::Write,
+                format!(
+                    "the target reported {} outcomes for {} records (a connector bug); the \
+                     batch is not committed",
+                    outcomes.len(),
+                    self.mapped_from.len()
+                ),
+            ));
+        }
+        let mut letters = self.mapping_rejects.clone();
+        letters.extend(target_rejects(
+            outcomes,
+            &self.source,
+            &self.mapped_from,
+            &self.mapping,
+        ));
+        if letters.is_empty() && !self.staged() {
+            return Ok(());
+        }
+        let count = letters.len();
+        self.journal
+            .stage_dead_letters(&self.checkpoint, letters)
+            .await
+            .map_err(|error| {
+                // Transient: the batch rolls back, so writing it again is safe.
+                ConnectorError::transient(
+                    Operation::Write,
+                    format!(
+                        "the batch was rolled back: its {count} dead letter(s) could not be \
+                         stored before the commit: {error}"
+                    ),
+                )
+            })?;
+        self.staged.store(true, Ordering::SeqCst);
+        Ok(())
     }
 }

@@ -245,3 +245,73 @@ async fn validate_file_reports_shape_connector_and_mapping_findings_by_path() {
     )
     .await;
 }
+
+/// The CLI journal's staging survives a crash at each step: letters staged for a batch are
+/// appended once when it committed (a settle cut short after appending is undone first),
+/// and dropped when it rolled back.
+#[tokio::test]
+async fn the_file_journal_settles_staged_rejects_exactly_once() {
+    use flow_engine::{DeadLetter, DeadLetterStage, FileJournal, RunJournal};
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (state_path, rejects_path) = state_paths(&dir.path().join("orders.yaml"));
+    let journal = FileJournal::new("orders", &state_path, &rejects_path);
+    let letter = |id: i64| DeadLetter {
+        stage: DeadLetterStage::Target,
+        source_record: json!({"id": id}),
+        mapped_record: None,
+        reason: format!("record {id} refused"),
+    };
+    let ids = || -> Vec<i64> {
+        std::fs::read_to_string(&rejects_path)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<Value>(line).unwrap()["source_record"]["id"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    journal.dead_letters(vec![letter(1)]).await.unwrap();
+
+    let at = connector_sdk::Checkpoint::cursor("id", json!(20));
+    journal
+        .stage_dead_letters(&at, vec![letter(13), letter(15)])
+        .await
+        .unwrap();
+    assert_eq!(
+        journal.staged_path(),
+        dir.path().join("orders.state.staged.json")
+    );
+    assert!(journal.staged_path().exists());
+    assert_eq!(journal.staged_checkpoint().await.unwrap(), Some(at.clone()));
+    assert_eq!(
+        ids(),
+        vec![1],
+        "staged letters are not in the rejects file yet"
+    );
+
+    // A settle that appended the letters and died before removing the staging file.
+    let mut partial = std::fs::read_to_string(&rejects_path).unwrap();
+    partial.push_str("{\"source_record\": {\"id\": 13}}\n{\"source_record\": {\"id\": 15}}\n");
+    std::fs::write(&rejects_path, partial).unwrap();
+    assert_eq!(journal.settle_staged(true).await.unwrap(), 2);
+    assert_eq!(
+        ids(),
+        vec![1, 13, 15],
+        "appended once, the cut-short append undone"
+    );
+    assert!(!journal.staged_path().exists());
+    assert_eq!(journal.settle_staged(true).await.unwrap(), 0);
+
+    // A batch that rolled back: its letters are dropped.
+    journal
+        .stage_dead_letters(&at, vec![letter(25)])
+        .await
+        .unwrap();
+    assert_eq!(journal.settle_staged(false).await.unwrap(), 0);
+    assert_eq!(journal.staged_checkpoint().await.unwrap(), None);
+    assert_eq!(ids(), vec![1, 13, 15]);
+}

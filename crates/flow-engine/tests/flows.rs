@@ -802,3 +802,82 @@ async fn a_batch_the_target_cannot_prepare_is_written_as_it_is() {
     );
     assert_eq!(inner.state.lock().unwrap().0.len(), 29);
 }
+
+/// A target answering "rate limited, retry after an hour" (or after `u64::MAX` seconds)
+/// cannot park the run: the engine waits at most 60 s for a `Retry-After`, and beyond that
+/// fails the run at once, saying so (the next run resumes from the checkpoint).
+#[tokio::test]
+async fn a_huge_retry_after_fails_the_run_at_once_instead_of_parking_it() {
+    use async_trait::async_trait;
+    use connector_sdk::{Capabilities, HealthReport, Record, WriteReport};
+
+    struct RateLimited {
+        seconds: u64,
+        attempts: AtomicU32,
+    }
+
+    #[async_trait]
+    impl Connector for RateLimited {
+        fn connector_type(&self) -> &str {
+            "rate-limited"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::ALL
+        }
+        fn spec(&self) -> Value {
+            json!({})
+        }
+        async fn check(&self) -> HealthReport {
+            HealthReport::measure(async { Ok(()) }).await
+        }
+        async fn write(
+            &self,
+            _stream: &str,
+            _mode: WriteMode,
+            _records: Vec<Record>,
+        ) -> Result<WriteReport, ConnectorError> {
+            self.attempts.fetch_add(1, Ordering::SeqCst);
+            Err(ConnectorError::rate_limited(
+                Operation::Write,
+                Some(Duration::from_secs(self.seconds)),
+            ))
+        }
+    }
+
+    for seconds in [3600, u64::MAX] {
+        let target = Arc::new(RateLimited {
+            seconds,
+            attempts: AtomicU32::new(0),
+        });
+        let journal = Arc::new(MemoryJournal::new());
+        let started = std::time::Instant::now();
+        let outcome = run(request(
+            &unique("rate_limited"),
+            Arc::new(ScriptedSource {
+                batches: 2,
+                size: 10,
+                error: None,
+                stall: false,
+            }),
+            "s",
+            target.clone(),
+            "t",
+            WriteMode::Upsert,
+            compile_json(json!([{"target": "id", "source": "id"}])),
+            10,
+            journal.clone(),
+        ))
+        .await;
+        assert!(started.elapsed() < Duration::from_secs(10), "not parked");
+        assert_eq!(outcome.status, RunStatus::Failed);
+        assert_eq!(target.attempts.load(Ordering::SeqCst), 1, "not retried");
+        let error = outcome.error.unwrap();
+        assert!(
+            error.contains(&format!(
+                "asked to wait {seconds} s, more than the 60 s a run waits"
+            )),
+            "{error}"
+        );
+        assert_eq!(journal.checkpoint(), None, "the checkpoint did not move");
+    }
+}

@@ -89,21 +89,18 @@ pub async fn insert(
     let now = Utc::now();
     with_tx!(db, |tx| {
         for letter in letters {
-            sqlx::query(
-                "INSERT INTO dead_letters (id, run_id, flow_id, stage, record, mapped_record, reason, status, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)",
-            )
-            .bind(kernel::new_id())
-            .bind(run_id)
-            .bind(flow_id)
-            .bind(letter.stage.as_str())
-            .bind(letter.source_record.to_string())
-            .bind(letter.mapped_record.as_ref().map(Value::to_string))
-            .bind(&letter.reason)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
+            sqlx::query(INSERT_LETTER)
+                .bind(kernel::new_id())
+                .bind(run_id)
+                .bind(flow_id)
+                .bind(letter.stage.as_str())
+                .bind(letter.source_record.to_string())
+                .bind(letter.mapped_record.as_ref().map(Value::to_string))
+                .bind(&letter.reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
         }
         Ok::<(), Error>(())
     })
@@ -557,5 +554,100 @@ pub async fn discard(db: &Database, ids: &[String]) -> Result<u64, Error> {
             .rows_affected();
         }
         Ok::<u64, Error>(changed)
+    })
+}
+
+const INSERT_LETTER: &str = "INSERT INTO dead_letters (id, run_id, flow_id, stage, record, mapped_record, reason, status, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)";
+
+/// Stage the dead letters of the batch a target is committing with `checkpoint`
+/// (`staged_dead_letters`), replacing what the flow had staged; no letters clears it.
+pub async fn stage(
+    db: &Database,
+    run_id: &str,
+    flow_id: &str,
+    checkpoint: &Value,
+    letters: &[DeadLetter],
+) -> Result<(), Error> {
+    if letters.is_empty() {
+        with_conn!(db, |conn| {
+            sqlx::query("DELETE FROM staged_dead_letters WHERE flow_id = $1")
+                .bind(flow_id)
+                .execute(conn)
+                .await
+                .map_err(map_sqlx_error)?
+                .rows_affected()
+        });
+        return Ok(());
+    }
+    let text = serde_json::to_string(letters).map_err(Error::internal)?;
+    let checkpoint = checkpoint.to_string();
+    with_conn!(db, |conn| {
+        sqlx::query(
+            "INSERT INTO staged_dead_letters (flow_id, run_id, checkpoint, letters, staged_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (flow_id) DO UPDATE SET \
+             run_id = excluded.run_id, checkpoint = excluded.checkpoint, \
+             letters = excluded.letters, staged_at = excluded.staged_at",
+        )
+        .bind(flow_id)
+        .bind(run_id)
+        .bind(&checkpoint)
+        .bind(&text)
+        .bind(Utc::now())
+        .execute(conn)
+        .await
+        .map_err(map_sqlx_error)?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// The checkpoint of the flow's staged dead letters, if any are staged.
+pub async fn staged_checkpoint(db: &Database, flow_id: &str) -> Result<Option<Value>, Error> {
+    let text: Option<String> = with_conn!(db, |conn| {
+        sqlx::query_scalar("SELECT checkpoint FROM staged_dead_letters WHERE flow_id = $1")
+            .bind(flow_id)
+            .fetch_optional(conn)
+            .await
+            .map_err(map_sqlx_error)?
+    });
+    text.map(|text| serde_json::from_str(&text).map_err(Error::internal))
+        .transpose()
+}
+
+/// Settle the flow's staged dead letters in one transaction: moved into `dead_letters`
+/// (pending, under the run that staged them) when `committed`, dropped otherwise. Returns
+/// how many were moved. The row is taken with `DELETE ... RETURNING`, so two servers
+/// settling at once move the letters once.
+pub async fn settle_staged(db: &Database, flow_id: &str, committed: bool) -> Result<u64, Error> {
+    let now = Utc::now();
+    with_tx!(db, |tx| {
+        let staged: Option<(String, String)> = sqlx::query_as(
+            "DELETE FROM staged_dead_letters WHERE flow_id = $1 RETURNING run_id, letters",
+        )
+        .bind(flow_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        let mut moved = 0u64;
+        if let Some((run_id, text)) = staged.filter(|_| committed) {
+            let letters: Vec<DeadLetter> = serde_json::from_str(&text).map_err(Error::internal)?;
+            for letter in &letters {
+                sqlx::query(INSERT_LETTER)
+                    .bind(kernel::new_id())
+                    .bind(&run_id)
+                    .bind(flow_id)
+                    .bind(letter.stage.as_str())
+                    .bind(letter.source_record.to_string())
+                    .bind(letter.mapped_record.as_ref().map(Value::to_string))
+                    .bind(&letter.reason)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_sqlx_error)?;
+            }
+            moved = letters.len() as u64;
+        }
+        Ok::<u64, Error>(moved)
     })
 }

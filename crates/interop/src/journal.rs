@@ -1,6 +1,7 @@
 //! [`SqlJournal`]: the engine's [`RunJournal`] over the service database — events into
 //! `run_events`, counters into `flow_runs`, dead letters into `dead_letters` (durable when
-//! the call returns), the checkpoint into `checkpoints`.
+//! the call returns), the letters of a batch a SQL target is committing into
+//! `staged_dead_letters` until they are settled, the checkpoint into `checkpoints`.
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -101,5 +102,34 @@ impl RunJournal for SqlJournal {
         result
             .map(|_| ())
             .map_err(|error| storage_error("committing the checkpoint", &error))
+    }
+
+    async fn stage_dead_letters(
+        &self,
+        checkpoint: &Checkpoint,
+        letters: Vec<DeadLetter>,
+    ) -> Result<(), EngineError> {
+        dead_letter_store::stage(
+            &self.db,
+            &self.run_id,
+            &self.flow_id,
+            &checkpoint.0,
+            &letters,
+        )
+        .await
+        .map_err(|error| storage_error("staging dead letters", &error))
+    }
+
+    async fn staged_checkpoint(&self) -> Result<Option<Checkpoint>, EngineError> {
+        dead_letter_store::staged_checkpoint(&self.db, &self.flow_id)
+            .await
+            .map(|state| state.map(Checkpoint))
+            .map_err(|error| storage_error("reading staged dead letters", &error))
+    }
+
+    async fn settle_staged(&self, committed: bool) -> Result<u64, EngineError> {
+        dead_letter_store::settle_staged(&self.db, &self.flow_id, committed)
+            .await
+            .map_err(|error| storage_error("settling staged dead letters", &error))
     }
 }

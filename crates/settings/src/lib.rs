@@ -696,10 +696,15 @@ fn resolve_secret_references(
             parse_list(raw)?
                 .into_iter()
                 .map(|dir| {
-                    if dir.starts_with('/') {
-                        Ok(PathBuf::from(dir))
+                    // A relative directory (the default `./data/secrets`) is taken from
+                    // the working directory, as the data directory is.
+                    let path = PathBuf::from(&dir);
+                    if path.is_absolute() {
+                        Ok(path)
                     } else {
-                        Err(format!("{dir:?} is not an absolute directory"))
+                        std::env::current_dir()
+                            .map(|current| current.join(&path))
+                            .map_err(|error| format!("{dir:?} cannot be made absolute: {error}"))
                     }
                 })
                 .collect()

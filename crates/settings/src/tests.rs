@@ -281,3 +281,79 @@ fn a_bad_master_key_is_refused_without_echoing_it() {
     assert!(!settings.show().contains(good));
     assert!(!format!("{settings:?}").contains(good));
 }
+
+#[test]
+fn secret_reference_and_egress_settings_come_from_the_file_or_the_environment() {
+    let defaults = load(&Flags::default(), &env_of(&[])).expect("defaults are valid");
+    assert_eq!(defaults.secret_references.env_prefix, "GRIMOS_SECRET_");
+    assert!(
+        defaults
+            .secret_references
+            .file_dirs
+            .iter()
+            .all(|dir| dir.is_absolute()),
+        "{:?}",
+        defaults.secret_references.file_dirs
+    );
+    assert!(defaults.secret_references.vault_prefixes.is_empty());
+    assert_eq!(defaults.egress, EgressSettings::default());
+    assert_eq!(defaults.default_run_timeout, Duration::from_secs(3600));
+
+    let file = config_file(
+        "[secrets]\nvault_prefixes = [\"secret/grimos/\", \"vault:kv/app\"]\n\
+         [egress]\ndeny_private = true\nallow = [\"10.1.0.0/16\", \"192.0.2.7\"]\n\
+         allow_for = [\"sql=172.16.0.0/12\"]\n",
+    );
+    let flags = Flags {
+        config: Some(file.path().to_path_buf()),
+        ..Flags::default()
+    };
+    let settings = load(
+        &flags,
+        &env_of(&[
+            (
+                "GRIMOS_SECRETS_FILE_DIRS",
+                "/run/secrets, /etc/grimos/secrets",
+            ),
+            ("GRIMOS_EGRESS_DENY", "203.0.113.0/24"),
+        ]),
+    )
+    .expect("valid");
+    assert_eq!(
+        settings.secret_references.vault_prefixes,
+        vec!["secret/grimos/".to_owned(), "kv/app".to_owned()]
+    );
+    assert_eq!(
+        settings.secret_references.file_dirs,
+        vec![
+            PathBuf::from("/run/secrets"),
+            PathBuf::from("/etc/grimos/secrets")
+        ]
+    );
+    assert!(settings.egress.deny_private);
+    let allow: Vec<String> = settings
+        .egress
+        .allow
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(allow, vec!["10.1.0.0/16", "192.0.2.7/32"]);
+    assert_eq!(settings.egress.deny[0].to_string(), "203.0.113.0/24");
+    assert_eq!(settings.egress.allow_for[0].0, "sql");
+    assert!(settings.show().contains("egress.allow_for"));
+
+    for (name, value, setting) in [
+        ("GRIMOS_EGRESS_ALLOW", "10.0.0.0/40", "egress.allow"),
+        ("GRIMOS_EGRESS_ALLOW_FOR", "10.0.0.0/8", "egress.allow_for"),
+        ("GRIMOS_EGRESS_DENY_PRIVATE", "maybe", "egress.deny_private"),
+        ("GRIMOS_SECRETS_ENV_PREFIX", "x", "secrets.env_prefix"),
+        (
+            "GRIMOS_SECRETS_VAULT_PREFIXES",
+            "secret/../admin",
+            "secrets.vault_prefixes",
+        ),
+    ] {
+        let error = load(&Flags::default(), &env_of(&[(name, value)])).expect_err(name);
+        assert_eq!(error.setting, setting, "{error}");
+    }
+}

@@ -248,10 +248,10 @@ pub fn peak_rss_kib() -> u64 {
 
 /// A checkpoint under `key` for a cursor value.
 pub fn target_checkpoint(key: &str, cursor: i64) -> connector_sdk::connector::TargetCheckpoint {
-    connector_sdk::connector::TargetCheckpoint {
-        key: key.to_owned(),
-        checkpoint: connector_sdk::Checkpoint::cursor("id", json!(cursor)),
-    }
+    connector_sdk::connector::TargetCheckpoint::new(
+        key,
+        connector_sdk::Checkpoint::cursor("id", json!(cursor)),
+    )
 }
 
 fn items(ids: std::ops::RangeInclusive<i64>) -> Vec<Record> {

@@ -281,6 +281,19 @@ impl RunJournal for CancellingJournal {
     async fn commit_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), EngineError> {
         self.inner.commit_checkpoint(checkpoint).await
     }
+    async fn stage_dead_letters(
+        &self,
+        checkpoint: &Checkpoint,
+        letters: Vec<DeadLetter>,
+    ) -> Result<(), EngineError> {
+        self.inner.stage_dead_letters(checkpoint, letters).await
+    }
+    async fn staged_checkpoint(&self) -> Result<Option<Checkpoint>, EngineError> {
+        self.inner.staged_checkpoint().await
+    }
+    async fn settle_staged(&self, committed: bool) -> Result<u64, EngineError> {
+        self.inner.settle_staged(committed).await
+    }
 }
 
 /// Wraps a target: its first `failures` writes fail with a transient error (nothing written).
@@ -376,19 +389,20 @@ impl Connector for AtomicMemoryTarget {
                 "deadlock detected (injected)",
             ));
         }
-        let mut state = self.state.lock().unwrap();
+        // The "transaction": rows applied to a copy, committed (swapped in) after the hook.
+        let mut rows = self.state.lock().unwrap().0.clone();
         let mut outcomes = Vec::new();
         for record in records {
             let id = record.get("id").and_then(Value::as_i64);
             match (id, record.get("email")) {
                 (Some(id), Some(Value::String(_))) => {
-                    if mode == WriteMode::Insert && state.0.contains_key(&id) {
+                    if mode == WriteMode::Insert && rows.contains_key(&id) {
                         outcomes.push(RecordOutcome::rejected(
                             connector_sdk::ErrorKind::Data,
                             format!("duplicate key {id}"),
                         ));
                     } else {
-                        state.0.insert(id, record);
+                        rows.insert(id, record);
                         outcomes.push(RecordOutcome::Ok);
                     }
                 }
@@ -398,6 +412,9 @@ impl Connector for AtomicMemoryTarget {
                 )),
             }
         }
+        checkpoint.before_commit(&outcomes).await?;
+        let mut state = self.state.lock().unwrap();
+        state.0 = rows;
         state.1.insert(checkpoint.key, checkpoint.checkpoint);
         Ok(WriteReport::new(outcomes))
     }
