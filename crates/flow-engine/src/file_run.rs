@@ -451,8 +451,8 @@ async fn build_connector(
 pub struct FileJournal {
     flow: String,
     state_path: PathBuf,
-    staged_path: PathBuf,
     rejects_path: PathBuf,
+    staged_path: PathBuf,
     lock: tokio::sync::Mutex<()>,
 }
 
@@ -462,10 +462,11 @@ impl FileJournal {
         Self {
             flow: flow.to_owned(),
             state_path: state_path.to_owned(),
-            staged_path: state_path.with_extension("staged.json"),
             rejects_path: rejects_path.to_owned(),
+            staged_path: state_path.with_extension("staged.json"),
             lock: tokio::sync::Mutex::new(()),
         }
+    }
 
     /// The file holding staged dead letters while a batch commits.
     pub fn staged_path(&self) -> &Path {
@@ -559,7 +560,6 @@ fn remove_synced(path: &Path) -> Result<(), EngineError> {
 
 fn writer_stopped(error: tokio::task::JoinError) -> EngineError {
     EngineError::storage(format!("the journal's file writer stopped: {error}"))
-    }
 }
 
 #[derive(Serialize, Deserialize)]
