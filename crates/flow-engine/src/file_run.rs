@@ -303,17 +303,16 @@ async fn check_connector(
         ));
         return None;
     };
-    if let Ok(validator) = jsonschema::validator_for(&factory.spec()) {
-        let before = report.errors.len();
-        for error in validator.iter_errors(&config) {
-            report.errors.push(FieldError::new(
-                format!("{at}{}", error.instance_path()),
-                error.to_string(),
-            ));
+    // The same check as the API's (schema, literal secrets), so a flow file validates
+    // exactly when the API would store its connectors.
+    let problems = connectors::validate_config(&factory.spec(), &config, &at);
+    if !problems.is_empty() {
+        for problem in problems {
+            report
+                .errors
+                .push(FieldError::new(problem.path, problem.message));
         }
-        if report.errors.len() > before {
-            return None;
-        }
+        return None;
     }
     let connector = match registry
         .build(&kind, config, &BuildContext::new(secrets.clone()))
