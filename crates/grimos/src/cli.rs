@@ -609,3 +609,38 @@ fn flow_failure(error: &flow_engine::EngineError) -> ExitCode {
         _ => ExitCode::from(EXIT_FAILURE),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    /// The flags the settings define are exactly the flags `grimos serve` takes (besides
+    /// `--config`), so the README's table, generated from the definitions, tells the truth.
+    #[test]
+    fn serve_flags_are_the_settings_flags() {
+        let command = Cli::command();
+        let serve = command
+            .get_subcommands()
+            .find(|subcommand| subcommand.get_name() == "serve");
+        let Some(serve) = serve else {
+            panic!("no serve command");
+        };
+        let mut flags: Vec<String> = serve
+            .get_arguments()
+            .filter_map(|argument| argument.get_long())
+            .filter(|long| *long != "config" && *long != "help")
+            .map(|long| format!("--{long}"))
+            .collect();
+        flags.sort();
+        let mut defined: Vec<String> = settings::DEFINITIONS
+            .iter()
+            .filter(|definition| !definition.flag.is_empty())
+            .map(|definition| definition.flag.to_owned())
+            .collect();
+        defined.sort();
+        assert_eq!(flags, defined);
+    }
+}

@@ -172,185 +172,309 @@ pub struct Flags {
 }
 
 /// The settings known to grimOS: name, flag, environment variable, TOML key.
-struct Definition {
-    name: &'static str,
-    env: &'static str,
-    key: &'static str,
+///
+/// This list is the one definition of every setting: the TOML keys the file may hold, the
+/// environment names, and the README's configuration table are derived from it (a test
+/// fails when the README differs).
+#[derive(Debug, Clone, Copy)]
+pub struct Definition {
+    /// The setting's name (as in errors and `grimos config show`).
+    pub name: &'static str,
+    /// Its environment variable.
+    pub env: &'static str,
+    /// Its key in the TOML file (dotted for tables).
+    pub key: &'static str,
+    /// Its command-line flag, or empty.
+    pub flag: &'static str,
+    /// Its default and meaning, as the README shows them (Markdown).
+    pub doc: &'static str,
 }
 
 const LISTEN: Definition = Definition {
     name: "listen",
     env: "GRIMOS_LISTEN",
     key: "listen",
+    flag: "--listen",
+    doc: "`127.0.0.1:8080`",
 };
 const DATA_DIR: Definition = Definition {
     name: "data_dir",
     env: "GRIMOS_DATA_DIR",
     key: "data_dir",
+    flag: "--data-dir",
+    doc: "`./data`",
 };
 const DATABASE_URL: Definition = Definition {
     name: "database_url",
     env: "GRIMOS_DATABASE_URL",
     key: "database_url",
+    flag: "--database-url",
+    doc: "`sqlite://<data_dir>/grimos.db`; `postgres://user:pass@host:5432/db` selects PostgreSQL (`?sslmode=verify-full` etc. honoured)",
 };
 const LOG_FORMAT: Definition = Definition {
     name: "log_format",
     env: "GRIMOS_LOG_FORMAT",
     key: "log_format",
+    flag: "--log-format",
+    doc: "`json` (or `pretty`)",
 };
 const LOG_LEVEL: Definition = Definition {
     name: "log_level",
     env: "GRIMOS_LOG_LEVEL",
     key: "log_level",
+    flag: "--log-level",
+    doc: "`info` (any `tracing` filter, e.g. `info,sqlx=warn`)",
 };
 const REQUEST_TIMEOUT: Definition = Definition {
     name: "request_timeout_secs",
     env: "GRIMOS_REQUEST_TIMEOUT_SECS",
     key: "request_timeout_secs",
+    flag: "",
+    doc: "`30`",
 };
 const BODY_LIMIT: Definition = Definition {
     name: "body_limit_bytes",
     env: "GRIMOS_BODY_LIMIT_BYTES",
     key: "body_limit_bytes",
+    flag: "",
+    doc: "`2097152`",
 };
 const SHUTDOWN_GRACE: Definition = Definition {
     name: "shutdown_grace_secs",
     env: "GRIMOS_SHUTDOWN_GRACE_SECS",
     key: "shutdown_grace_secs",
+    flag: "",
+    doc: "`30`",
 };
 const MAX_CONCURRENT_RUNS: Definition = Definition {
     name: "flows.max_concurrent_runs",
     env: "GRIMOS_FLOWS_MAX_CONCURRENT_RUNS",
     key: "flows.max_concurrent_runs",
+    flag: "",
+    doc: "`4` (1–256; flow runs executing at once in this process, more wait `queued`)",
 };
 const DEFAULT_RUN_TIMEOUT: Definition = Definition {
     name: "flows.default_run_timeout_secs",
     env: "GRIMOS_FLOWS_DEFAULT_RUN_TIMEOUT_SECS",
     key: "flows.default_run_timeout_secs",
+    flag: "",
+    doc: "`3600` (1–604800; a run of a flow without `options.run_timeout_secs` is stopped at a batch boundary after this long)",
 };
 const WEBHOOK_TOLERANCE: Definition = Definition {
     name: "flows.webhook_tolerance_secs",
     env: "GRIMOS_FLOWS_WEBHOOK_TOLERANCE_SECS",
     key: "flows.webhook_tolerance_secs",
+    flag: "",
+    doc: "`300` (1–3600; a signed webhook's `t=` may be this far from the server's clock, and each signature is accepted once within it)",
 };
 const SECRETS_ENV_PREFIX: Definition = Definition {
     name: "secrets.env_prefix",
     env: "GRIMOS_SECRETS_ENV_PREFIX",
     key: "secrets.env_prefix",
+    flag: "",
+    doc: "`GRIMOS_SECRET_` (`env:` references must name a variable starting with it)",
 };
 const SECRETS_FILE_DIRS: Definition = Definition {
     name: "secrets.file_dirs",
     env: "GRIMOS_SECRETS_FILE_DIRS",
     key: "secrets.file_dirs",
+    flag: "",
+    doc: "`/run/secrets`, `<data_dir>/secrets` (absolute directories `file:` references must lie under; comma-separated in the environment, an array in the file)",
 };
 const SECRETS_VAULT_PREFIXES: Definition = Definition {
     name: "secrets.vault_prefixes",
     env: "GRIMOS_SECRETS_VAULT_PREFIXES",
     key: "secrets.vault_prefixes",
+    flag: "",
+    doc: "none: any path the Vault token may read (else `vault:` references must start with one of these `mount/path` prefixes)",
 };
 const EGRESS_DENY_PRIVATE: Definition = Definition {
     name: "egress.deny_private",
     env: "GRIMOS_EGRESS_DENY_PRIVATE",
     key: "egress.deny_private",
+    flag: "",
+    doc: "`false` (`true` also denies connectors and notifications loopback and private ranges: 127.0.0.0/8, ::1, 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7; cloud metadata, link-local, multicast and similar are always denied — see docs/security.md)",
 };
 const EGRESS_ALLOW: Definition = Definition {
     name: "egress.allow",
     env: "GRIMOS_EGRESS_ALLOW",
     key: "egress.allow",
+    flag: "",
+    doc: "none (CIDR ranges every connector type may reach whatever else denies them, metadata included; comma-separated in the environment, an array in the file)",
 };
 const EGRESS_DENY: Definition = Definition {
     name: "egress.deny",
     env: "GRIMOS_EGRESS_DENY",
     key: "egress.deny",
+    flag: "",
+    doc: "none (CIDR ranges denied besides the built-in rules)",
 };
 const EGRESS_ALLOW_FOR: Definition = Definition {
     name: "egress.allow_for",
     env: "GRIMOS_EGRESS_ALLOW_FOR",
     key: "egress.allow_for",
+    flag: "",
+    doc: "none (`TYPE=RANGE` entries allowing a range for one connector type only: `rest`, `sql`, or `notify` for flow notifications, e.g. `sql=10.20.0.0/16`)",
 };
 const OIDC_ISSUER: Definition = Definition {
     name: "auth.oidc.issuer",
     env: "GRIMOS_OIDC_ISSUER",
     key: "auth.oidc.issuer",
+    flag: "",
+    doc: "OIDC off (set issuer, audience and jwks_url to turn it on)",
 };
 const OIDC_AUDIENCE: Definition = Definition {
     name: "auth.oidc.audience",
     env: "GRIMOS_OIDC_AUDIENCE",
     key: "auth.oidc.audience",
+    flag: "",
+    doc: "required when OIDC is configured",
 };
 const OIDC_JWKS_URL: Definition = Definition {
     name: "auth.oidc.jwks_url",
     env: "GRIMOS_OIDC_JWKS_URL",
     key: "auth.oidc.jwks_url",
+    flag: "",
+    doc: "required when OIDC is configured",
 };
 const OIDC_ROLE_CLAIM: Definition = Definition {
     name: "auth.oidc.role_claim",
     env: "GRIMOS_OIDC_ROLE_CLAIM",
     key: "auth.oidc.role_claim",
+    flag: "",
+    doc: "`grimos_role` (dotted path; string or array)",
 };
 const OIDC_NAME_CLAIM: Definition = Definition {
     name: "auth.oidc.name_claim",
     env: "GRIMOS_OIDC_NAME_CLAIM",
     key: "auth.oidc.name_claim",
+    flag: "",
+    doc: "`preferred_username`",
 };
 
 const WEB_DIR: Definition = Definition {
     name: "web_dir",
     env: "GRIMOS_WEB_DIR",
     key: "web_dir",
+    flag: "--web-dir",
+    doc: "`apps/frontend/dist`",
 };
 const TLS_CERT: Definition = Definition {
     name: "tls.cert",
     env: "GRIMOS_TLS_CERT",
     key: "tls.cert",
+    flag: "--tls-cert",
+    doc: "plain HTTP (HTTPS when set together with `tls.key`)",
 };
 const TLS_KEY: Definition = Definition {
     name: "tls.key",
     env: "GRIMOS_TLS_KEY",
     key: "tls.key",
+    flag: "--tls-key",
+    doc: "PEM private key of `tls.cert`",
 };
 const TLS_CLIENT_CA: Definition = Definition {
     name: "tls.client_ca",
     env: "GRIMOS_TLS_CLIENT_CA",
     key: "tls.client_ca",
+    flag: "--tls-client-ca",
+    doc: "no client certificates (mutual TLS off)",
 };
 const TLS_CLIENT_AUTH: Definition = Definition {
     name: "tls.client_auth",
     env: "GRIMOS_TLS_CLIENT_AUTH",
     key: "tls.client_auth",
+    flag: "",
+    doc: "`required` (or `optional`)",
 };
 
-/// Every key the TOML file may hold.
-pub const FILE_KEYS: [&str; 28] = [
-    "flows.default_run_timeout_secs",
-    "flows.webhook_tolerance_secs",
-    "secrets.env_prefix",
-    "secrets.file_dirs",
-    "secrets.vault_prefixes",
-    "egress.deny_private",
-    "egress.allow",
-    "egress.deny",
-    "egress.allow_for",
-    "web_dir",
-    "tls.cert",
-    "tls.key",
-    "tls.client_ca",
-    "tls.client_auth",
-    "listen",
-    "data_dir",
-    "database_url",
-    "log_format",
-    "log_level",
-    "request_timeout_secs",
-    "body_limit_bytes",
-    "shutdown_grace_secs",
-    "flows.max_concurrent_runs",
-    "auth.oidc.issuer",
-    "auth.oidc.audience",
-    "auth.oidc.jwks_url",
-    "auth.oidc.role_claim",
-    "auth.oidc.name_claim",
+/// Every setting, in the order the README's table lists them.
+pub const DEFINITIONS: [Definition; 28] = [
+    LISTEN,
+    DATA_DIR,
+    DATABASE_URL,
+    LOG_FORMAT,
+    LOG_LEVEL,
+    REQUEST_TIMEOUT,
+    BODY_LIMIT,
+    SHUTDOWN_GRACE,
+    MAX_CONCURRENT_RUNS,
+    DEFAULT_RUN_TIMEOUT,
+    WEBHOOK_TOLERANCE,
+    SECRETS_ENV_PREFIX,
+    SECRETS_FILE_DIRS,
+    SECRETS_VAULT_PREFIXES,
+    EGRESS_DENY_PRIVATE,
+    EGRESS_ALLOW,
+    EGRESS_DENY,
+    EGRESS_ALLOW_FOR,
+    OIDC_ISSUER,
+    OIDC_AUDIENCE,
+    OIDC_JWKS_URL,
+    OIDC_ROLE_CLAIM,
+    OIDC_NAME_CLAIM,
+    WEB_DIR,
+    TLS_CERT,
+    TLS_KEY,
+    TLS_CLIENT_CA,
+    TLS_CLIENT_AUTH,
 ];
+
+/// Settings read only from the environment or whole tables of the file, after the
+/// definitions in the README's table: (setting, environment, default and meaning).
+pub const OTHER_SETTINGS: [(&str, &str, &str); 3] = [
+    (
+        "`[vault]` table",
+        "`VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_NAMESPACE`, `VAULT_CACERT`",
+        "Vault off (`vault:` references fail)",
+    ),
+    (
+        "first admin's token",
+        "`GRIMOS_ADMIN_TOKEN`",
+        "generated into `<data_dir>/admin.token`",
+    ),
+    (
+        "master key of the embedded store",
+        "`GRIMOS_MASTER_KEY`",
+        "generated under `<data_dir>/keys/`",
+    ),
+];
+
+/// Every key the TOML file may hold (the definitions' keys).
+pub fn file_keys() -> Vec<&'static str> {
+    DEFINITIONS
+        .iter()
+        .map(|definition| definition.key)
+        .collect()
+}
+
+/// The README's configuration table (Markdown), generated from [`DEFINITIONS`] and
+/// [`OTHER_SETTINGS`].
+pub fn settings_table() -> String {
+    let code = |text: &str| {
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!("`{text}`")
+        }
+    };
+    let mut table =
+        String::from("| setting (TOML key) | flag | environment | default |\n|---|---|---|---|\n");
+    for definition in &DEFINITIONS {
+        let row = format!(
+            "| {} | {} | {} | {} |\n",
+            code(definition.key),
+            code(definition.flag),
+            code(definition.env),
+            definition.doc
+        );
+        table.push_str(&row.replace("|  |", "| |"));
+    }
+    for (setting, env, doc) in OTHER_SETTINGS {
+        table.push_str(&format!("| {setting} | | {env} | {doc} |\n"));
+    }
+    table
+}
 
 /// The environment variable naming the configuration file.
 pub const CONFIG_ENV: &str = "GRIMOS_CONFIG";
@@ -429,7 +553,7 @@ pub fn load(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Setti
         });
     let file = match config_path {
         Some((path, origin)) => {
-            FileValues::read(&path, &FILE_KEYS, &FILE_TABLES).map_err(|message| SettingError {
+            FileValues::read(&path, &file_keys(), &FILE_TABLES).map_err(|message| SettingError {
                 setting: "config".to_owned(),
                 origin,
                 message,

@@ -357,3 +357,51 @@ fn secret_reference_and_egress_settings_come_from_the_file_or_the_environment() 
         assert_eq!(error.setting, setting, "{error}");
     }
 }
+
+/// The README's configuration table is generated from the definitions: a setting added
+/// without its row (or a row left behind) fails here. `UPDATE_README=1` rewrites it.
+#[test]
+fn the_readme_table_is_generated_from_the_definitions() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let begin = readme.find("<!-- settings-table").expect("begin marker");
+    let begin = begin + readme[begin..].find('\n').expect("marker line") + 1;
+    let end = readme.find("<!-- /settings-table -->").expect("end marker");
+    let expected = settings_table();
+    if std::env::var_os("UPDATE_README").is_some() {
+        let updated = format!("{}{}{}", &readme[..begin], expected, &readme[end..]);
+        std::fs::write(&path, updated).expect("write README.md");
+        return;
+    }
+    assert_eq!(
+        &readme[begin..end],
+        expected,
+        "README.md's settings table differs from crates/settings DEFINITIONS; run UPDATE_README=1 cargo test -p settings"
+    );
+}
+
+/// Every setting has a distinct name, key and GRIMOS_ environment variable, and the
+/// effective configuration shows each one that is in force.
+#[test]
+fn definitions_are_distinct_and_shown() {
+    let mut names = std::collections::HashSet::new();
+    let mut envs = std::collections::HashSet::new();
+    for definition in &DEFINITIONS {
+        assert!(names.insert(definition.name), "{}", definition.name);
+        assert!(envs.insert(definition.env), "{}", definition.env);
+        assert!(definition.env.starts_with("GRIMOS_"), "{}", definition.env);
+        assert!(!definition.doc.is_empty(), "{}", definition.name);
+    }
+    let shown = load(&Flags::default(), &env_of(&[]))
+        .expect("defaults")
+        .show();
+    for definition in DEFINITIONS.iter().filter(|definition| {
+        !definition.key.starts_with("tls.") && !definition.key.starts_with("auth.oidc.")
+    }) {
+        assert!(
+            shown.contains(&format!("{} = ", definition.name)),
+            "config show omits {}:\n{shown}",
+            definition.name
+        );
+    }
+}
