@@ -137,10 +137,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let connector = connector.clone();
         async move {
             if with_checkpoint {
-                let checkpoint = TargetCheckpoint::new(
-                    "bench",
-                    checkpoint.unwrap_or(Checkpoint(json!({}))),
-                );
+                let checkpoint =
+                    TargetCheckpoint::new("bench", checkpoint.unwrap_or(Checkpoint(json!({}))));
                 connector
                     .write_with_checkpoint("dst", WriteMode::Insert, records, checkpoint)
                     .await
