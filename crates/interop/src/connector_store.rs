@@ -28,8 +28,10 @@ pub struct StoredConnector {
     /// Connector type (`rest`, `sql`).
     #[serde(rename = "type")]
     pub connector_type: String,
-    /// The configuration; secret fields hold references only.
+    /// The configuration; secret fields hold references only. A password written inside
+    /// a URL by an older version (refused since) is shown as `***`.
     #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
+    #[serde(serialize_with = "serialize_redacted")]
     pub config: Value,
     /// What it is for.
     pub description: Option<String>,
@@ -306,4 +308,67 @@ pub async fn record_test(db: &Database, id: &str, test: &LastTest) -> Result<(),
         .rows_affected()
     });
     Ok(())
+}
+
+fn serialize_redacted<S: serde::Serializer>(
+    config: &Value,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&redacted(config), serializer)
+}
+
+/// `config` with the password of every URL-looking string (`scheme://user:password@host`)
+/// replaced by `***`.
+fn redacted(config: &Value) -> Value {
+    match config {
+        Value::String(text) => Value::String(redact_url_password(text)),
+        Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
+        Value::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(key, value)| (key.clone(), redacted(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn redact_url_password(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return text.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn url_passwords_are_masked_wherever_they_sit() {
+        let config = serde_json::json!({
+            "url": "postgres://app:s3cret@db:5432/app?sslmode=require",
+            "streams": [{"base": "https://u:p4ss@api.example/v1"}],
+            "plain": "mysql://app@db/app",
+            "note": "no url here: a@b"
+        });
+        let shown = redacted(&config).to_string();
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("p4ss"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://app:***@db:5432/app?sslmode=require"),
+            "{shown}"
+        );
+        assert!(shown.contains("mysql://app@db/app"), "{shown}");
+        assert!(shown.contains("no url here: a@b"), "{shown}");
+    }
 }

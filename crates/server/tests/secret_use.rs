@@ -454,3 +454,64 @@ async fn grants_are_validated_and_admin_only(app: &TestApp) {
     let response = app.get("/api/v1/secret-grants", &operator).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+/// A password an older version let into a SQL URL is never shown back, not even to the
+/// admin; new ones are refused when saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_passwords_in_urls_are_never_shown() {
+    let app = TestApp::spawn(support::Backend::Sqlite).await;
+    let response = app
+        .post_json(
+            "/api/v1/interop/connectors",
+            ADMIN_TOKEN,
+            json!({"name": "db", "type": "sql", "config": {"type": "sql", "url": "postgres://app:hunter22@db.internal/app"}}),
+        )
+        .await;
+    let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(!body.to_string().contains("hunter22"), "{body}");
+
+    let id = created_id(
+        app.post_json(
+            "/api/v1/interop/connectors",
+            ADMIN_TOKEN,
+            json!({"name": "db", "type": "sql", "config": {"type": "sql", "url": "postgres://app@db.internal/app"}}),
+        )
+        .await,
+    )
+    .await;
+    let legacy = r#"{"type":"sql","url":"postgres://app:hunter22@db.internal/app"}"#;
+    let update = async {
+        storage::with_conn!(&app.database, |conn| {
+            storage::sqlx::query("UPDATE connectors SET config = $1 WHERE id = $2")
+                .bind(legacy)
+                .bind(&id)
+                .execute(conn)
+                .await
+                .map(|_| ())
+        })
+        .map_err(storage::map_sqlx_error)
+    };
+    update.await.unwrap();
+    let viewer = app.token_with_role("viewer").await;
+    for token in [viewer.as_str(), ADMIN_TOKEN] {
+        let shown = app
+            .get(&format!("/api/v1/interop/connectors/{id}"), token)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!shown.contains("hunter22"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:***@db.internal/app"),
+            "{shown}"
+        );
+        let listed = app
+            .get("/api/v1/interop/connectors", token)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(!listed.contains("hunter22"), "{listed}");
+    }
+    app.stop().await;
+}
