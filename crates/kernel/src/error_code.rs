@@ -157,8 +157,8 @@ error_codes! {
         "The secret backend failed unexpectedly (details in the server log).";
     Unavailable = "unavailable", Kind(Unavailable),
         "A dependency (database, identity provider) is down; retry later.";
-    ConnectorAuth = "connector_auth", Kind(Unavailable),
-        "The system a connector points at refused its credentials.";
+    ConnectorAuth = "connector_auth", Kind(Validation),
+        "The system a connector points at refused its credentials: fix the configuration or the secret it references.";
     ConnectorUnavailable = "connector_unavailable", Kind(Unavailable),
         "The system a connector points at cannot be reached or failed; retry later.";
     MigrationFailed = "migration_failed", Kind(Unavailable),

@@ -628,8 +628,10 @@ pub(crate) fn connector_error(error: connector_sdk::ConnectorError) -> ApiError 
         Kind::Permission if error.operation() == connector_sdk::Operation::ResolveSecret => {
             Error::new(ErrorKind::Forbidden, "secret_use_denied", message)
         }
+        // The remote system refused the stored credentials: the configuration (or the
+        // secret it references) is wrong, which retrying will not fix.
         Kind::Auth | Kind::Permission => {
-            Error::new(ErrorKind::Unavailable, "connector_auth", message)
+            Error::new(ErrorKind::Validation, "connector_auth", message)
         }
         Kind::NotFound => Error::new(ErrorKind::NotFound, "connector_not_found", message),
         _ => Error::new(ErrorKind::Unavailable, "connector_unavailable", message),
