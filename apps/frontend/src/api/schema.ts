@@ -1266,7 +1266,10 @@ export interface components {
     PageResponse_StoredConnector: {
       /** @description The items of this page. */
       items: {
-        /** @description The configuration; secret fields hold references only. */
+        /**
+         * @description The configuration; secret fields hold references only. A password written inside
+         *     a URL by an older version (refused since) is shown as `***`.
+         */
         config: {
           [key: string]: unknown;
         };
@@ -1710,7 +1713,10 @@ export interface components {
     };
     /** @description A stored connector. */
     StoredConnector: {
-      /** @description The configuration; secret fields hold references only. */
+      /**
+       * @description The configuration; secret fields hold references only. A password written inside
+       *     a URL by an older version (refused since) is shown as `***`.
+       */
       config: {
         [key: string]: unknown;
       };
