@@ -317,11 +317,11 @@ fn serialize_redacted<S: serde::Serializer>(
     serde::Serialize::serialize(&redacted(config), serializer)
 }
 
-/// `config` with the password of every URL-looking string (`scheme://user:password@host`)
-/// replaced by `***`.
+/// `config` with the password of every URL-looking string (`scheme://user:password@host`,
+/// `?password=`) replaced by `***`.
 fn redacted(config: &Value) -> Value {
     match config {
-        Value::String(text) => Value::String(redact_url_password(text)),
+        Value::String(text) => Value::String(kernel::redact_url_password(text)),
         Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
         Value::Object(members) => Value::Object(
             members
@@ -330,20 +330,6 @@ fn redacted(config: &Value) -> Value {
                 .collect(),
         ),
         other => other.clone(),
-    }
-}
-
-fn redact_url_password(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return text.to_owned();
-    };
-    match rest[..at].split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-        None => text.to_owned(),
     }
 }
 

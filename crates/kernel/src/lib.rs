@@ -10,9 +10,11 @@ pub mod error_code;
 pub mod id;
 pub mod page;
 pub mod principal;
+pub mod redact;
 
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use error_code::ErrorCode;
 pub use id::new_id;
 pub use page::{Page, PageRequest};
 pub use principal::{API_TOKEN_PREFIX, Access, Principal, PrincipalKind, Role};
+pub use redact::redact_url_password;

@@ -7,7 +7,6 @@
 //! `grimos config show` can print the effective configuration with its sources, secrets
 //! redacted.
 
-mod redact;
 mod source;
 
 use std::net::SocketAddr;
@@ -17,7 +16,7 @@ use std::time::Duration;
 use secrets::{SecretValue, VaultConfig};
 use telemetry::LogFormat;
 
-pub use redact::redact_url_password;
+pub use kernel::redact_url_password;
 pub use source::{FileValues, Origin};
 
 /// The fully resolved configuration of a grimOS process.

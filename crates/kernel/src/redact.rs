@@ -1,4 +1,5 @@
-//! Hiding secrets inside settings before they are shown.
+//! Hiding passwords written inside URLs before the URLs are shown (settings, stored
+//! configurations).
 
 /// `scheme://user:password@host/...` → `scheme://user:***@host/...`; other text unchanged.
 pub fn redact_url_password(url: &str) -> String {
