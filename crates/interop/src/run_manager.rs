@@ -560,7 +560,7 @@ impl RunManager {
                 return;
             }
         }
-        let (mut outcome, spec) = self.execute(run_id, flow_id, cancel).await;
+        let (mut outcome, spec, owner) = self.execute(run_id, flow_id, cancel).await;
         outcome.counts = RunCounts {
             read: base.read.saturating_add(outcome.counts.read),
             written: base.written.saturating_add(outcome.counts.written),
@@ -585,9 +585,8 @@ impl RunManager {
         }
         if let Some(notify) = spec.and_then(|spec| spec.notify) {
             let payload = NotifyPayload::from_outcome(flow_id, Some(run_id.to_owned()), &outcome);
-            let owner = crate::connector_access::flow_owner(db, flow_id)
-                .await
-                .unwrap_or_else(|_| Actor::nobody());
+            // The notification acts for the same principal as the run.
+            let owner = owner.unwrap_or_else(Actor::nobody);
             let secrets = self.inner.access.secrets_for(&owner);
             let egress = self.inner.access.egress().clone();
             if let Err(error) =
@@ -606,13 +605,14 @@ impl RunManager {
         }
     }
 
-    /// Build the connectors and mapping, then run the engine.
+    /// Build the connectors and mapping for the flow's owner, then run the engine. Also
+    /// answers the flow and the owner the run acted for, when they could be loaded.
     async fn execute(
         &self,
         run_id: &str,
         flow_id: &str,
         cancel: CancellationToken,
-    ) -> (RunOutcome, Option<FlowSpec>) {
+    ) -> (RunOutcome, Option<FlowSpec>, Option<Actor>) {
         let db = &self.inner.db;
         let started_at = chrono::Utc::now();
         let failed = |message: String| RunOutcome {
@@ -635,6 +635,7 @@ impl RunManager {
                 return (
                     failed(format!("cannot load the flow: {}", error.message())),
                     None,
+                    None,
                 );
             }
         };
@@ -644,6 +645,7 @@ impl RunManager {
                 return (
                     failed(format!("cannot load the flow's owner: {}", error.message())),
                     Some(spec),
+                    None,
                 );
             }
         };
@@ -663,7 +665,7 @@ impl RunManager {
                     &json!({"error": message}),
                 )
                 .await;
-                return (failed(message), Some(spec));
+                return (failed(message), Some(spec), Some(owner));
             }
         };
         let journal = Arc::new(SqlJournal::new(db.clone(), run_id, flow_id));
@@ -687,7 +689,7 @@ impl RunManager {
                 .or(self.inner.settings.default_run_timeout),
         })
         .await;
-        (outcome, Some(spec))
+        (outcome, Some(spec), Some(owner))
     }
 
     #[allow(clippy::type_complexity)]
