@@ -116,7 +116,7 @@ impl Platform {
             Arc::new(secret_grants.clone()),
         )
         .with_egress(egress_policy(settings));
-        if let Some(platform_database) = platform_database(&db, settings).await? {
+        if let Some(platform_database) = platform_database(&db).await? {
             access = access.with_platform_database(platform_database);
         }
         let interop = InteropState::new(
@@ -308,7 +308,6 @@ fn egress_policy(settings: &Settings) -> egress::EgressPolicy {
 /// file), which connectors may not open.
 async fn platform_database(
     db: &Database,
-    settings: &Settings,
 ) -> Result<Option<connector_sdk::PlatformDatabase>, StartupError> {
     let read = async {
         storage::with_conn!(db, |conn| {
@@ -322,15 +321,9 @@ async fn platform_database(
     let Some(instance_id) = instance_id else {
         return Ok(None);
     };
-    let sqlite_file = settings
-        .database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| settings.database_url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or(rest))
-        .map(|path| {
-            let path = std::path::PathBuf::from(path);
-            std::fs::canonicalize(&path).unwrap_or(path)
-        });
+    let sqlite_file = db
+        .sqlite_file()
+        .map(|path| std::fs::canonicalize(&path).unwrap_or(path));
     Ok(Some(connector_sdk::PlatformDatabase {
         instance_id,
         sqlite_file,

@@ -515,3 +515,31 @@ async fn legacy_passwords_in_urls_are_never_shown() {
     }
     app.stop().await;
 }
+
+/// Not even an admin's SQL connector may open the platform's own database file: test
+/// connection refuses it, and the users table stays out of reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_database_file_is_off_limits() {
+    let app = TestApp::spawn(support::Backend::Sqlite).await;
+    let file = app.data_dir.path().join("grimos.db");
+    let id = created_id(
+        app.post_json(
+            "/api/v1/interop/connectors",
+            ADMIN_TOKEN,
+            json!({"name": "own", "type": "sql", "config": {"type": "sql", "url": format!("sqlite://{}", file.display())}}),
+        )
+        .await,
+    )
+    .await;
+    let result: Value = test_connection(&app, ADMIN_TOKEN, &id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(result["ok"], false, "{result}");
+    assert!(
+        result["error"].as_str().unwrap().contains("own database"),
+        "{result}"
+    );
+    app.stop().await;
+}

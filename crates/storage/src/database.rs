@@ -124,6 +124,15 @@ impl Database {
         }
     }
 
+    /// The SQLite file this database lives in, as the driver opened it (`None` for
+    /// PostgreSQL).
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Database::Sqlite(pool) => Some(pool.connect_options().get_filename().to_path_buf()),
+            Database::Postgres(_) => None,
+        }
+    }
+
     /// Apply every pending migration (idempotent).
     pub async fn migrate(&self) -> Result<(), Error> {
         let result = match self {
