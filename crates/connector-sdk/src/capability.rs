@@ -31,6 +31,10 @@ pub struct WriteCapabilities {
     pub update: bool,
     /// [`WriteMode::Delete`].
     pub delete: bool,
+    /// A write commits [`crate::WriteRequest::checkpoint`] atomically with its records (a
+    /// SQL target keeps it in a table of its own database).
+    #[serde(default)]
+    pub checkpoint: bool,
 }
 
 impl WriteCapabilities {
@@ -40,6 +44,7 @@ impl WriteCapabilities {
         upsert: false,
         update: false,
         delete: false,
+        checkpoint: false,
     };
 
     /// Every write mode.
@@ -48,6 +53,7 @@ impl WriteCapabilities {
         upsert: true,
         update: true,
         delete: true,
+        checkpoint: false,
     };
 
     /// Whether `mode` is supported.
@@ -66,6 +72,13 @@ impl WriteCapabilities {
             .into_iter()
             .filter(|m| self.supports(*m))
             .collect()
+    }
+
+    /// The same modes, with checkpoints committed with the records.
+    #[must_use]
+    pub const fn with_checkpoint(mut self) -> Self {
+        self.checkpoint = true;
+        self
     }
 
     /// Whether any write is supported.

@@ -1,17 +1,17 @@
 //! The trait family a connector implements: [`Connector`] (the connection) and
 //! [`ConnectorFactory`] (config -> connection), plus [`Layer`] for cross-cutting behaviour.
 
-use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::batch::Batch;
 use crate::capability::Capabilities;
 use crate::error::{ConnectorError, Operation};
 use crate::record::{
-    Checkpoint, ReadRequest, Record, RecordBatchStream, RecordOutcome, WriteMode, WriteReport,
+    Checkpoint, ReadRequest, ReadStream, Record, RecordOutcome, WriteMode, WriteReport,
 };
 use crate::schema::Catalog;
 use crate::secret::SecretSource;
@@ -47,7 +47,7 @@ impl HealthReport {
 }
 
 /// A checkpoint to commit in the same transaction as the batch written with it, under a
-/// key naming the flow (see [`Connector::write_with_checkpoint`]), and the hook the target
+/// key naming the flow (see [`WriteRequest::checkpoint`]), and the hook the target
 /// calls with the batch's outcomes before that commit.
 #[derive(Clone)]
 pub struct TargetCheckpoint {
@@ -109,7 +109,7 @@ impl PartialEq for TargetCheckpoint {
     }
 }
 
-/// Called by a target that commits checkpoints ([`Connector::commits_checkpoints`]) inside
+/// Called by a target that commits checkpoints ([`crate::WriteCapabilities::checkpoint`]) inside
 /// the batch's transaction: after its rows are written, before they commit with the
 /// checkpoint. The flow engine stores the batch's rejects here, so that they are durable
 /// before the checkpoint passes them — a crash after the commit loses none.
@@ -120,68 +120,65 @@ pub trait CommitHook: Send + Sync {
     async fn before_commit(&self, outcomes: &[RecordOutcome]) -> Result<(), ConnectorError>;
 }
 
-/// A batch of records a target made ready to write ahead of the write
-/// ([`Connector::prepare_write`]): validated and encoded, say, so that an engine prepares
-/// the next batch while the current one is being written.
-pub struct PreparedWrite {
-    records: Vec<Record>,
-    len: usize,
-    work: Option<Box<dyn Any + Send + Sync>>,
+/// One write: a batch of records to apply to `stream` in `mode`, with the checkpoint to
+/// commit in the same transaction when the target keeps checkpoints
+/// ([`crate::WriteCapabilities::checkpoint`]).
+///
+/// Cloning is cheap (the batch's columns are shared), so a retry always has the whole
+/// request it was given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteRequest {
+    /// The stream (table, endpoint) to write.
+    pub stream: String,
+    /// How the records apply.
+    pub mode: WriteMode,
+    /// The records, as Arrow columns.
+    pub batch: Batch,
+    /// Stored in the batch's transaction, so the target never holds rows beyond its
+    /// checkpoint or a checkpoint beyond its rows. A target without
+    /// [`crate::WriteCapabilities::checkpoint`] refuses a request that carries one.
+    pub checkpoint: Option<TargetCheckpoint>,
 }
 
-impl PreparedWrite {
-    /// Records with nothing prepared: written as by [`Connector::write`].
-    pub fn plain(records: Vec<Record>) -> Self {
+impl WriteRequest {
+    /// Writes `batch` (Arrow columns, or JSON records typed by [`Batch::from_records`]) to
+    /// `stream` in `mode`.
+    pub fn new(stream: impl Into<String>, mode: WriteMode, batch: impl Into<Batch>) -> Self {
         Self {
-            len: records.len(),
-            records,
-            work: None,
+            stream: stream.into(),
+            mode,
+            batch: batch.into(),
+            checkpoint: None,
         }
     }
 
-    /// Records with what the connector prepared for them (opaque to everyone else).
-    pub fn with_work(records: Vec<Record>, work: impl Any + Send + Sync) -> Self {
-        Self {
-            len: records.len(),
-            records,
-            work: Some(Box::new(work)),
-        }
+    /// The same write with `checkpoint` committed with it.
+    #[must_use]
+    pub fn with_checkpoint(mut self, checkpoint: TargetCheckpoint) -> Self {
+        self.checkpoint = Some(checkpoint);
+        self
     }
 
-    /// `len` records turned into `work` entirely (encoded, say): the records themselves
-    /// were freed where they were prepared, and [`PreparedWrite::into_parts`] gives none.
-    pub fn consumed(len: usize, work: impl Any + Send + Sync) -> Self {
-        Self {
-            records: Vec::new(),
-            len,
-            work: Some(Box::new(work)),
-        }
+    /// The same write with `checkpoint`, when there is one.
+    #[must_use]
+    pub fn with_checkpoint_option(mut self, checkpoint: Option<TargetCheckpoint>) -> Self {
+        self.checkpoint = checkpoint;
+        self
     }
 
-    /// How many records the batch holds.
+    /// How many records the write carries.
     pub fn len(&self) -> usize {
-        self.len
+        self.batch.len()
     }
 
-    /// Whether the batch holds no record.
+    /// Whether the write carries no record.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.batch.is_empty()
     }
 
-    /// The records and the prepared work, if it is a `T` (a batch prepared by another
-    /// connector type yields `None`: the records are then written as they are).
-    pub fn into_parts<T: Any>(self) -> (Vec<Record>, Option<Box<T>>) {
-        let work = self.work.and_then(|work| work.downcast::<T>().ok());
-        (self.records, work)
-    }
-}
-
-impl std::fmt::Debug for PreparedWrite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PreparedWrite")
-            .field("records", &self.len)
-            .field("prepared", &self.work.is_some())
-            .finish()
+    /// The error of a connector that cannot write this request.
+    pub fn unsupported(&self, reason: impl Into<String>) -> ConnectorError {
+        ConnectorError::unsupported(Operation::Write, reason).with_stream(self.stream.clone())
     }
 }
 
@@ -215,104 +212,38 @@ pub trait Connector: Send + Sync {
 
     /// Reads a stream, from `request.checkpoint` on when given. Errors opening the read
     /// come back here; errors during it as an `Err` item of the stream (which then ends).
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
         Err(
             ConnectorError::unsupported(Operation::Read, "this connector cannot read")
                 .with_stream(request.stream),
         )
     }
 
-    /// Writes `records` to `stream` in `mode` and reports one outcome per record, in order.
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
-        let _ = records;
-        Err(
-            ConnectorError::unsupported(Operation::Write, format!("this connector cannot {mode}"))
-                .with_stream(stream),
-        )
+    /// Applies `request.batch` to `request.stream` in `request.mode`, with
+    /// `request.checkpoint` in the same transaction when given, and reports one outcome per
+    /// record, in order. Records the target refuses are reported per record (they go to
+    /// the dead letters); a failure of the whole batch is an error, and then nothing of the
+    /// batch is committed where the target has transactions.
+    ///
+    /// With a checkpoint, the outcomes go to [`TargetCheckpoint::before_commit`] once the
+    /// rows are written and before they commit; when it fails, nothing is committed and
+    /// its error is returned.
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        let mode = request.mode;
+        Err(request.unsupported(format!("this connector cannot {mode}")))
     }
 
-    /// Whether [`Connector::write_with_checkpoint`] commits the checkpoint atomically with
-    /// the written rows (a SQL target keeps it in a table of its own database).
-    fn commits_checkpoints(&self) -> bool {
-        false
-    }
-
-    /// Write a batch and store `checkpoint` in the same transaction, so that the target
-    /// never holds rows beyond its checkpoint or a checkpoint beyond its rows. Records a
-    /// target rejects are reported per record as with [`Connector::write`]; the checkpoint
-    /// is stored when the batch is (rejects included, since they are dead-lettered). The
-    /// outcomes go to [`TargetCheckpoint::before_commit`] before the commit; when it fails,
-    /// nothing is committed and its error is returned.
-    async fn write_with_checkpoint(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-        checkpoint: TargetCheckpoint,
-    ) -> Result<WriteReport, ConnectorError> {
-        let _ = (records, checkpoint);
-        Err(ConnectorError::unsupported(
-            Operation::Write,
-            format!("this connector cannot {mode} with a checkpoint"),
-        )
-        .with_stream(stream))
-    }
-
-    /// The checkpoint stored by [`Connector::write_with_checkpoint`] under `key`, if any.
+    /// The checkpoint stored with a write under `key` ([`TargetCheckpoint::key`]), if any.
     async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
         let _ = key;
         Ok(None)
     }
 
-    /// Does the CPU work of a write of `records` to `stream` in `mode` ahead of it
-    /// (validating and encoding them) without writing anything, so that it overlaps the
-    /// write of the batch before. The default prepares nothing.
-    async fn prepare_write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<PreparedWrite, ConnectorError> {
-        let _ = (stream, mode);
-        Ok(PreparedWrite::plain(records))
-    }
-
-    /// Writes a batch from [`Connector::prepare_write`] (same stream and mode), with
-    /// `checkpoint` in the same transaction when given: the outcomes are those of
-    /// [`Connector::write`] or [`Connector::write_with_checkpoint`] on its records.
-    async fn write_prepared(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        batch: PreparedWrite,
-        checkpoint: Option<TargetCheckpoint>,
-    ) -> Result<WriteReport, ConnectorError> {
-        let (records, _) = batch.into_parts::<()>();
-        write_records(self, stream, mode, records, checkpoint).await
-    }
-}
-
-/// Writes `records` as they are: with [`Connector::write_with_checkpoint`] when a
-/// checkpoint goes with them, else with [`Connector::write`].
-pub async fn write_records<C: Connector + ?Sized>(
-    connector: &C,
-    stream: &str,
-    mode: WriteMode,
-    records: Vec<Record>,
-    checkpoint: Option<TargetCheckpoint>,
-) -> Result<WriteReport, ConnectorError> {
-    match checkpoint {
-        Some(checkpoint) => {
-            connector
-                .write_with_checkpoint(stream, mode, records, checkpoint)
-                .await
-        }
-        None => connector.write(stream, mode, records).await,
+    /// The settings of the layers the registry wraps this connector in (the stack itself
+    /// is the same for every connector): a configured rate limit, say. The default stack
+    /// suits most connectors.
+    fn layers(&self) -> crate::layers::LayerStack {
+        crate::layers::LayerStack::default()
     }
 }
 
@@ -418,54 +349,98 @@ impl<T: Connector + ?Sized> Connector for Arc<T> {
     async fn discover(&self) -> Result<Catalog, ConnectorError> {
         (**self).discover().await
     }
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
         (**self).read(request).await
     }
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
-        (**self).write(stream, mode, records).await
-    }
-    fn commits_checkpoints(&self) -> bool {
-        (**self).commits_checkpoints()
-    }
-    async fn write_with_checkpoint(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-        checkpoint: TargetCheckpoint,
-    ) -> Result<WriteReport, ConnectorError> {
-        (**self)
-            .write_with_checkpoint(stream, mode, records, checkpoint)
-            .await
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        (**self).write(request).await
     }
     async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
         (**self).load_checkpoint(key).await
     }
-
-    async fn prepare_write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<PreparedWrite, ConnectorError> {
-        (**self).prepare_write(stream, mode, records).await
+    fn layers(&self) -> crate::layers::LayerStack {
+        (**self).layers()
     }
+}
 
-    async fn write_prepared(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        batch: PreparedWrite,
-        checkpoint: Option<TargetCheckpoint>,
-    ) -> Result<WriteReport, ConnectorError> {
-        (**self)
-            .write_prepared(stream, mode, batch, checkpoint)
-            .await
+/// The base of a layer: a connector that wraps another ([`LayeredConnector::inner`]) and
+/// changes only some of its operations. Every method forwards to the inner connector
+/// unless the layer overrides it, and every `LayeredConnector` is a [`Connector`] — so a
+/// layer writes only what it changes (OpenDAL's `LayeredAccess`).
+#[async_trait]
+pub trait LayeredConnector: Send + Sync {
+    /// The wrapped connector.
+    type Inner: Connector;
+
+    /// The wrapped connector.
+    fn inner(&self) -> &Self::Inner;
+
+    /// As [`Connector::connector_type`].
+    fn connector_type(&self) -> &str {
+        self.inner().connector_type()
+    }
+    /// As [`Connector::capabilities`].
+    fn capabilities(&self) -> Capabilities {
+        self.inner().capabilities()
+    }
+    /// As [`Connector::spec`].
+    fn spec(&self) -> Value {
+        self.inner().spec()
+    }
+    /// As [`Connector::check`].
+    async fn check(&self) -> HealthReport {
+        self.inner().check().await
+    }
+    /// As [`Connector::discover`].
+    async fn discover(&self) -> Result<Catalog, ConnectorError> {
+        self.inner().discover().await
+    }
+    /// As [`Connector::read`].
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
+        self.inner().read(request).await
+    }
+    /// As [`Connector::write`].
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        self.inner().write(request).await
+    }
+    /// As [`Connector::load_checkpoint`].
+    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+        self.inner().load_checkpoint(key).await
+    }
+    /// As [`Connector::layers`].
+    fn layers(&self) -> crate::layers::LayerStack {
+        self.inner().layers()
+    }
+}
+
+#[async_trait]
+impl<L: LayeredConnector> Connector for L {
+    fn connector_type(&self) -> &str {
+        LayeredConnector::connector_type(self)
+    }
+    fn capabilities(&self) -> Capabilities {
+        LayeredConnector::capabilities(self)
+    }
+    fn spec(&self) -> Value {
+        LayeredConnector::spec(self)
+    }
+    async fn check(&self) -> HealthReport {
+        LayeredConnector::check(self).await
+    }
+    async fn discover(&self) -> Result<Catalog, ConnectorError> {
+        LayeredConnector::discover(self).await
+    }
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
+        LayeredConnector::read(self, request).await
+    }
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        LayeredConnector::write(self, request).await
+    }
+    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+        LayeredConnector::load_checkpoint(self, key).await
+    }
+    fn layers(&self) -> crate::layers::LayerStack {
+        LayeredConnector::layers(self)
     }
 }
 
@@ -486,66 +461,35 @@ pub trait Layer<C: Connector> {
     fn layer(&self, inner: C) -> Self::Output;
 }
 
-/// Adds [`ConnectorExt::layer`] to every connector.
-pub trait ConnectorExt: Connector + Sized {
+/// Adds [`ConnectorExt::layer`], [`ConnectorExt::write_records`] and
+/// [`ConnectorExt::into_dyn`] to every connector.
+pub trait ConnectorExt: Connector {
     /// Wraps this connector in `layer`.
-    fn layer<L: Layer<Self>>(self, layer: L) -> L::Output {
+    fn layer<L: Layer<Self>>(self, layer: L) -> L::Output
+    where
+        Self: Sized,
+    {
         layer.layer(self)
+    }
+
+    /// Writes JSON `records` (typed by [`Batch::from_records`]) to `stream` in `mode`
+    /// without a checkpoint: [`Connector::write`] for command-line tools and tests.
+    fn write_records<'a>(
+        &'a self,
+        stream: &str,
+        mode: WriteMode,
+        records: Vec<Record>,
+    ) -> futures::future::BoxFuture<'a, Result<WriteReport, ConnectorError>> {
+        self.write(WriteRequest::new(stream, mode, records))
     }
 
     /// Boxes this connector for the registry.
     fn into_dyn(self) -> Arc<dyn Connector>
     where
-        Self: 'static,
+        Self: Sized + 'static,
     {
         Arc::new(self)
     }
 }
 
-impl<C: Connector + Sized> ConnectorExt for C {}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-    use serde_json::json;
-
-    use super::*;
-
-    fn records(n: usize) -> Vec<Record> {
-        (0..n)
-            .map(|i| match json!({"id": i}) {
-                Value::Object(record) => record,
-                _ => unreachable!(),
-            })
-            .collect()
-    }
-
-    #[derive(Debug, PartialEq)]
-    struct Encoded(usize);
-
-    #[test]
-    fn prepared_work_comes_back_only_as_the_type_it_was_made_of() {
-        let (back, work) = PreparedWrite::with_work(records(3), Encoded(3)).into_parts::<Encoded>();
-        assert_eq!(back.len(), 3);
-        assert_eq!(work.map(|w| *w), Some(Encoded(3)));
-        let (back, work) = PreparedWrite::with_work(records(2), Encoded(2)).into_parts::<String>();
-        assert_eq!(back.len(), 2, "the records stay usable");
-        assert!(work.is_none());
-        let plain = PreparedWrite::plain(records(4));
-        assert_eq!((plain.len(), plain.is_empty()), (4, false));
-        assert!(plain.into_parts::<Encoded>().1.is_none());
-    }
-
-    #[test]
-    fn a_consumed_batch_counts_its_records_but_gives_none_back() {
-        let batch = PreparedWrite::consumed(5, Encoded(5));
-        assert_eq!(batch.len(), 5);
-        assert_eq!(
-            format!("{batch:?}"),
-            "PreparedWrite { records: 5, prepared: true }"
-        );
-        let (back, work) = batch.into_parts::<Encoded>();
-        assert!(back.is_empty());
-        assert_eq!(work.map(|w| *w), Some(Encoded(5)));
-    }
-}
+impl<C: Connector + ?Sized> ConnectorExt for C {}

@@ -6,7 +6,7 @@ use futures::StreamExt;
 
 use crate::error::{ConnectorError, Operation};
 use crate::layers::RetryPolicy;
-use crate::record::{Checkpoint, Record, RecordBatch, RecordBatchStream};
+use crate::record::{Checkpoint, ReadBatch, ReadStream, Record};
 
 /// One fetched page: its records, the checkpoint reached after it, and where the next page
 /// starts (`None` on the last page).
@@ -31,7 +31,7 @@ pub fn paged_stream<S, F, Fut>(
     start: S,
     policy: RetryPolicy,
     fetch: F,
-) -> RecordBatchStream
+) -> ReadStream
 where
     S: Clone + Send + Sync + 'static,
     F: Fn(S) -> Fut + Send + Sync + 'static,
@@ -52,7 +52,7 @@ where
                     .map_err(|e| e.with_stream(stream.as_ref()))?;
                 position = page.next;
                 if !page.records.is_empty() || page.checkpoint.is_some() {
-                    let batch = RecordBatch::new(stream.as_ref(), page.records, page.checkpoint);
+                    let batch = ReadBatch::new(stream.as_ref(), page.records, page.checkpoint);
                     return Ok(Some((batch, position)));
                 }
             }

@@ -6,6 +6,7 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::batch::Batch;
 use crate::error::{ConnectorError, ErrorKind};
 
 /// One record: a JSON object keyed by field name.
@@ -32,32 +33,39 @@ impl Checkpoint {
     }
 }
 
-/// A page of records of one stream plus the checkpoint reached after it.
+/// A batch of records of one stream plus the checkpoint reached after it: what a read
+/// yields.
 ///
-/// Committing `checkpoint` together with `records` gives at-least-once delivery without
+/// Committing `checkpoint` together with the batch gives at-least-once delivery without
 /// gaps: after a crash the next read resumes from the last committed batch.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RecordBatch {
+pub struct ReadBatch {
     /// The stream the records belong to.
     pub stream: String,
-    /// The records, in the order read.
-    pub records: Vec<Record>,
+    /// The records, in the order read, as Arrow columns.
+    pub batch: Batch,
     /// The state reached after these records (None when the stream cannot resume).
     pub checkpoint: Option<Checkpoint>,
 }
 
-impl RecordBatch {
-    /// A batch of records with the checkpoint reached after it.
+impl ReadBatch {
+    /// A batch (Arrow columns, or JSON records typed by [`Batch::from_records`]) with the
+    /// checkpoint reached after it.
     pub fn new(
         stream: impl Into<String>,
-        records: Vec<Record>,
+        batch: impl Into<Batch>,
         checkpoint: Option<Checkpoint>,
     ) -> Self {
         Self {
             stream: stream.into(),
-            records,
+            batch: batch.into(),
             checkpoint,
         }
+    }
+
+    /// The JSON view of the records (see [`Batch::to_records`]).
+    pub fn records(&self) -> Vec<Record> {
+        self.batch.to_records()
     }
 }
 
@@ -65,7 +73,7 @@ impl RecordBatch {
 ///
 /// It is pulled: a connector fetches the next page only when the consumer polls, so memory
 /// stays bounded to about one batch and a slow consumer slows the reads (backpressure).
-pub type RecordBatchStream = BoxStream<'static, Result<RecordBatch, ConnectorError>>;
+pub type ReadStream = BoxStream<'static, Result<ReadBatch, ConnectorError>>;
 
 /// What to read.
 #[derive(Debug, Clone, PartialEq)]

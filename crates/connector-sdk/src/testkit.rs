@@ -14,6 +14,10 @@
 //! ```
 //!
 //! Each check consults the connector's [`Capabilities`] and skips what it does not declare.
+//! Beyond reads and writes, the kit checks what an engine relies on when it moves data:
+//! exact per-record outcomes in a batch mixing good and bad records, checkpoints committed
+//! with their batch (or refused by a target that cannot), a write whose answer was lost
+//! and that a retry layer sends again, and a write cancelled midway.
 //! A failure says which check failed and why ([`KitFailure`]).
 
 use std::collections::HashSet;
@@ -22,15 +26,19 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::capability::Capabilities;
-use crate::connector::Connector;
+use crate::connector::{CommitHook, Connector, Layer, TargetCheckpoint, WriteRequest};
 use crate::error::ConnectorError;
-use crate::record::{ReadRequest, Record, RecordBatch, RecordOutcome, WriteMode};
+use crate::layers::{RetryLayer, RetryPolicy};
+use crate::record::{
+    Checkpoint, ReadBatch, ReadRequest, Record, RecordOutcome, WriteMode, WriteReport,
+};
 
 /// A check of the suite that the connector did not pass.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("connector test kit, {check}: {message}")]
 pub struct KitFailure {
-    /// The check (`spec`, `check`, `discover`, `read`, `incremental_read`, `write`, `reject`).
+    /// The check (`spec`, `check`, `discover`, `read`, `incremental_read`, `write`, `reject`,
+    /// `partial_failure`, `checkpoint`, `retry`, `cancel`).
     pub check: &'static str,
     /// What was wrong.
     pub message: String,
@@ -183,7 +191,11 @@ pub async fn run_all(good: &dyn Connector, broken: &dyn Connector, fixture: &Fix
     assert_read(good, fixture).await?;
     assert_incremental_read(good, fixture).await?;
     assert_writes(good, fixture).await?;
-    assert_rejects_bad_record(good, fixture).await
+    assert_rejects_bad_record(good, fixture).await?;
+    assert_partial_failure(good, fixture).await?;
+    assert_checkpoint_commits_with_batch(good, fixture).await?;
+    assert_retried_write_applies_once(good, fixture).await?;
+    assert_cancelled_write(good, fixture).await
 }
 
 /// Names a configuration property should be marked secret by (a heuristic: the last
@@ -326,7 +338,7 @@ pub async fn assert_discover(connector: &dyn Connector, fixture: &Fixture) -> Ki
 pub async fn read_batches(
     connector: &dyn Connector,
     request: ReadRequest,
-) -> Result<Vec<RecordBatch>, ConnectorError> {
+) -> Result<Vec<ReadBatch>, ConnectorError> {
     let mut stream = connector.read(request).await?;
     let mut batches = Vec::new();
     while let Some(batch) = stream.next().await {
@@ -397,15 +409,12 @@ pub async fn assert_read(connector: &dyn Connector, fixture: &Fixture) -> KitRes
     let batches = read_batches(connector, fixture.read_request())
         .await
         .map_err(from_error(CHECK, "reading"))?;
-    if let Some(big) = batches
-        .iter()
-        .find(|b| b.records.len() > fixture.batch_size)
-    {
+    if let Some(big) = batches.iter().find(|b| b.batch.len() > fixture.batch_size) {
         return fail(
             CHECK,
             format!(
                 "a batch holds {} records, {} were asked for",
-                big.records.len(),
+                big.batch.len(),
                 fixture.batch_size
             ),
         );
@@ -416,7 +425,7 @@ pub async fn assert_read(connector: &dyn Connector, fixture: &Fixture) -> KitRes
             format!("a batch is labelled stream `{}`", other.stream),
         );
     }
-    let records: Vec<Record> = batches.iter().flat_map(|b| b.records.clone()).collect();
+    let records: Vec<Record> = batches.iter().flat_map(|b| b.records()).collect();
     let expected: Vec<&Record> = fixture.records.iter().collect();
     compare_records(fixture, &records, &expected).map_err(|m| KitFailure {
         check: CHECK,
@@ -472,7 +481,7 @@ pub async fn assert_incremental_read(connector: &dyn Connector, fixture: &Fixtur
     )
     .await
     .map_err(from_error(CHECK, "reading from the last checkpoint"))?;
-    let again: usize = from_last.iter().map(|b| b.records.len()).sum();
+    let again: usize = from_last.iter().map(|b| b.batch.len()).sum();
     ensure(CHECK, again == 0, || {
         format!("reading from the last checkpoint returned {again} records, expected none")
     })?;
@@ -481,7 +490,8 @@ pub async fn assert_incremental_read(connector: &dyn Connector, fixture: &Fixtur
         return Ok(());
     }
     let mut high: Option<&Value> = None;
-    for record in &first.records {
+    let first_records = first.records();
+    for record in &first_records {
         let Some(value) = record.get(cursor) else {
             return fail(CHECK, format!("a record has no cursor field `{cursor}`"));
         };
@@ -503,7 +513,7 @@ pub async fn assert_incremental_read(connector: &dyn Connector, fixture: &Fixtur
     )
     .await
     .map_err(from_error(CHECK, "reading from the first checkpoint"))?;
-    let records: Vec<Record> = newer.into_iter().flat_map(|b| b.records).collect();
+    let records: Vec<Record> = newer.iter().flat_map(ReadBatch::records).collect();
     compare_records(fixture, &records, &expected).map_err(|m| KitFailure {
         check: CHECK,
         message: format!("after the first batch's checkpoint (cursor {high}): {m}"),
@@ -519,7 +529,7 @@ async fn write_expecting_ok(
     const CHECK: &str = "write";
     let count = records.len();
     let report = connector
-        .write(&fixture.stream, mode, records)
+        .write(WriteRequest::new(&fixture.stream, mode, records))
         .await
         .map_err(from_error(CHECK, &format!("{mode}")))?;
     ensure(CHECK, report.outcomes.len() == count, || {
@@ -544,7 +554,7 @@ async fn read_keys(
     let batches = read_batches(connector, fixture.read_request())
         .await
         .map_err(from_error("write", "reading back"))?;
-    Ok(batches.into_iter().flat_map(|b| b.records).collect())
+    Ok(batches.iter().flat_map(ReadBatch::records).collect())
 }
 
 /// Each supported write mode returns one `Ok` outcome per record of `write_records`
@@ -633,7 +643,11 @@ pub async fn assert_rejects_bad_record(connector: &dyn Connector, fixture: &Fixt
         );
     };
     let report = connector
-        .write(&fixture.stream, mode, vec![good.clone(), bad])
+        .write(WriteRequest::new(
+            &fixture.stream,
+            mode,
+            vec![good.clone(), bad],
+        ))
         .await
         .map_err(from_error(CHECK, "writing a batch with a bad record"))?;
     ensure(CHECK, report.outcomes.len() == 2, || {
@@ -665,5 +679,402 @@ pub async fn assert_rejects_bad_record(connector: &dyn Connector, fixture: &Fixt
         };
         write_expecting_ok(connector, fixture, WriteMode::Delete, vec![key]).await?;
     }
+    Ok(())
+}
+
+/// The write mode the failure checks use: upsert where supported (idempotent), else insert.
+fn applying_mode(capabilities: &Capabilities) -> Option<WriteMode> {
+    if capabilities.write.upsert {
+        Some(WriteMode::Upsert)
+    } else if capabilities.write.insert {
+        Some(WriteMode::Insert)
+    } else {
+        None
+    }
+}
+
+/// The primary key fields of `record` (the whole record without a key).
+fn key_only(fixture: &Fixture, record: &Record) -> Record {
+    if fixture.primary_key.is_empty() {
+        record.clone()
+    } else {
+        record
+            .iter()
+            .filter(|(k, _)| fixture.primary_key.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// Deletes `records` again (when the connector deletes), ignoring records already gone.
+async fn clean_up(connector: &dyn Connector, fixture: &Fixture, records: &[Record]) {
+    if connector.capabilities().write.delete {
+        let keys = records
+            .iter()
+            .map(|r| key_only(fixture, r))
+            .collect::<Vec<_>>();
+        let _ = connector
+            .write(WriteRequest::new(&fixture.stream, WriteMode::Delete, keys))
+            .await;
+    }
+}
+
+/// How many records the stream holds with the key of each of `records`.
+async fn count_present(
+    connector: &dyn Connector,
+    fixture: &Fixture,
+    check: &'static str,
+    records: &[Record],
+) -> Result<Vec<usize>, KitFailure> {
+    let now = read_batches(connector, fixture.read_request())
+        .await
+        .map_err(from_error(check, "reading back"))?
+        .iter()
+        .flat_map(ReadBatch::records)
+        .collect::<Vec<_>>();
+    Ok(records
+        .iter()
+        .map(|record| {
+            now.iter()
+                .filter(|r| fixture.key_of(r) == fixture.key_of(record))
+                .count()
+        })
+        .collect())
+}
+
+/// A batch interleaving the good `write_records` with copies of the bad record returns one
+/// outcome per record at its own position — each good one applied, each bad one rejected
+/// with a reason — and the good ones are in the stream afterwards.
+pub async fn assert_partial_failure(connector: &dyn Connector, fixture: &Fixture) -> KitResult {
+    const CHECK: &str = "partial_failure";
+    let capabilities = connector.capabilities();
+    let Some(mode) = applying_mode(&capabilities) else {
+        return Ok(());
+    };
+    let Some(bad) = fixture.bad_record.clone() else {
+        return fail(
+            CHECK,
+            "the connector writes but the fixture has no bad_record",
+        );
+    };
+    let mut batch = Vec::new();
+    let mut expected_ok = Vec::new();
+    for (index, good) in fixture.write_records.iter().enumerate() {
+        if index % 2 == 0 {
+            batch.push(bad.clone());
+            expected_ok.push(false);
+        }
+        batch.push(good.clone());
+        expected_ok.push(true);
+    }
+    batch.push(bad);
+    expected_ok.push(false);
+    let report = connector
+        .write(WriteRequest::new(&fixture.stream, mode, batch))
+        .await
+        .map_err(from_error(CHECK, "writing good and bad records together"))?;
+    ensure(CHECK, report.outcomes.len() == expected_ok.len(), || {
+        format!(
+            "a batch of {} records returned {} outcomes",
+            expected_ok.len(),
+            report.outcomes.len()
+        )
+    })?;
+    for (index, (outcome, ok)) in report.outcomes.iter().zip(&expected_ok).enumerate() {
+        match (outcome, ok) {
+            (RecordOutcome::Ok, true) => {}
+            (RecordOutcome::Rejected { reason, .. }, false) if !reason.trim().is_empty() => {}
+            (outcome, ok) => {
+                return fail(
+                    CHECK,
+                    format!(
+                        "record {index} ({}) came back {outcome:?}",
+                        if *ok { "good" } else { "bad" }
+                    ),
+                );
+            }
+        }
+    }
+    if capabilities.read && fixture.verify_writes_by_reading {
+        let present = count_present(connector, fixture, CHECK, &fixture.write_records).await?;
+        if let Some(index) = present.iter().position(|n| *n != 1) {
+            return fail(
+                CHECK,
+                format!(
+                    "good record {index} is in the stream {} times after the write, expected once",
+                    present[index]
+                ),
+            );
+        }
+    }
+    clean_up(connector, fixture, &fixture.write_records).await;
+    Ok(())
+}
+
+/// Records what a target hands its commit hook, and fails the commit when asked to.
+struct RecordingHook {
+    fail: bool,
+    seen: std::sync::Mutex<Vec<usize>>,
+}
+
+#[async_trait::async_trait]
+impl CommitHook for RecordingHook {
+    async fn before_commit(&self, outcomes: &[RecordOutcome]) -> Result<(), ConnectorError> {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push(outcomes.len());
+        }
+        if self.fail {
+            Err(ConnectorError::transient(
+                crate::Operation::Write,
+                "the test kit's commit hook refused the commit",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A target that commits checkpoints stores the checkpoint of a batch with its rows,
+/// calls the commit hook with one outcome per record before committing, and when the hook
+/// fails commits neither rows nor checkpoint. A target that cannot refuses a write that
+/// carries a checkpoint instead of writing the rows without it.
+pub async fn assert_checkpoint_commits_with_batch(
+    connector: &dyn Connector,
+    fixture: &Fixture,
+) -> KitResult {
+    const CHECK: &str = "checkpoint";
+    let capabilities = connector.capabilities();
+    let Some(mode) = applying_mode(&capabilities) else {
+        return Ok(());
+    };
+    let key = format!("testkit-{}", fixture.stream);
+    let records = fixture.write_records.clone();
+    let verify = capabilities.read && fixture.verify_writes_by_reading;
+    if !capabilities.write.checkpoint {
+        let checkpoint = TargetCheckpoint::new(&key, Checkpoint(serde_json::json!({"n": 1})));
+        let refused = connector
+            .write(
+                WriteRequest::new(&fixture.stream, mode, records.clone())
+                    .with_checkpoint(checkpoint),
+            )
+            .await;
+        ensure(CHECK, refused.is_err(), || {
+            "a target without checkpoint support accepted a write carrying a checkpoint".into()
+        })?;
+        if verify {
+            let present = count_present(connector, fixture, CHECK, &records).await?;
+            ensure(CHECK, present.iter().all(|n| *n == 0), || {
+                "a refused write with a checkpoint wrote records".into()
+            })?;
+        }
+        return Ok(());
+    }
+
+    // A failing hook: nothing commits.
+    let before = connector
+        .load_checkpoint(&key)
+        .await
+        .map_err(from_error(CHECK, "loading the checkpoint"))?;
+    let refusing = std::sync::Arc::new(RecordingHook {
+        fail: true,
+        seen: std::sync::Mutex::new(Vec::new()),
+    });
+    let checkpoint = Checkpoint(serde_json::json!({"testkit": "refused"}));
+    let result = connector
+        .write(
+            WriteRequest::new(&fixture.stream, mode, records.clone()).with_checkpoint(
+                TargetCheckpoint::new(&key, checkpoint).with_hook(refusing.clone()),
+            ),
+        )
+        .await;
+    ensure(CHECK, result.is_err(), || {
+        "the write succeeded although its commit hook failed".into()
+    })?;
+    let after = connector
+        .load_checkpoint(&key)
+        .await
+        .map_err(from_error(CHECK, "loading the checkpoint"))?;
+    ensure(CHECK, after == before, || {
+        format!("a failed commit moved the checkpoint from {before:?} to {after:?}")
+    })?;
+    if verify {
+        let present = count_present(connector, fixture, CHECK, &records).await?;
+        ensure(CHECK, present.iter().all(|n| *n == 0), || {
+            "a write whose commit hook failed left records in the stream".into()
+        })?;
+    }
+
+    // A passing hook: rows and checkpoint commit together, the hook saw every outcome.
+    let accepting = std::sync::Arc::new(RecordingHook {
+        fail: false,
+        seen: std::sync::Mutex::new(Vec::new()),
+    });
+    let checkpoint = Checkpoint(serde_json::json!({"testkit": "committed", "n": records.len()}));
+    let report = connector
+        .write(
+            WriteRequest::new(&fixture.stream, mode, records.clone()).with_checkpoint(
+                TargetCheckpoint::new(&key, checkpoint.clone()).with_hook(accepting.clone()),
+            ),
+        )
+        .await
+        .map_err(from_error(CHECK, "writing with a checkpoint"))?;
+    ensure(CHECK, report.ok_count() == records.len(), || {
+        format!("{} of {} records applied", report.ok_count(), records.len())
+    })?;
+    let seen = accepting.seen.lock().map(|s| s.clone()).unwrap_or_default();
+    ensure(CHECK, seen.last() == Some(&records.len()), || {
+        format!(
+            "the commit hook saw outcome counts {seen:?}, expected {}",
+            records.len()
+        )
+    })?;
+    let stored = connector
+        .load_checkpoint(&key)
+        .await
+        .map_err(from_error(CHECK, "loading the checkpoint"))?;
+    ensure(CHECK, stored.as_ref() == Some(&checkpoint), || {
+        format!("the committed checkpoint reads back as {stored:?}")
+    })?;
+    if verify {
+        let present = count_present(connector, fixture, CHECK, &records).await?;
+        ensure(CHECK, present.iter().all(|n| *n == 1), || {
+            format!("after the committed write the records are present {present:?} times")
+        })?;
+    }
+    clean_up(connector, fixture, &records).await;
+    Ok(())
+}
+
+/// A layer that lets the first write through to the connector and then loses its answer
+/// (as when a connection drops after the commit), so the retry layer above it must send
+/// the whole request again.
+struct LoseFirstAnswer<'a> {
+    inner: &'a dyn Connector,
+    lost: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Connector for LoseFirstAnswer<'_> {
+    fn connector_type(&self) -> &str {
+        self.inner.connector_type()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn spec(&self) -> Value {
+        self.inner.spec()
+    }
+
+    async fn check(&self) -> crate::HealthReport {
+        self.inner.check().await
+    }
+
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        let report = self.inner.write(request).await?;
+        if !self.lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(ConnectorError::transient(
+                crate::Operation::Write,
+                "the test kit lost the answer of this write",
+            ));
+        }
+        Ok(report)
+    }
+}
+
+/// An upsert whose answer was lost is sent again by the retry layer with the whole batch
+/// it was given, and the records are in the stream exactly once. Skipped for connectors
+/// without upsert (an insert is not retried as a whole).
+pub async fn assert_retried_write_applies_once(
+    connector: &dyn Connector,
+    fixture: &Fixture,
+) -> KitResult {
+    const CHECK: &str = "retry";
+    let capabilities = connector.capabilities();
+    if !capabilities.write.upsert {
+        return Ok(());
+    }
+    let records = fixture.write_records.clone();
+    let flaky = LoseFirstAnswer {
+        inner: connector,
+        lost: std::sync::atomic::AtomicBool::new(false),
+    };
+    let retrying = RetryLayer::new(RetryPolicy {
+        initial_backoff: std::time::Duration::from_millis(1),
+        ..RetryPolicy::default()
+    })
+    .layer(flaky);
+    let report = retrying
+        .write(WriteRequest::new(
+            &fixture.stream,
+            WriteMode::Upsert,
+            records.clone(),
+        ))
+        .await
+        .map_err(from_error(CHECK, "an upsert retried after a lost answer"))?;
+    ensure(
+        CHECK,
+        report.outcomes.len() == records.len() && report.ok_count() == records.len(),
+        || {
+            format!(
+                "the retried upsert of {} records reported {} outcomes, {} applied",
+                records.len(),
+                report.outcomes.len(),
+                report.ok_count()
+            )
+        },
+    )?;
+    if capabilities.read && fixture.verify_writes_by_reading {
+        let present = count_present(connector, fixture, CHECK, &records).await?;
+        ensure(CHECK, present.iter().all(|n| *n == 1), || {
+            format!("after the retried upsert the records are present {present:?} times")
+        })?;
+    }
+    clean_up(connector, fixture, &records).await;
+    Ok(())
+}
+
+/// A write dropped before it finishes (its future cancelled at its first wait) leaves the
+/// connector usable: the same write then succeeds, with each record once in the stream.
+pub async fn assert_cancelled_write(connector: &dyn Connector, fixture: &Fixture) -> KitResult {
+    const CHECK: &str = "cancel";
+    let capabilities = connector.capabilities();
+    let Some(mode) = applying_mode(&capabilities) else {
+        return Ok(());
+    };
+    let records = fixture.write_records.clone();
+    {
+        let write = connector.write(WriteRequest::new(&fixture.stream, mode, records.clone()));
+        futures::pin_mut!(write);
+        // One poll: the write starts, then is dropped wherever it first waits.
+        let _ = futures::poll!(write.as_mut());
+    }
+    // Whatever the cancelled write left (all or nothing where the target has
+    // transactions), an upsert completes it; an insert starts from a clean stream.
+    if mode == WriteMode::Insert {
+        clean_up(connector, fixture, &records).await;
+    }
+    let report = connector
+        .write(WriteRequest::new(&fixture.stream, mode, records.clone()))
+        .await
+        .map_err(from_error(CHECK, "writing after a cancelled write"))?;
+    ensure(CHECK, report.ok_count() == records.len(), || {
+        format!(
+            "after a cancelled write, {} of {} records applied: {:?}",
+            report.ok_count(),
+            records.len(),
+            report.outcomes
+        )
+    })?;
+    if capabilities.read && fixture.verify_writes_by_reading {
+        let present = count_present(connector, fixture, CHECK, &records).await?;
+        ensure(CHECK, present.iter().all(|n| *n == 1), || {
+            format!(
+                "after the cancelled write and a new one the records are present {present:?} times"
+            )
+        })?;
+    }
+    clean_up(connector, fixture, &records).await;
     Ok(())
 }

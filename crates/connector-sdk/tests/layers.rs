@@ -118,7 +118,7 @@ async fn retry_retries_idempotent_writes_but_not_inserts() {
 
     inner.faults.lock().unwrap().write.push_back(transient());
     let err = connector
-        .write(STREAM, WriteMode::Insert, new_customers())
+        .write_records(STREAM, WriteMode::Insert, new_customers())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient);
@@ -126,7 +126,7 @@ async fn retry_retries_idempotent_writes_but_not_inserts() {
 
     inner.faults.lock().unwrap().write.push_back(transient());
     let report = connector
-        .write(STREAM, WriteMode::Upsert, new_customers())
+        .write_records(STREAM, WriteMode::Upsert, new_customers())
         .await
         .unwrap();
     assert_eq!(report.ok_count(), 2);
@@ -150,7 +150,7 @@ async fn a_failed_page_is_retried_alone_not_the_whole_stream() {
         .unwrap();
     let ids: Vec<i64> = batches
         .iter()
-        .flat_map(|b| &b.records)
+        .flat_map(|b| b.records())
         .map(|r| r["id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, vec![1, 2, 3, 4, 5], "every record once, in order");
@@ -175,7 +175,7 @@ async fn a_page_error_that_cannot_heal_ends_the_stream_after_the_good_batches() 
         .read(ReadRequest::full(STREAM).with_batch_size(2))
         .await
         .unwrap();
-    assert_eq!(stream.next().await.unwrap().unwrap().records.len(), 2);
+    assert_eq!(stream.next().await.unwrap().unwrap().batch.len(), 2);
     let err = stream.next().await.unwrap().unwrap_err();
     assert_eq!(
         (err.kind(), err.stream()),
@@ -320,7 +320,7 @@ async fn observe_counts_requests_errors_and_records_by_connector_type_and_operat
 
     let bad = record(json!({"id": 50, "name": null, "updated_at": 1}));
     let report = connector
-        .write(
+        .write_records(
             STREAM,
             WriteMode::Insert,
             vec![new_customers()[0].clone(), bad],
@@ -378,7 +378,7 @@ async fn observe_turns_a_write_report_that_lost_records_into_an_error() {
         .layer(ObserveLayer::new());
     let bad = record(json!({"id": "x"}));
     let err = connector
-        .write(
+        .write_records(
             STREAM,
             WriteMode::Insert,
             vec![new_customers()[0].clone(), bad],

@@ -109,7 +109,7 @@ async fn reads_span_several_batches_each_with_its_checkpoint() {
     let good = MemoryConnector::new(customers());
     let request = connector_sdk::ReadRequest::full(STREAM).with_batch_size(2);
     let batches = testkit::read_batches(&good, request).await.unwrap();
-    let sizes: Vec<usize> = batches.iter().map(|b| b.records.len()).collect();
+    let sizes: Vec<usize> = batches.iter().map(|b| b.batch.len()).collect();
     assert_eq!(sizes, vec![2, 2, 1]);
     let cursors: Vec<_> = batches
         .iter()

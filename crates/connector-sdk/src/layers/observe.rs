@@ -16,16 +16,12 @@
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use serde_json::Value;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint};
+use crate::connector::{Connector, HealthReport, Layer, LayeredConnector, WriteRequest};
 use crate::error::{ConnectorError, Operation};
-use crate::record::{
-    Checkpoint, ReadRequest, Record, RecordBatchStream, RecordOutcome, WriteMode, WriteReport,
-};
+use crate::record::{ReadRequest, ReadStream, RecordOutcome, WriteMode, WriteReport};
 use crate::schema::Catalog;
 
 /// Adds a tracing span and metrics to every operation. Put it outermost so it sees what the
@@ -105,21 +101,15 @@ fn span(connector_type: &str, operation: Operation, stream: Option<&str>) -> tra
 }
 
 #[async_trait]
-impl<C: Connector> Connector for Observe<C> {
-    fn connector_type(&self) -> &str {
-        self.inner.connector_type()
-    }
+impl<C: Connector> LayeredConnector for Observe<C> {
+    type Inner = C;
 
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn spec(&self) -> Value {
-        self.inner.spec()
+    fn inner(&self) -> &C {
+        &self.inner
     }
 
     async fn check(&self) -> HealthReport {
-        let connector_type = self.connector_type();
+        let connector_type = LayeredConnector::connector_type(self);
         let started = Instant::now();
         let report = self
             .inner
@@ -131,7 +121,7 @@ impl<C: Connector> Connector for Observe<C> {
     }
 
     async fn discover(&self) -> Result<Catalog, ConnectorError> {
-        let connector_type = self.connector_type();
+        let connector_type = LayeredConnector::connector_type(self);
         let started = Instant::now();
         let result = self
             .inner
@@ -142,8 +132,8 @@ impl<C: Connector> Connector for Observe<C> {
         result
     }
 
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
-        let connector_type = self.connector_type().to_owned();
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
+        let connector_type = LayeredConnector::connector_type(self).to_owned();
         let span = span(&connector_type, Operation::Read, Some(&request.stream));
         let started = Instant::now();
         let result = self.inner.read(request).instrument(span.clone()).await;
@@ -161,7 +151,7 @@ impl<C: Connector> Connector for Observe<C> {
                         "connector_records_read_total",
                         "connector_type" => connector_type
                     )
-                    .increment(batch.records.len() as u64);
+                    .increment(batch.batch.len() as u64);
                 }
                 Some((item, inner))
             }
@@ -169,74 +159,18 @@ impl<C: Connector> Connector for Observe<C> {
         Ok(batches.boxed())
     }
 
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
-        let connector_type = self.connector_type();
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        let connector_type = LayeredConnector::connector_type(self);
         let started = Instant::now();
-        let given = records.len();
+        let given = request.len();
+        let stream = request.stream.clone();
+        let mode = request.mode;
         let result = self
             .inner
-            .write(stream, mode, records)
-            .instrument(span(connector_type, Operation::Write, Some(stream)))
+            .write(request)
+            .instrument(span(connector_type, Operation::Write, Some(&stream)))
             .await;
-        finish_write(connector_type, stream, mode, given, started, result)
-    }
-
-    fn commits_checkpoints(&self) -> bool {
-        self.inner.commits_checkpoints()
-    }
-
-    async fn write_with_checkpoint(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-        checkpoint: TargetCheckpoint,
-    ) -> Result<WriteReport, ConnectorError> {
-        let connector_type = self.connector_type();
-        let started = Instant::now();
-        let given = records.len();
-        let result = self
-            .inner
-            .write_with_checkpoint(stream, mode, records, checkpoint)
-            .instrument(span(connector_type, Operation::Write, Some(stream)))
-            .await;
-        finish_write(connector_type, stream, mode, given, started, result)
-    }
-
-    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
-        self.inner.load_checkpoint(key).await
-    }
-
-    async fn prepare_write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<PreparedWrite, ConnectorError> {
-        self.inner.prepare_write(stream, mode, records).await
-    }
-
-    async fn write_prepared(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        batch: PreparedWrite,
-        checkpoint: Option<TargetCheckpoint>,
-    ) -> Result<WriteReport, ConnectorError> {
-        let connector_type = self.connector_type();
-        let started = Instant::now();
-        let given = batch.len();
-        let result = self
-            .inner
-            .write_prepared(stream, mode, batch, checkpoint)
-            .instrument(span(connector_type, Operation::Write, Some(stream)))
-            .await;
-        finish_write(connector_type, stream, mode, given, started, result)
+        finish_write(connector_type, &stream, mode, given, started, result)
     }
 }
 

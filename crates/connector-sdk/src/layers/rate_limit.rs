@@ -6,14 +6,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint};
+use crate::connector::{Connector, HealthReport, Layer, LayeredConnector, WriteRequest};
 use crate::error::ConnectorError;
-use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
+use crate::record::{ReadRequest, ReadStream, WriteReport};
 use crate::schema::Catalog;
 
 /// A token bucket: up to `burst` requests at once, then `per_second` on average.
@@ -121,17 +119,11 @@ pub struct RateLimit<C> {
 }
 
 #[async_trait]
-impl<C: Connector> Connector for RateLimit<C> {
-    fn connector_type(&self) -> &str {
-        self.inner.connector_type()
-    }
+impl<C: Connector> LayeredConnector for RateLimit<C> {
+    type Inner = C;
 
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn spec(&self) -> Value {
-        self.inner.spec()
+    fn inner(&self) -> &C {
+        &self.inner
     }
 
     async fn check(&self) -> HealthReport {
@@ -144,7 +136,7 @@ impl<C: Connector> Connector for RateLimit<C> {
         self.inner.discover().await
     }
 
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
         // Opening the read fetches nothing by itself in most connectors; each batch takes
         // a token when it is pulled.
         let inner = self.inner.read(request).await?;
@@ -160,56 +152,8 @@ impl<C: Connector> Connector for RateLimit<C> {
         Ok(batches.boxed())
     }
 
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
         self.bucket.acquire().await;
-        self.inner.write(stream, mode, records).await
-    }
-
-    fn commits_checkpoints(&self) -> bool {
-        self.inner.commits_checkpoints()
-    }
-
-    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
-        self.inner.load_checkpoint(key).await
-    }
-
-    async fn write_with_checkpoint(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-        checkpoint: TargetCheckpoint,
-    ) -> Result<WriteReport, ConnectorError> {
-        self.bucket.acquire().await;
-        self.inner
-            .write_with_checkpoint(stream, mode, records, checkpoint)
-            .await
-    }
-
-    async fn prepare_write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<PreparedWrite, ConnectorError> {
-        self.inner.prepare_write(stream, mode, records).await
-    }
-
-    async fn write_prepared(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        batch: PreparedWrite,
-        checkpoint: Option<TargetCheckpoint>,
-    ) -> Result<WriteReport, ConnectorError> {
-        self.bucket.acquire().await;
-        self.inner
-            .write_prepared(stream, mode, batch, checkpoint)
-            .await
+        self.inner.write(request).await
     }
 }

@@ -11,15 +11,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rand::Rng;
-use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::capability::Capabilities;
-use crate::connector::{
-    Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint, write_records,
-};
+use crate::connector::{Connector, HealthReport, Layer, LayeredConnector, WriteRequest};
 use crate::error::{ConnectorError, Operation};
-use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
+use crate::record::{ReadRequest, ReadStream, WriteReport};
 use crate::schema::Catalog;
 
 /// When and how long to wait before trying again.
@@ -216,17 +212,11 @@ pub struct Retry<C> {
 }
 
 #[async_trait]
-impl<C: Connector> Connector for Retry<C> {
-    fn connector_type(&self) -> &str {
-        self.inner.connector_type()
-    }
+impl<C: Connector> LayeredConnector for Retry<C> {
+    type Inner = C;
 
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn spec(&self) -> Value {
-        self.inner.spec()
+    fn inner(&self) -> &C {
+        &self.inner
     }
 
     async fn check(&self) -> HealthReport {
@@ -253,82 +243,21 @@ impl<C: Connector> Connector for Retry<C> {
             .await
     }
 
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
         self.policy
             .run(Operation::Read, || self.inner.read(request.clone()))
             .await
     }
 
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
-        if !mode.idempotent() && !self.retry_inserts {
-            return self.inner.write(stream, mode, records).await;
+    /// Each attempt gets the whole request again (a clone shares the batch's columns), so
+    /// a retry writes exactly what the first attempt was given.
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        if !request.mode.idempotent() && !self.retry_inserts {
+            return self.inner.write(request).await;
         }
         self.policy
-            .run(Operation::Write, || {
-                self.inner.write(stream, mode, records.clone())
-            })
+            .run(Operation::Write, || self.inner.write(request.clone()))
             .await
-    }
-
-    fn commits_checkpoints(&self) -> bool {
-        self.inner.commits_checkpoints()
-    }
-
-    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
-        self.inner.load_checkpoint(key).await
-    }
-
-    async fn write_with_checkpoint(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-        checkpoint: TargetCheckpoint,
-    ) -> Result<WriteReport, ConnectorError> {
-        if !mode.idempotent() && !self.retry_inserts {
-            return self
-                .inner
-                .write_with_checkpoint(stream, mode, records, checkpoint)
-                .await;
-        }
-        self.policy
-            .run(Operation::Write, || {
-                self.inner
-                    .write_with_checkpoint(stream, mode, records.clone(), checkpoint.clone())
-            })
-            .await
-    }
-
-    async fn prepare_write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<PreparedWrite, ConnectorError> {
-        self.inner.prepare_write(stream, mode, records).await
-    }
-
-    async fn write_prepared(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        batch: PreparedWrite,
-        checkpoint: Option<TargetCheckpoint>,
-    ) -> Result<WriteReport, ConnectorError> {
-        if !mode.idempotent() && !self.retry_inserts {
-            return self
-                .inner
-                .write_prepared(stream, mode, batch, checkpoint)
-                .await;
-        }
-        // A retried write needs the records again; the prepared work cannot be copied.
-        let (records, _) = batch.into_parts::<()>();
-        write_records(self, stream, mode, records, checkpoint).await
     }
 }
 

@@ -4,12 +4,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use serde_json::Value;
 
-use crate::capability::Capabilities;
-use crate::connector::{Connector, HealthReport, Layer, PreparedWrite, TargetCheckpoint};
+use crate::connector::{Connector, HealthReport, Layer, LayeredConnector, WriteRequest};
 use crate::error::{ConnectorError, Operation};
-use crate::record::{Checkpoint, ReadRequest, Record, RecordBatchStream, WriteMode, WriteReport};
+use crate::record::{ReadRequest, ReadStream, WriteReport};
 use crate::schema::Catalog;
 
 /// The deadlines of [`TimeoutLayer`]. A timed-out operation fails with a
@@ -85,17 +83,11 @@ async fn within<T>(
 }
 
 #[async_trait]
-impl<C: Connector> Connector for Timeout<C> {
-    fn connector_type(&self) -> &str {
-        self.inner.connector_type()
-    }
+impl<C: Connector> LayeredConnector for Timeout<C> {
+    type Inner = C;
 
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn spec(&self) -> Value {
-        self.inner.spec()
+    fn inner(&self) -> &C {
+        &self.inner
     }
 
     async fn check(&self) -> HealthReport {
@@ -118,7 +110,7 @@ impl<C: Connector> Connector for Timeout<C> {
         .await
     }
 
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
         let deadline = self.deadlines.read_batch;
         let stream_name = request.stream.clone();
         let inner = within(Operation::Read, deadline, self.inner.read(request))
@@ -143,66 +135,12 @@ impl<C: Connector> Connector for Timeout<C> {
         Ok(batches.boxed())
     }
 
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        let stream = request.stream.clone();
         within(
             Operation::Write,
             self.deadlines.write,
-            self.inner.write(stream, mode, records),
-        )
-        .await
-        .map_err(|e| e.with_stream(stream))
-    }
-
-    fn commits_checkpoints(&self) -> bool {
-        self.inner.commits_checkpoints()
-    }
-
-    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
-        self.inner.load_checkpoint(key).await
-    }
-
-    async fn write_with_checkpoint(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-        checkpoint: TargetCheckpoint,
-    ) -> Result<WriteReport, ConnectorError> {
-        within(
-            Operation::Write,
-            self.deadlines.write,
-            self.inner
-                .write_with_checkpoint(stream, mode, records, checkpoint),
-        )
-        .await
-        .map_err(|e| e.with_stream(stream))
-    }
-
-    async fn prepare_write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<PreparedWrite, ConnectorError> {
-        self.inner.prepare_write(stream, mode, records).await
-    }
-
-    async fn write_prepared(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        batch: PreparedWrite,
-        checkpoint: Option<TargetCheckpoint>,
-    ) -> Result<WriteReport, ConnectorError> {
-        within(
-            Operation::Write,
-            self.deadlines.write,
-            self.inner.write_prepared(stream, mode, batch, checkpoint),
+            self.inner.write(request),
         )
         .await
         .map_err(|e| e.with_stream(stream))

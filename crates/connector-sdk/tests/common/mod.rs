@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use connector_sdk::{
     Capabilities, Catalog, Checkpoint, Connector, ConnectorError, ErrorKind, Field, FieldType,
-    HealthReport, Operation, Page, ReadRequest, Record, RecordBatchStream, RecordOutcome,
-    RetryPolicy, StreamDescriptor, WriteMode, WriteReport, paged_stream,
+    HealthReport, Operation, Page, ReadRequest, ReadStream, Record, RecordOutcome, RetryPolicy,
+    StreamDescriptor, WriteCapabilities, WriteMode, WriteReport, WriteRequest, paged_stream,
 };
 use serde_json::{Value, json};
 
@@ -59,6 +59,7 @@ pub struct Behaviour {
 
 pub struct MemoryConnector {
     rows: std::sync::Arc<Mutex<BTreeMap<i64, Record>>>,
+    checkpoints: Mutex<BTreeMap<String, Checkpoint>>,
     pub faults: Mutex<Faults>,
     pub behaviour: Behaviour,
     pub check_calls: AtomicUsize,
@@ -76,6 +77,7 @@ impl MemoryConnector {
             .collect();
         Self {
             rows: std::sync::Arc::new(Mutex::new(rows)),
+            checkpoints: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(Faults::default()),
             behaviour: Behaviour::default(),
             check_calls: AtomicUsize::new(0),
@@ -163,7 +165,10 @@ impl Connector for MemoryConnector {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL
+        Capabilities {
+            write: WriteCapabilities::ALL.with_checkpoint(),
+            ..Capabilities::ALL
+        }
     }
 
     fn spec(&self) -> Value {
@@ -202,7 +207,7 @@ impl Connector for MemoryConnector {
         Ok(Catalog::new(vec![Self::descriptor()]))
     }
 
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
         if request.stream != STREAM {
             return Err(ConnectorError::not_found(Operation::Read, "no such stream")
                 .with_stream(request.stream));
@@ -257,25 +262,39 @@ impl Connector for MemoryConnector {
         ))
     }
 
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
         self.write_calls.fetch_add(1, Ordering::SeqCst);
         self.fault(|f| &mut f.write)?;
-        if stream != STREAM {
+        if request.stream != STREAM {
             return Err(
-                ConnectorError::not_found(Operation::Write, "no such stream").with_stream(stream),
+                ConnectorError::not_found(Operation::Write, "no such stream")
+                    .with_stream(request.stream),
             );
         }
-        let mut rows = self.rows.lock().unwrap();
-        let outcomes: Vec<RecordOutcome> = records
+        // The batch applies to a copy of the table, which replaces it with the checkpoint
+        // once the commit hook agreed: all or nothing, like a transaction.
+        let mut rows = self.rows.lock().unwrap().clone();
+        let outcomes: Vec<RecordOutcome> = request
+            .batch
+            .to_records()
             .into_iter()
-            .map(|r| self.apply(&mut rows, mode, r))
+            .map(|r| self.apply(&mut rows, request.mode, r))
             .filter(|o| !self.behaviour.drop_rejects || o.is_ok())
             .collect();
+        if let Some(checkpoint) = &request.checkpoint {
+            checkpoint.before_commit(&outcomes).await?;
+        }
+        *self.rows.lock().unwrap() = rows;
+        if let Some(checkpoint) = request.checkpoint {
+            self.checkpoints
+                .lock()
+                .unwrap()
+                .insert(checkpoint.key, checkpoint.checkpoint);
+        }
         Ok(WriteReport::new(outcomes))
+    }
+
+    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
+        Ok(self.checkpoints.lock().unwrap().get(key).cloned())
     }
 }
