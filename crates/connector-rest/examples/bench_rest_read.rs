@@ -138,7 +138,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut records, mut pages) = (0u64, 0u64);
     while let Some(batch) = batches.next().await {
         let batch = batch?;
-        records += batch.records.len() as u64;
+        records += batch.batch.len() as u64;
         pages += 1;
     }
     let seconds = started.elapsed().as_secs_f64();

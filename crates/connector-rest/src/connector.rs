@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use connector_sdk::{
     BuildContext, Capabilities, Catalog, Connector, ConnectorError, ConnectorExt, ConnectorFactory,
-    ErrorKind, HealthReport, ObserveLayer, Operation, RateLimitLayer, ReadRequest, Record,
-    RecordBatchStream, RetryPolicy, TimeoutLayer, WriteCapabilities, WriteMode, WriteReport,
+    ErrorKind, HealthReport, ObserveLayer, Operation, RateLimitLayer, ReadRequest, ReadStream,
+    Record, RetryPolicy, TimeoutLayer, WriteCapabilities, WriteReport, WriteRequest,
 };
 use reqwest::Method;
 use serde_json::Value;
@@ -194,7 +194,7 @@ impl Connector for RestConnector {
         Ok(Catalog::new(streams))
     }
 
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
         let stream = self.stream(&request.stream, Operation::Read)?.clone();
         let incremental = match (&stream.incremental, &request.cursor_field) {
             (Some(plan), Some(asked)) if *asked != plan.cursor_field => {
@@ -238,14 +238,25 @@ impl Connector for RestConnector {
         ))
     }
 
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
-        let compiled = self.stream(stream, Operation::Write)?;
-        write::write(&self.http, compiled, mode, records, &self.plan.retry).await
+    /// Sends `request.batch` (its JSON view, converted once) to the stream's endpoint of
+    /// `request.mode`. A REST API has no transaction to commit a checkpoint with the
+    /// records, so a request carrying one is refused before anything is sent.
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        if request.checkpoint.is_some() {
+            return Err(request.unsupported(
+                "a REST API has no transaction to commit a checkpoint with the records \
+                 (write.checkpoint is not supported); nothing was sent",
+            ));
+        }
+        let compiled = self.stream(&request.stream, Operation::Write)?;
+        write::write(
+            &self.http,
+            compiled,
+            request.mode,
+            &request.batch,
+            &self.plan.retry,
+        )
+        .await
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use connector_sdk::{
-    ConnectorError, Operation, Page, Record, RecordBatchStream, RetryPolicy, paged_stream,
+    ConnectorError, Operation, Page, ReadStream, Record, RetryPolicy, paged_stream,
 };
 use reqwest::Url;
 use reqwest::header::HeaderMap;
@@ -224,7 +224,7 @@ pub(crate) fn read_stream(
     incremental: Option<Incremental>,
     batch_size: usize,
     policy: RetryPolicy,
-) -> RecordBatchStream {
+) -> ReadStream {
     let start = Position::Page(PagePosition {
         token: stream.paginator.start(),
         page: 1,

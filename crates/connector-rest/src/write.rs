@@ -13,7 +13,7 @@
 //!   never sent twice.
 
 use connector_sdk::{
-    ConnectorError, ErrorKind, Operation, Record, RecordOutcome, RetryPolicy, WriteMode,
+    Batch, ConnectorError, ErrorKind, Operation, Record, RecordOutcome, RetryPolicy, WriteMode,
     WriteReport,
 };
 use reqwest::Method;
@@ -43,15 +43,17 @@ fn target(stream: &CompiledStream, mode: WriteMode) -> Result<&WriteTarget, Conn
     })
 }
 
-/// Writes `records` to `stream` in `mode`.
+/// Writes the records of `batch` to `stream` in `mode`. The batch's JSON view is built
+/// once, after the endpoint is known to exist.
 pub(crate) async fn write(
     http: &Http,
     stream: &CompiledStream,
     mode: WriteMode,
-    records: Vec<Record>,
+    batch: &Batch,
     policy: &RetryPolicy,
 ) -> Result<WriteReport, ConnectorError> {
     let target = target(stream, mode)?;
+    let records = batch.to_records();
     let mut writer = Writer {
         http,
         policy,

@@ -6,7 +6,7 @@ mod common;
 use std::sync::atomic::Ordering;
 
 use common::{AuthMode, CLIENT_ID, TOKEN, USER, build, config, ids, read_all, spawn};
-use connector_sdk::{ErrorKind, ReadRequest, RecordOutcome, WriteMode};
+use connector_sdk::{ConnectorExt, ErrorKind, ReadRequest, RecordOutcome, WriteMode};
 use serde_json::{Value, json};
 
 fn stream() -> Value {
@@ -129,7 +129,7 @@ async fn credentials_echoed_by_the_server_never_reach_a_rejection_reason() {
     );
     let connector = build(cfg).await;
     let report = connector
-        .write(
+        .write_records(
             "echo",
             WriteMode::Insert,
             vec![common::record(json!({"id": 1}))],

@@ -115,9 +115,7 @@ async fn build(config: Value, egress: EgressPolicy) -> Result<Arc<dyn Connector>
         .await
 }
 
-async fn read(
-    connector: &dyn Connector,
-) -> Result<Vec<connector_sdk::RecordBatch>, ConnectorError> {
+async fn read(connector: &dyn Connector) -> Result<Vec<connector_sdk::ReadBatch>, ConnectorError> {
     read_all(connector, ReadRequest::full("items")).await
 }
 

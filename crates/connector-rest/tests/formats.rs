@@ -20,7 +20,7 @@ async fn ndjson_pages_are_read_by_content_type() {
         .await
         .unwrap();
     assert_eq!(ids(&batches), vec![1, 2, 3, 4, 5]);
-    assert_eq!(batches[0].records[0]["email"], "c1@example.com");
+    assert_eq!(batches[0].records()[0]["email"], "c1@example.com");
 }
 
 #[tokio::test]
@@ -35,7 +35,7 @@ async fn csv_bodies_become_string_records() {
         let batches = read_all(connector.as_ref(), ReadRequest::full("c"))
             .await
             .unwrap();
-        let records: Vec<_> = batches.iter().flat_map(|b| &b.records).collect();
+        let records: Vec<_> = batches.iter().flat_map(|b| b.records()).collect();
         assert_eq!(records.len(), 3, "{format:?}");
         assert_eq!(records[2]["id"], "3");
         assert_eq!(records[0]["name"], "customer 1, Esq.");

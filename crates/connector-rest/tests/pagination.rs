@@ -176,7 +176,7 @@ async fn pages_larger_than_the_batch_size_are_split() {
     )
     .await
     .unwrap();
-    let sizes: Vec<usize> = batches.iter().map(|b| b.records.len()).collect();
+    let sizes: Vec<usize> = batches.iter().map(|b| b.batch.len()).collect();
     assert_eq!(sizes, vec![2, 2, 1]);
     assert_eq!(ids(&batches), vec![1, 2, 3, 4, 5]);
 }

@@ -124,7 +124,7 @@ async fn malformed_json_is_a_data_error_naming_the_page() {
     let mut stream = connector.read(ReadRequest::full("b")).await.unwrap();
     use futures::StreamExt;
     let first = stream.next().await.unwrap().unwrap();
-    assert_eq!(first.records.len(), 1, "page 1 is delivered");
+    assert_eq!(first.batch.len(), 1, "page 1 is delivered");
     let err = stream.next().await.unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Data, "{err}");
     assert!(

@@ -6,8 +6,10 @@ mod common;
 use std::sync::atomic::Ordering;
 
 use common::{build, config, customer, record, spawn};
-use connector_sdk::{ErrorKind, RecordOutcome, WriteMode};
-use serde_json::json;
+use connector_sdk::{
+    Checkpoint, ConnectorExt, ErrorKind, RecordOutcome, TargetCheckpoint, WriteMode, WriteRequest,
+};
+use serde_json::{Value, json};
 
 fn stream() -> serde_json::Value {
     json!([{"name": "customers", "path": "/customers", "records": "$.data",
@@ -32,7 +34,7 @@ async fn per_record_writes_reject_only_the_refused_record() {
         record(customer(1)),
     ];
     let report = connector
-        .write("customers", WriteMode::Insert, records)
+        .write_records("customers", WriteMode::Insert, records)
         .await
         .unwrap();
     assert_eq!(report.outcomes.len(), 4);
@@ -59,7 +61,7 @@ async fn path_templates_take_record_fields_and_a_missing_one_rejects_the_record(
     let (server, base) = spawn(2).await;
     let connector = build(config(&base, stream())).await;
     let report = connector
-        .write(
+        .write_records(
             "customers",
             WriteMode::Update,
             vec![
@@ -89,7 +91,7 @@ async fn path_templates_take_record_fields_and_a_missing_one_rejects_the_record(
     );
 
     let err = connector
-        .write("customers", WriteMode::Upsert, vec![record(customer(5))])
+        .write_records("customers", WriteMode::Upsert, vec![record(customer(5))])
         .await
         .unwrap_err();
     assert_eq!(
@@ -111,7 +113,7 @@ async fn batch_writes_report_per_item_errors() {
         record(customer(5)),
     ];
     let report = connector
-        .write("bulk", WriteMode::Insert, records)
+        .write_records("bulk", WriteMode::Insert, records)
         .await
         .unwrap();
     let ok: Vec<bool> = report.outcomes.iter().map(RecordOutcome::is_ok).collect();
@@ -131,7 +133,7 @@ async fn a_batch_refused_as_a_whole_shares_the_outcome() {
     let connector = build(config(&base, stream())).await;
     server.faults.lock().unwrap().push_back((400, None));
     let report = connector
-        .write(
+        .write_records(
             "bulk",
             WriteMode::Insert,
             vec![
@@ -162,7 +164,7 @@ async fn an_insert_is_not_retried_after_a_server_error_but_an_update_is() {
     let connector = build(config(&base, stream())).await;
     server.faults.lock().unwrap().push_back((500, None));
     let report = connector
-        .write(
+        .write_records(
             "customers",
             WriteMode::Insert,
             vec![record(customer(7)), record(customer(8))],
@@ -176,7 +178,7 @@ async fn an_insert_is_not_retried_after_a_server_error_but_an_update_is() {
 
     server.faults.lock().unwrap().push_back((503, None));
     let report = connector
-        .write(
+        .write_records(
             "customers",
             WriteMode::Update,
             vec![record(json!({"id": 1, "name": "after retry"}))],
@@ -194,8 +196,56 @@ async fn refused_credentials_fail_the_write_as_a_whole() {
     cfg["auth"]["token"] = json!("local:wrong-token");
     let connector = build(cfg).await;
     let err = connector
-        .write("customers", WriteMode::Insert, vec![record(customer(1))])
+        .write_records("customers", WriteMode::Insert, vec![record(customer(1))])
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
+}
+
+#[tokio::test]
+async fn a_write_carrying_a_checkpoint_is_refused_before_anything_is_sent() {
+    let (server, base) = spawn(0).await;
+    let connector = build(config(&base, stream())).await;
+    assert!(!connector.capabilities().write.checkpoint);
+    let checkpoint = TargetCheckpoint::new("flow-1", Checkpoint(json!({"cursor": 3})));
+    for stream in ["customers", "bulk"] {
+        let request = WriteRequest::new(stream, WriteMode::Insert, vec![record(customer(1))])
+            .with_checkpoint(checkpoint.clone());
+        let err = connector.write(request).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert!(err.detail().contains("checkpoint"), "{err}");
+    }
+    assert_eq!(server.data_requests.load(Ordering::SeqCst), 0);
+    assert!(server.customers.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn typed_columns_are_written_as_their_json_view() {
+    let (server, base) = spawn(0).await;
+    let connector = build(config(&base, stream())).await;
+    let written = vec![
+        record(
+            json!({"id": 30, "name": "a", "email": "a@example.com", "score": 1.5, "tags": ["x"]}),
+        ),
+        record(
+            json!({"id": 31, "name": null, "email": "b@example.com", "score": 2.0, "address": {"city": "Oslo"}}),
+        ),
+    ];
+    let batch = connector_sdk::Batch::from_records(&written);
+    assert!(
+        !connector_sdk::batch::is_json(batch.column("id").unwrap().0),
+        "the id column is typed"
+    );
+    let report = connector
+        .write(WriteRequest::new("bulk", WriteMode::Insert, batch))
+        .await
+        .unwrap();
+    assert_eq!(report.ok_count(), 2);
+    let bodies = server.bodies.lock().unwrap().clone();
+    assert_eq!(
+        bodies,
+        vec![
+            json!({"records": [Value::Object(written[0].clone()), Value::Object(written[1].clone())]})
+        ]
+    );
 }

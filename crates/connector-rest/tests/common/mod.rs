@@ -17,7 +17,7 @@ use axum::routing::{get, post, put};
 use base64::Engine;
 use connector_rest::RestConnectorFactory;
 use connector_sdk::{
-    Connector, ConnectorError, ConnectorFactory, ReadRequest, Record, RecordBatch, Secret,
+    Connector, ConnectorError, ConnectorFactory, ReadBatch, ReadRequest, Record, Secret,
     SecretSource,
 };
 use futures::StreamExt;
@@ -585,7 +585,7 @@ pub async fn build(config: Value) -> Arc<dyn Connector> {
 pub async fn read_all(
     connector: &dyn Connector,
     request: ReadRequest,
-) -> Result<Vec<RecordBatch>, ConnectorError> {
+) -> Result<Vec<ReadBatch>, ConnectorError> {
     let mut stream = connector.read(request).await?;
     let mut batches = Vec::new();
     while let Some(batch) = stream.next().await {
@@ -594,10 +594,10 @@ pub async fn read_all(
     Ok(batches)
 }
 
-pub fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+pub fn ids(batches: &[ReadBatch]) -> Vec<i64> {
     batches
         .iter()
-        .flat_map(|b| &b.records)
+        .flat_map(|b| b.records())
         .map(|r| r["id"].as_i64().unwrap_or(-1))
         .collect()
 }
