@@ -7,7 +7,7 @@
 //! ```
 //! Environment: `BENCH_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`),
 //! `BENCH_ROWS` (default 1,000,000), `BENCH_BATCH` (default 5,000), `BENCH_CHECKPOINT=1`
-//! (write each batch with `write_with_checkpoint`, in one transaction with a checkpoint, as
+//! (write each batch with a checkpoint, in one transaction, as
 //! a flow does), `BENCH_WRITE_ONLY=1` (read every batch first, then time the writes alone).
 //!
 //! The connector's target table and the pipe's are both `LIKE src INCLUDING ALL` (same
@@ -19,7 +19,8 @@ use std::time::Instant;
 
 use connector_sdk::connector::TargetCheckpoint;
 use connector_sdk::{
-    Checkpoint, ConnectorFactory, EnvFileSecretSource, ReadRequest, Record, WriteMode, WriteReport,
+    Batch, Checkpoint, ConnectorFactory, EnvFileSecretSource, ReadRequest, WriteMode, WriteReport,
+    WriteRequest,
 };
 use connector_sql::SqlConnectorFactory;
 use futures::StreamExt;
@@ -133,18 +134,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     let rss_before = peak_rss_mib();
-    let write = |records: Vec<Record>, checkpoint: Option<Checkpoint>| {
+    let write = |batch: Batch, checkpoint: Option<Checkpoint>| {
         let connector = connector.clone();
+        let checkpoint = with_checkpoint
+            .then(|| TargetCheckpoint::new("bench", checkpoint.unwrap_or(Checkpoint(json!({})))));
         async move {
-            if with_checkpoint {
-                let checkpoint =
-                    TargetCheckpoint::new("bench", checkpoint.unwrap_or(Checkpoint(json!({}))));
-                connector
-                    .write_with_checkpoint("dst", WriteMode::Insert, records, checkpoint)
-                    .await
-            } else {
-                connector.write("dst", WriteMode::Insert, records).await
-            }
+            connector
+                .write(
+                    WriteRequest::new("dst", WriteMode::Insert, batch)
+                        .with_checkpoint_option(checkpoint),
+                )
+                .await
         }
     };
     let mut written = 0usize;
@@ -162,20 +162,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut batches = Vec::new();
         while let Some(next) = stream.next().await {
             let next = next?;
-            batches.push((next.records, next.checkpoint));
+            batches.push((next.batch, next.checkpoint));
         }
         drop(stream);
         cpu_before = (own_cpu_secs(), server_cpu_secs());
         started = Instant::now();
-        for (records, checkpoint) in batches {
-            count(write(records, checkpoint).await?);
+        for (batch, checkpoint) in batches {
+            count(write(batch, checkpoint).await?);
         }
     } else {
         cpu_before = (own_cpu_secs(), server_cpu_secs());
         started = Instant::now();
         while let Some(next) = stream.next().await {
             let next = next?;
-            count(write(next.records, next.checkpoint).await?);
+            count(write(next.batch, next.checkpoint).await?);
         }
     }
     let connector_secs = started.elapsed().as_secs_f64();

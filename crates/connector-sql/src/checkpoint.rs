@@ -6,7 +6,7 @@
 //!
 //! ## Why one transaction with savepoints
 //!
-//! [`crate::SqlConnector`]'s `write_with_checkpoint` runs the whole batch in **one**
+//! A [`crate::SqlConnector`] write carrying a checkpoint runs the whole batch in **one**
 //! transaction ([`crate::transaction::Scope::transaction`]): every chunk of rows in a
 //! savepoint of it, bad rows isolated by rolling a refused chunk back to its savepoint and
 //! splitting it (as plain writes do with separate commits), then the checkpoint upserted,

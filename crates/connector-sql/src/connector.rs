@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use connector_sdk::connector::TargetCheckpoint;
 use connector_sdk::{
     BuildContext, Capabilities, Catalog, Checkpoint, Connector, ConnectorError, ConnectorFactory,
-    HealthReport, Operation, PreparedWrite, ReadRequest, Record, RecordBatchStream, SecretSource,
-    WriteMode, WriteReport,
+    HealthReport, Operation, ReadRequest, ReadStream, Record, SecretSource, WriteCapabilities,
+    WriteMode, WriteReport, WriteRequest,
 };
 use serde_json::Value;
 use tokio::sync::{OnceCell, RwLock};
@@ -294,8 +294,17 @@ impl Connector for SqlConnector {
         "sql"
     }
 
+    /// Every operation; PostgreSQL, MySQL/MariaDB and SQLite also keep checkpoints in the
+    /// target database, committed with the rows (SQL Server does not yet).
     fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL
+        let write = match self.engine {
+            Engine::Mssql => WriteCapabilities::ALL,
+            _ => WriteCapabilities::ALL.with_checkpoint(),
+        };
+        Capabilities {
+            write,
+            ..Capabilities::ALL
+        }
     }
 
     fn spec(&self) -> Value {
@@ -371,7 +380,7 @@ impl Connector for SqlConnector {
         Ok(Catalog::new(streams))
     }
 
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
         let stream = request.stream.clone();
         let with_stream = |e: ConnectorError| e.with_stream(stream.clone());
         let resolved = self
@@ -435,73 +444,22 @@ impl Connector for SqlConnector {
         Ok(read::spawn(db, self.config.clone(), plan, batcher))
     }
 
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
-        self.write_batch(stream, mode, records, None, None).await
-    }
-
-    /// PostgreSQL, MySQL/MariaDB and SQLite keep checkpoints in the target database; SQL
-    /// Server does not yet.
-    fn commits_checkpoints(&self) -> bool {
-        self.engine != Engine::Mssql
-    }
-
-    /// Writes the batch and upserts the checkpoint in one transaction, bad rows isolated in
-    /// savepoints; see [`crate::checkpoint`] for why this design.
-    async fn write_with_checkpoint(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-        checkpoint: TargetCheckpoint,
-    ) -> Result<WriteReport, ConnectorError> {
-        self.write_batch(stream, mode, records, None, Some(checkpoint))
-            .await
-    }
-
-    /// Groups, checks and (PostgreSQL) encodes the records for `COPY`: the CPU work of the
-    /// write, done while the batch before is being written.
-    async fn prepare_write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<PreparedWrite, ConnectorError> {
-        if records.is_empty() {
-            return Ok(PreparedWrite::plain(records));
+    /// Writes the batch; with a checkpoint, upserts it in the same transaction, bad rows
+    /// isolated in savepoints (see [`crate::checkpoint`] for why this design).
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        if request.checkpoint.is_some() && !self.capabilities().write.checkpoint {
+            return Err(request.unsupported(format!(
+                "{} targets do not keep checkpoints with the rows",
+                self.engine
+            )));
         }
-        let work = self.prepare_batch(stream, mode, &records).await?;
-        Ok(match work.prepared.needs_records() {
-            true => PreparedWrite::with_work(records, work),
-            // Encoded: the records are freed here, by the thread that made them (cheaper
-            // than from the thread that writes).
-            false => PreparedWrite::consumed(records.len(), work),
-        })
-    }
-
-    async fn write_prepared(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        batch: PreparedWrite,
-        checkpoint: Option<TargetCheckpoint>,
-    ) -> Result<WriteReport, ConnectorError> {
-        let given = batch.len();
-        let (records, work) = batch.into_parts::<PreparedBatch>();
-        let work = work.filter(|work| work.stream == stream && work.mode == mode);
-        if work.is_none() && records.len() != given {
-            return Err(ConnectorError::config(
-                Operation::Write,
-                "a batch prepared for another write cannot be written here",
-            )
-            .with_stream(stream));
-        }
-        // A batch not prepared here (or prepared for another write) is prepared now.
-        self.write_batch(stream, mode, records, work.map(|work| *work), checkpoint)
+        let WriteRequest {
+            stream,
+            mode,
+            batch,
+            checkpoint,
+        } = request;
+        self.write_batch(&stream, mode, batch.to_records(), checkpoint)
             .await
     }
 
@@ -514,76 +472,49 @@ impl Connector for SqlConnector {
 }
 
 impl SqlConnector {
-    /// Groups, checks and (PostgreSQL) encodes `records` for a write to `stream` in `mode`.
-    async fn prepare_batch(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: &[Record],
-    ) -> Result<PreparedBatch, ConnectorError> {
-        let with_stream = |e: ConnectorError| e.with_stream(stream);
-        let info = self.writable(stream).await.map_err(with_stream)?;
-        let prepared = write::prepare(self.engine, &info, mode, records).map_err(with_stream)?;
-        Ok(PreparedBatch {
-            stream: stream.to_owned(),
-            mode,
-            info,
-            prepared,
-        })
-    }
-
-    /// Writes `records` (as `batch` prepared them, else prepared here) and, with a
-    /// `checkpoint`, upserts it in the same transaction, bad rows isolated in savepoints;
-    /// see [`crate::checkpoint`] for why this design.
+    /// Writes `records` to `stream` in `mode` and, with a `checkpoint`, upserts it in the
+    /// same transaction, bad rows isolated in savepoints; see [`crate::checkpoint`] for why
+    /// this design.
     async fn write_batch(
         &self,
         stream: &str,
         mode: WriteMode,
         records: Vec<Record>,
-        batch: Option<PreparedBatch>,
         checkpoint: Option<TargetCheckpoint>,
     ) -> Result<WriteReport, ConnectorError> {
         let with_stream = |e: ConnectorError| e.with_stream(stream);
         if let Some(checkpoint) = &checkpoint {
             checkpoint::check_key(&checkpoint.key, Operation::Write)?;
         }
-        let batch = match batch {
-            Some(batch) => Some(batch),
-            None if records.is_empty() => None,
-            None => Some(self.prepare_batch(stream, mode, &records).await?),
+        let info = match records.is_empty() {
+            true => None,
+            false => Some(self.writable(stream).await.map_err(with_stream)?),
+        };
+        let prepare = |info: &TableInfo| {
+            write::prepare(self.engine, info, mode, &records).map_err(with_stream)
         };
         let Some(checkpoint) = checkpoint else {
-            let Some(batch) = batch else {
+            let Some(info) = info else {
                 return Ok(WriteReport::default());
             };
+            let prepared = prepare(&info)?;
             let db = self.db(Operation::Write).await?;
             let scope = Scope::autocommit();
-            return write::apply(
-                db,
-                &self.config,
-                &batch.info,
-                batch.prepared,
-                records,
-                &scope,
-            )
-            .await
-            .map_err(with_stream);
+            return write::apply(db, &self.config, &info, prepared, records, &scope)
+                .await
+                .map_err(with_stream);
         };
+        let prepared = info.as_deref().map(prepare).transpose()?;
         let table = self.checkpoint_table(Operation::Write).await?;
         let db = self.db(Operation::Write).await?;
         let scope = Scope::transaction(db, &self.config).await?;
-        let report = match batch {
-            Some(batch) => write::apply(
-                db,
-                &self.config,
-                &batch.info,
-                batch.prepared,
-                records,
-                &scope,
-            )
-            .await
-            .map_err(with_stream)?,
-            None => WriteReport::default(),
+        let report = match (info, prepared) {
+            (Some(info), Some(prepared)) => {
+                write::apply(db, &self.config, &info, prepared, records, &scope)
+                    .await
+                    .map_err(with_stream)?
+            }
+            _ => WriteReport::default(),
         };
         // The caller's hook sees the outcomes before the commit (the flow engine stores the
         // rejects there); its error rolls the batch back with the dropped transaction.
@@ -596,15 +527,6 @@ impl SqlConnector {
             .map_err(with_stream)?;
         Ok(report)
     }
-}
-
-/// A write prepared by [`SqlConnector`]'s `prepare_write`, for the stream and mode it was
-/// prepared for.
-struct PreparedBatch {
-    stream: String,
-    mode: WriteMode,
-    info: Arc<TableInfo>,
-    prepared: write::PreparedTableWrite,
 }
 
 /// Whether `listed` (schema-qualified by the catalog) is `configured` (schema optional,

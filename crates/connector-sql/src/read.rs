@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 
 use connector_sdk::{
-    Checkpoint, ConnectorError, FieldType, Operation, Record, RecordBatch, RecordBatchStream,
+    Checkpoint, ConnectorError, FieldType, Operation, ReadBatch, ReadStream, Record,
 };
 use futures::StreamExt as _;
 use serde_json::{Map, Value};
@@ -292,7 +292,7 @@ impl Batcher {
     }
 
     /// Adds a record; returns a full batch when this record starts the next one.
-    pub fn push(&mut self, record: Record) -> Option<RecordBatch> {
+    pub fn push(&mut self, record: Record) -> Option<ReadBatch> {
         let full = if self.batch.len() >= self.batch_size {
             Some(self.emit(Some(&record)))
         } else {
@@ -313,7 +313,7 @@ impl Batcher {
     }
 
     /// The last, partial batch (none when empty).
-    pub fn finish(mut self) -> Option<RecordBatch> {
+    pub fn finish(mut self) -> Option<ReadBatch> {
         if self.batch.is_empty() {
             None
         } else {
@@ -321,7 +321,7 @@ impl Batcher {
         }
     }
 
-    fn emit(&mut self, next: Option<&Record>) -> RecordBatch {
+    fn emit(&mut self, next: Option<&Record>) -> ReadBatch {
         let records = std::mem::replace(
             &mut self.batch,
             Vec::with_capacity(self.batch_size.min(100_000)),
@@ -360,7 +360,7 @@ impl Batcher {
                 self.checkpoint = checkpoint;
             }
         }
-        RecordBatch::new(self.stream.clone(), records, self.checkpoint.clone())
+        ReadBatch::new(self.stream.clone(), records, self.checkpoint.clone())
     }
 }
 
@@ -395,7 +395,7 @@ fn pg_literal(value: &Value) -> Result<String, ConnectorError> {
     Ok(out)
 }
 
-type Sender = mpsc::Sender<Result<RecordBatch, ConnectorError>>;
+type Sender = mpsc::Sender<Result<ReadBatch, ConnectorError>>;
 
 /// Starts a read: the producer task runs the query and sends batches.
 pub fn spawn(
@@ -403,7 +403,7 @@ pub fn spawn(
     config: std::sync::Arc<SqlConfig>,
     plan: ReadPlan,
     batcher: Batcher,
-) -> RecordBatchStream {
+) -> ReadStream {
     let (tx, rx) = mpsc::channel(1);
     let stream_name = batcher.stream.clone();
     let producer = async move {
@@ -420,7 +420,7 @@ pub fn spawn(
 }
 
 /// Sends a batch; `false` when the consumer is gone (the read stops).
-async fn send(tx: &Sender, batch: Option<RecordBatch>) -> bool {
+async fn send(tx: &Sender, batch: Option<ReadBatch>) -> bool {
     match batch {
         Some(batch) => tx.send(Ok(batch)).await.is_ok(),
         None => true,
@@ -830,7 +830,7 @@ mod tests {
             batches[0].checkpoint.as_ref().unwrap().0,
             json!({"cursor_field": "c", "cursor": 2, "key": {"id": 2}})
         );
-        assert_eq!(batches[1].records.len(), 1);
+        assert_eq!(batches[1].batch.len(), 1);
         assert_eq!(
             batches[1].checkpoint.as_ref().unwrap().0,
             json!({"cursor_field": "c", "cursor": 2, "key": {"id": 3}})

@@ -186,8 +186,7 @@ fn check_values(record: &Record, columns: &[(&str, &FieldType)]) -> Result<(), S
     Ok(())
 }
 
-/// The CPU work of a write, done before any I/O (and possibly ahead of it, see
-/// [`connector_sdk::Connector::prepare_write`]): the records grouped by the columns they
+/// The CPU work of a write, done before any I/O: the records grouped by the columns they
 /// carry and checked, on PostgreSQL encoded for `COPY`; the records refused on the way.
 #[derive(Debug)]
 pub struct PreparedTableWrite {

@@ -6,6 +6,8 @@
 
 mod common;
 
+use connector_sdk::ConnectorExt as _;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -79,7 +81,7 @@ async fn assert_every_use_refused(config: Value, platform: &PlatformDatabase) {
     assert_refusal(&read_error(c.as_ref(), "users").await, &label);
     assert_refusal(&read_error(c.as_ref(), "peek").await, &label);
     let err = c
-        .write(
+        .write_records(
             "users",
             WriteMode::Upsert,
             vec![record(json!({"name": "me", "role": "admin"}))],

@@ -3,6 +3,8 @@
 
 mod common;
 
+use connector_sdk::ConnectorExt as _;
+
 use common::{TestDb, connector, read_all, record};
 use connector_sdk::{ErrorKind, FieldType, ReadRequest, RecordOutcome, WriteMode};
 use serde_json::{Value, json};
@@ -35,14 +37,14 @@ async fn every_write_mode_applies_by_primary_key() {
         .map(|i| record(json!({"id": i, "label": format!("item {i}"), "qty": i})))
         .collect();
     assert_eq!(
-        c.write("items", WriteMode::Insert, rows.clone())
+        c.write_records("items", WriteMode::Insert, rows.clone())
             .await
             .unwrap()
             .ok_count(),
         3
     );
     let report = c
-        .write("items", WriteMode::Insert, rows[..1].to_vec())
+        .write_records("items", WriteMode::Insert, rows[..1].to_vec())
         .await
         .unwrap();
     assert!(
@@ -50,7 +52,7 @@ async fn every_write_mode_applies_by_primary_key() {
         "{report:?}"
     );
     let report = c
-        .write(
+        .write_records(
             "items",
             WriteMode::Upsert,
             vec![
@@ -62,7 +64,7 @@ async fn every_write_mode_applies_by_primary_key() {
         .unwrap();
     assert_eq!(report.ok_count(), 2);
     let report = c
-        .write(
+        .write_records(
             "items",
             WriteMode::Update,
             vec![
@@ -84,7 +86,7 @@ async fn every_write_mode_applies_by_primary_key() {
         }
     ));
     let report = c
-        .write(
+        .write_records(
             "items",
             WriteMode::Delete,
             vec![record(json!({"id": 3})), record(json!({"id": 99}))],
@@ -158,7 +160,7 @@ async fn values_round_trip_exactly() {
     }));
     // u64::MAX does not fit the 64-bit signed bind: rejected with a reason, the rest written.
     let report = c
-        .write(
+        .write_records(
             "kinds",
             WriteMode::Insert,
             vec![full.clone(), nulls.clone()],
@@ -172,7 +174,7 @@ async fn values_round_trip_exactly() {
     let mut full = full;
     full.insert("big".into(), json!(9223372036854775807i64));
     let report = c
-        .write(
+        .write_records(
             "kinds",
             WriteMode::Upsert,
             vec![full.clone(), nulls.clone()],
@@ -198,7 +200,7 @@ async fn a_bad_record_in_a_batch_is_rejected_alone_with_the_database_reason() {
             .collect();
         rows[137] = record(json!({"id": 137, "score": -1, "label": "ok"}));
         rows[512] = record(json!({"id": 512, "score": 5, "label": "far too long"}));
-        let report = c.write("scores", mode, rows).await.unwrap();
+        let report = c.write_records("scores", mode, rows).await.unwrap();
         let rejected: Vec<(usize, String)> = report
             .outcomes
             .iter()
@@ -258,7 +260,7 @@ async fn identifier_injection_fails_safely() {
         "\"victim\"\"; DROP TABLE victim; --\"",
     ] {
         let err = c
-            .write(table, WriteMode::Insert, vec![record(json!({"id": 2}))])
+            .write_records(table, WriteMode::Insert, vec![record(json!({"id": 2}))])
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{table}: {err}");
@@ -268,7 +270,7 @@ async fn identifier_injection_fails_safely() {
         json!({"id": 1, "col`; DROP TABLE victim; --": "x'); DROP TABLE victim; --", "a\"b[c]": "ok"}),
     );
     let report = c
-        .write(weird, WriteMode::Upsert, vec![row.clone()])
+        .write_records(weird, WriteMode::Upsert, vec![row.clone()])
         .await
         .unwrap();
     assert_eq!(report.ok_count(), 1, "{report:?}");
@@ -277,7 +279,7 @@ async fn identifier_injection_fails_safely() {
         vec![row]
     );
     let report = c
-        .write(
+        .write_records(
             weird,
             WriteMode::Insert,
             vec![record(json!({"id`) VALUES (5); DROP TABLE victim; --": 1}))],

@@ -6,6 +6,8 @@
 
 mod common;
 
+use connector_sdk::ConnectorExt as _;
+
 use connector_sdk::{ErrorKind, ReadRequest, RecordOutcome, WriteMode};
 use serde_json::json;
 
@@ -25,14 +27,14 @@ async fn the_connector_reads_and_writes_sql_server_when_one_is_configured() {
         .map(|i| common::record(json!({"id": i, "label": format!("item {i}")})))
         .collect();
     assert_eq!(
-        c.write("items", WriteMode::Upsert, rows.clone())
+        c.write_records("items", WriteMode::Upsert, rows.clone())
             .await
             .unwrap()
             .ok_count(),
         3
     );
     let dup = c
-        .write("items", WriteMode::Insert, rows[..1].to_vec())
+        .write_records("items", WriteMode::Insert, rows[..1].to_vec())
         .await
         .unwrap();
     assert!(matches!(
@@ -45,7 +47,7 @@ async fn the_connector_reads_and_writes_sql_server_when_one_is_configured() {
     let read = common::read_all(c.as_ref(), ReadRequest::full("items")).await;
     assert!(read.len() >= 3);
     let deleted = c
-        .write(
+        .write_records(
             "items",
             WriteMode::Delete,
             rows.iter()

@@ -3,6 +3,8 @@
 
 mod common;
 
+use connector_sdk::ConnectorExt as _;
+
 use common::{TestDb, connector, read_all, record};
 use connector_sdk::{ErrorKind, FieldType, ReadRequest, RecordOutcome, WriteMode};
 use futures::StreamExt;
@@ -32,13 +34,13 @@ async fn every_write_mode_applies_by_primary_key() {
         .map(|i| record(json!({"id": i, "label": format!("item {i}"), "qty": i})))
         .collect();
     let report = c
-        .write("items", WriteMode::Insert, rows.clone())
+        .write_records("items", WriteMode::Insert, rows.clone())
         .await
         .unwrap();
     assert_eq!(report.ok_count(), 3);
     // Inserting again: duplicate keys are rejected one by one with the database's reason.
     let report = c
-        .write("items", WriteMode::Insert, rows[..1].to_vec())
+        .write_records("items", WriteMode::Insert, rows[..1].to_vec())
         .await
         .unwrap();
     match &report.outcomes[0] {
@@ -49,7 +51,7 @@ async fn every_write_mode_applies_by_primary_key() {
         other => panic!("{other:?}"),
     }
     let report = c
-        .write(
+        .write_records(
             "items",
             WriteMode::Upsert,
             vec![
@@ -61,7 +63,7 @@ async fn every_write_mode_applies_by_primary_key() {
         .unwrap();
     assert_eq!(report.ok_count(), 2);
     let report = c
-        .write(
+        .write_records(
             "items",
             WriteMode::Update,
             vec![
@@ -80,7 +82,7 @@ async fn every_write_mode_applies_by_primary_key() {
         }
     ));
     let report = c
-        .write(
+        .write_records(
             "items",
             WriteMode::Delete,
             vec![record(json!({"id": 3})), record(json!({"id": 99}))],
@@ -144,7 +146,7 @@ async fn values_round_trip_exactly() {
         "words": null, "ratio": null
     }));
     let report = c
-        .write(
+        .write_records(
             "kinds",
             WriteMode::Insert,
             vec![full.clone(), nulls.clone()],
@@ -158,7 +160,7 @@ async fn values_round_trip_exactly() {
 
     // Timestamps with an offset are stored as the same instant and read back in UTC.
     let report = c
-        .write(
+        .write_records(
             "kinds",
             WriteMode::Upsert,
             vec![record(json!({"id": 3, "at": "2024-01-01T12:00:00+02:00"}))],
@@ -230,7 +232,7 @@ async fn copy_reads_resume_after_text_cursors_with_quotes_and_backslashes() {
     let mut stream = c.read(request.clone()).await.unwrap();
     let first = stream.next().await.unwrap().unwrap();
     drop(stream);
-    assert_eq!(first.records[1]["name"], json!("b'\\"));
+    assert_eq!(first.records()[1]["name"], json!("b'\\"));
     let rest = read_all(
         c.as_ref(),
         request.from_checkpoint(first.checkpoint.clone()),
@@ -313,9 +315,9 @@ async fn incremental_reads_resume_from_a_checkpoint_across_ties() {
     let second = stream.next().await.unwrap().unwrap();
     drop(stream);
     let seen: Vec<i64> = first
-        .records
+        .records()
         .iter()
-        .chain(&second.records)
+        .chain(&second.records())
         .map(|r| r["id"].as_i64().unwrap())
         .collect();
     assert_eq!(seen, (0..8).collect::<Vec<_>>());
@@ -357,7 +359,7 @@ async fn a_bad_record_in_a_batch_is_rejected_alone_with_the_database_reason() {
         rows[137] = record(json!({"id": 137, "score": -1, "at": "2024-01-01"}));
         rows[512] = record(json!({"id": 512, "score": 5, "at": "2024-02-30"}));
         rows[900] = record(json!({"id": 900, "score": "many"}));
-        let report = c.write("scores", mode, rows).await.unwrap();
+        let report = c.write_records("scores", mode, rows).await.unwrap();
         assert_eq!(report.outcomes.len(), 1000);
         let rejected: Vec<(usize, String)> = report
             .outcomes
@@ -406,7 +408,7 @@ async fn identifier_injection_fails_safely() {
     let c = connector(db.config(json!([]))).await;
     for table in &evil_tables {
         let err = c
-            .write(table, WriteMode::Insert, vec![record(json!({"id": 2}))])
+            .write_records(table, WriteMode::Insert, vec![record(json!({"id": 2}))])
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{table}: {err}");
@@ -418,7 +420,7 @@ async fn identifier_injection_fails_safely() {
         json!({"id": 1, "col\"; DROP TABLE victim; --": "x'); DROP TABLE victim; --", "a`b[c]": "ok"}),
     );
     let report = c
-        .write(&weird, WriteMode::Upsert, vec![row.clone()])
+        .write_records(&weird, WriteMode::Upsert, vec![row.clone()])
         .await
         .unwrap();
     assert_eq!(report.ok_count(), 1, "{report:?}");
@@ -428,7 +430,7 @@ async fn identifier_injection_fails_safely() {
     );
     // ...and an unknown field carrying SQL is rejected, not spliced.
     let report = c
-        .write(
+        .write_records(
             &weird,
             WriteMode::Insert,
             vec![record(
@@ -450,7 +452,7 @@ async fn identifier_injection_fails_safely() {
     ))
     .await;
     let err = c
-        .write("evil", WriteMode::Insert, vec![record(json!({"id": 3}))])
+        .write_records("evil", WriteMode::Insert, vec![record(json!({"id": 3}))])
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
@@ -505,8 +507,8 @@ async fn a_million_row_read_streams_in_bounded_memory() {
     let mut largest = 0usize;
     while let Some(batch) = stream.next().await {
         let batch = batch.unwrap();
-        largest = largest.max(batch.records.len());
-        rows += batch.records.len();
+        largest = largest.max(batch.batch.len());
+        rows += batch.batch.len();
     }
     let growth_mib = (common::peak_rss_kib().saturating_sub(before)) / 1024;
     println!("1,000,000-row read: peak RSS growth {growth_mib} MiB");
@@ -674,7 +676,7 @@ async fn binary_copy_writes_every_type_as_the_text_format_does() {
         })
         .collect();
     let report = c
-        .write(
+        .write_records(
             "bin",
             WriteMode::Insert,
             rows.iter().cloned().map(record).collect(),
@@ -683,7 +685,7 @@ async fn binary_copy_writes_every_type_as_the_text_format_does() {
         .unwrap();
     assert_eq!(report.ok_count(), rows.len(), "{report:?}");
     let report = c
-        .write("txt", WriteMode::Insert, with_span.clone())
+        .write_records("txt", WriteMode::Insert, with_span.clone())
         .await
         .unwrap();
     assert_eq!(report.ok_count(), rows.len(), "{report:?}");
@@ -741,7 +743,7 @@ async fn binary_copy_writes_every_type_as_the_text_format_does() {
                     r
                 })
                 .collect();
-            let report = c.write(table, mode, records).await.unwrap();
+            let report = c.write_records(table, mode, records).await.unwrap();
             let expected_ok = if mode == WriteMode::Delete {
                 1
             } else {
@@ -776,7 +778,7 @@ async fn unknown_types_and_values_only_the_server_reads_go_in_the_text_format() 
     ])))
     .await;
     let report = c
-        .write(
+        .write_records(
             "feelings",
             WriteMode::Insert,
             vec![record(
@@ -804,7 +806,7 @@ async fn unknown_types_and_values_only_the_server_reads_go_in_the_text_format() 
         json!({"id": 1, "at": "2024-01-01T10:00:00Z", "day": "2024-01-05", "n": "12.5", "small": 1, "local": "2024-01-05T10:00:00"}),
     );
     let report = c
-        .write("loose", WriteMode::Insert, vec![plain.clone()])
+        .write_records("loose", WriteMode::Insert, vec![plain.clone()])
         .await
         .unwrap();
     assert_eq!(report.ok_count(), 1);
@@ -822,7 +824,7 @@ async fn unknown_types_and_values_only_the_server_reads_go_in_the_text_format() 
         row.insert("id".into(), json!(id));
         row.insert(field.into(), value.clone());
         let report = c
-            .write("loose", WriteMode::Insert, vec![row])
+            .write_records("loose", WriteMode::Insert, vec![row])
             .await
             .unwrap();
         assert_eq!(report.ok_count(), 1, "{value}: {report:?}");
@@ -861,7 +863,7 @@ async fn unknown_types_and_values_only_the_server_reads_go_in_the_text_format() 
     row.insert("id".into(), json!(9));
     row.insert("small".into(), json!(40000));
     let report = c
-        .write("loose", WriteMode::Insert, vec![row])
+        .write_records("loose", WriteMode::Insert, vec![row])
         .await
         .unwrap();
     match &report.outcomes[0] {
@@ -922,7 +924,8 @@ async fn a_bad_value_in_a_binary_batch_is_rejected_alone_with_its_reason() {
     ] {
         db.exec("TRUNCATE scores").await;
         let report = if with_checkpoint {
-            c.write_with_checkpoint(
+            common::write_with_checkpoint(
+                c.as_ref(),
                 "scores",
                 mode,
                 batch(),
@@ -931,7 +934,7 @@ async fn a_bad_value_in_a_binary_batch_is_rejected_alone_with_its_reason() {
             .await
             .unwrap()
         } else {
-            c.write("scores", mode, batch()).await.unwrap()
+            c.write_records("scores", mode, batch()).await.unwrap()
         };
         let rejected: Vec<(usize, String)> = report
             .outcomes
@@ -984,28 +987,28 @@ async fn checkpoint_writes_stay_atomic_with_binary_copy() {
             .collect()
     };
     // Clean batches, each with its checkpoint.
-    let report = c
-        .write_with_checkpoint(
-            "items",
-            WriteMode::Insert,
-            items(0..100),
-            common::target_checkpoint("flow", 1),
-        )
-        .await
-        .unwrap();
+    let report = common::write_with_checkpoint(
+        c.as_ref(),
+        "items",
+        WriteMode::Insert,
+        items(0..100),
+        common::target_checkpoint("flow", 1),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.ok_count(), 100);
-    let report = c
-        .write_with_checkpoint(
-            "items",
-            WriteMode::Update,
-            vec![
-                record(json!({"id": 5, "qty": 50})),
-                record(json!({"id": 500, "qty": 1})),
-            ],
-            common::target_checkpoint("flow", 2),
-        )
-        .await
-        .unwrap();
+    let report = common::write_with_checkpoint(
+        c.as_ref(),
+        "items",
+        WriteMode::Update,
+        vec![
+            record(json!({"id": 5, "qty": 50})),
+            record(json!({"id": 500, "qty": 1})),
+        ],
+        common::target_checkpoint("flow", 2),
+    )
+    .await
+    .unwrap();
     assert!(report.outcomes[0].is_ok());
     assert!(matches!(
         &report.outcomes[1],
@@ -1022,15 +1025,15 @@ async fn checkpoint_writes_stay_atomic_with_binary_copy() {
     // checkpoint commit together.
     let mut batch = items(90..110);
     batch[3].insert("qty".into(), json!(0));
-    let report = c
-        .write_with_checkpoint(
-            "items",
-            WriteMode::Upsert,
-            batch,
-            common::target_checkpoint("flow", 3),
-        )
-        .await
-        .unwrap();
+    let report = common::write_with_checkpoint(
+        c.as_ref(),
+        "items",
+        WriteMode::Upsert,
+        batch,
+        common::target_checkpoint("flow", 3),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.ok_count(), 19, "{report:?}");
     match &report.outcomes[3] {
         RecordOutcome::Rejected { kind, reason } => {
@@ -1045,15 +1048,15 @@ async fn checkpoint_writes_stay_atomic_with_binary_copy() {
         Some(common::target_checkpoint("flow", 3).checkpoint)
     );
     // Every row refused: nothing but the checkpoint commits.
-    let report = c
-        .write_with_checkpoint(
-            "items",
-            WriteMode::Insert,
-            items(0..3),
-            common::target_checkpoint("flow", 4),
-        )
-        .await
-        .unwrap();
+    let report = common::write_with_checkpoint(
+        c.as_ref(),
+        "items",
+        WriteMode::Insert,
+        items(0..3),
+        common::target_checkpoint("flow", 4),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.rejected_count(), 3);
     assert_eq!(db.count("items").await, 110);
     assert_eq!(
@@ -1062,7 +1065,8 @@ async fn checkpoint_writes_stay_atomic_with_binary_copy() {
     );
     // The checkpoint cannot be stored: the rows roll back with it.
     db.exec("DROP TABLE grimos_checkpoints").await;
-    c.write_with_checkpoint(
+    common::write_with_checkpoint(
+        c.as_ref(),
         "items",
         WriteMode::Insert,
         items(200..210),
@@ -1074,52 +1078,61 @@ async fn checkpoint_writes_stay_atomic_with_binary_copy() {
     db.drop_all().await;
 }
 
-/// A batch prepared ahead (checked and encoded while the batch before is written) writes
-/// as `write_with_checkpoint` does: bad values rejected alone at preparation, constraint
-/// violations isolated at the write, the checkpoint committed with the rows; a batch
-/// prepared for another stream or mode is not written as if it were for this one.
+/// A batch of typed Arrow columns writes as its JSON records do: a null in a required
+/// column rejected alone, constraint violations isolated at the write, the checkpoint
+/// committed with the rows.
 #[tokio::test]
-async fn prepared_batches_write_as_direct_writes_do() {
+async fn typed_batches_write_as_their_records_do() {
+    use connector_sdk::arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+    use connector_sdk::arrow_schema::{DataType, Field, Schema};
+    use connector_sdk::{Batch, Connector as _, WriteRequest};
+    use std::sync::Arc;
+
     let db = TestDb::postgres().await;
     db.exec(
         "CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL, qty int CHECK (qty > 0))",
     )
     .await;
-    db.exec("CREATE TABLE other (id int PRIMARY KEY)").await;
-    let mut config = db.config(json!([
-        {"name": "items", "table": db.qualify("items")},
-        {"name": "other", "table": db.qualify("other")}
-    ]));
+    let mut config = db.config(json!([{"name": "items", "table": db.qualify("items")}]));
     config["checkpoint_table"] = json!(db.qualify("grimos_checkpoints"));
     let c = connector(config).await;
-    let mut batch: Vec<_> = (0..50)
-        .map(|i| record(json!({"id": i, "label": format!("item {i}"), "qty": i + 1})))
+    let ids: Vec<i32> = (0..50).collect();
+    let labels: Vec<Option<String>> = (0..50)
+        .map(|i| (i != 7).then(|| format!("item {i}")))
         .collect();
-    batch[7].insert("qty".into(), json!("seven")); // refused while preparing
-    batch[9].insert("qty".into(), json!(0)); // refused by the server's check constraint
-    let prepared = c
-        .prepare_write("items", WriteMode::Insert, batch)
-        .await
-        .unwrap();
-    assert_eq!(prepared.len(), 50);
-    assert_eq!(db.count("items").await, 0, "preparing writes nothing");
-    let report = c
-        .write_prepared(
-            "items",
-            WriteMode::Insert,
-            prepared,
-            Some(common::target_checkpoint("flow", 1)),
+    let quantities: Vec<Option<i64>> = (0..50)
+        .map(|i| match i {
+            9 => Some(0),
+            11 => None,
+            i => Some(i + 1),
+        })
+        .collect();
+    let schema = Schema::new(vec![
+        Field::new("id", DataType::Int32, false),
+        Field::new("label", DataType::Utf8, true),
+        Field::new("qty", DataType::Int64, true),
+    ]);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int32Array::from(ids)),
+        Arc::new(StringArray::from(labels)),
+        Arc::new(Int64Array::from(quantities)),
+    ];
+    let batch = Batch::new(RecordBatch::try_new(Arc::new(schema), columns).unwrap());
+    let typed = c
+        .write(
+            WriteRequest::new("items", WriteMode::Insert, batch.clone())
+                .with_checkpoint(common::target_checkpoint("flow", 1)),
         )
         .await
         .unwrap();
-    assert_eq!(report.outcomes.len(), 50);
-    assert_eq!(report.ok_count(), 48, "{report:?}");
-    match (&report.outcomes[7], &report.outcomes[9]) {
+    assert_eq!(typed.outcomes.len(), 50);
+    assert_eq!(typed.ok_count(), 48, "{typed:?}");
+    match (&typed.outcomes[7], &typed.outcomes[9]) {
         (
-            RecordOutcome::Rejected { reason: shape, .. },
+            RecordOutcome::Rejected { reason: null, .. },
             RecordOutcome::Rejected { reason: check, .. },
         ) => {
-            assert!(shape.contains("qty"), "{shape}");
+            assert_eq!(null, "field `label` must not be null");
             assert!(check.contains("check constraint"), "{check}");
         }
         other => panic!("{other:?}"),
@@ -1129,37 +1142,13 @@ async fn prepared_batches_write_as_direct_writes_do() {
         c.load_checkpoint("flow").await.unwrap(),
         Some(common::target_checkpoint("flow", 1).checkpoint)
     );
-
-    // Prepared for `items` in insert mode: refused for `other` or for an upsert, nothing
-    // written.
-    let again = |ids: std::ops::Range<i64>| -> Vec<_> {
-        ids.map(|i| record(json!({"id": i, "label": "x", "qty": 1})))
-            .collect()
-    };
-    for (stream, mode) in [("other", WriteMode::Insert), ("items", WriteMode::Upsert)] {
-        let prepared = c
-            .prepare_write("items", WriteMode::Insert, again(100..103))
-            .await
-            .unwrap();
-        let error = c
-            .write_prepared(stream, mode, prepared, None)
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::Config, "{error}");
-    }
-    assert_eq!(db.count("items").await, 48);
-    assert_eq!(db.count("other").await, 0);
-
-    // Records that were never prepared go the usual way.
-    let report = c
-        .write_prepared(
-            "items",
-            WriteMode::Upsert,
-            connector_sdk::PreparedWrite::plain(again(100..103)),
-            None,
-        )
+    let typed_rows = stored(&db, "items", "id, label, qty").await;
+    db.exec("TRUNCATE items").await;
+    let from_records = c
+        .write_records("items", WriteMode::Insert, batch.to_records())
         .await
         .unwrap();
-    assert_eq!(report.ok_count(), 3);
-    assert_eq!(db.count("items").await, 51);
+    assert_eq!(typed, from_records);
+    assert_eq!(stored(&db, "items", "id, label, qty").await, typed_rows);
+    db.drop_all().await;
 }

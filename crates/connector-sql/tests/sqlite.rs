@@ -3,6 +3,8 @@
 
 mod common;
 
+use connector_sdk::ConnectorExt as _;
+
 use common::{TestDb, connector, read_all, record};
 use connector_sdk::{ErrorKind, ReadRequest, RecordOutcome, WriteMode};
 use serde_json::json;
@@ -39,7 +41,7 @@ async fn values_round_trip_and_bad_rows_are_isolated() {
     );
     let bad = record(json!({"id": 3, "txt": "x".repeat(200)}));
     let report = c
-        .write(
+        .write_records(
             "kinds",
             WriteMode::Insert,
             vec![good.clone(), bad, nulls.clone()],
@@ -78,7 +80,7 @@ async fn identifier_injection_fails_safely() {
         "[victim]",
     ] {
         let err = c
-            .write(table, WriteMode::Insert, vec![record(json!({"id": 2}))])
+            .write_records(table, WriteMode::Insert, vec![record(json!({"id": 2}))])
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound, "{table}: {err}");
@@ -87,7 +89,7 @@ async fn identifier_injection_fails_safely() {
     let row =
         record(json!({"id": 1, "col\"; DROP TABLE victim; --": "x'); DROP TABLE victim; --"}));
     assert_eq!(
-        c.write(weird, WriteMode::Upsert, vec![row.clone()])
+        c.write_records(weird, WriteMode::Upsert, vec![row.clone()])
             .await
             .unwrap()
             .ok_count(),

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use connector_sdk::{Connector, ConnectorFactory, EnvFileSecretSource, ReadRequest, Record};
+use connector_sdk::{
+    Connector, ConnectorFactory, EnvFileSecretSource, ReadRequest, Record, WriteMode, WriteReport,
+    WriteRequest,
+};
 use connector_sql::SqlConnectorFactory;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -180,7 +183,7 @@ pub async fn read_all(connector: &dyn Connector, request: ReadRequest) -> Vec<Re
     let mut stream = connector.read(request).await.unwrap();
     let mut records = Vec::new();
     while let Some(batch) = stream.next().await {
-        records.extend(batch.unwrap().records);
+        records.extend(batch.unwrap().records());
     }
     records
 }
@@ -246,6 +249,19 @@ pub fn peak_rss_kib() -> u64 {
         .unwrap()
 }
 
+/// Writes `records` with `checkpoint` committed in the same transaction.
+pub async fn write_with_checkpoint(
+    connector: &dyn Connector,
+    stream: &str,
+    mode: WriteMode,
+    records: Vec<Record>,
+    checkpoint: connector_sdk::connector::TargetCheckpoint,
+) -> Result<WriteReport, connector_sdk::ConnectorError> {
+    connector
+        .write(WriteRequest::new(stream, mode, records).with_checkpoint(checkpoint))
+        .await
+}
+
 /// A checkpoint under `key` for a cursor value.
 pub fn target_checkpoint(key: &str, cursor: i64) -> connector_sdk::connector::TargetCheckpoint {
     connector_sdk::connector::TargetCheckpoint::new(
@@ -278,20 +294,19 @@ const ITEMS: &str = "CREATE TABLE items (id int PRIMARY KEY, label varchar(50) N
 /// Checkpoints written with a batch are read back, per key, and the table is created on
 /// demand in the connection's default schema.
 pub async fn checkpoints_round_trip(db: &TestDb) {
-    use connector_sdk::WriteMode;
     db.exec(ITEMS).await;
     let c = connector(checkpoint_config(db)).await;
-    assert!(c.commits_checkpoints());
+    assert!(c.capabilities().write.checkpoint);
     assert_eq!(c.load_checkpoint("flow-a").await.unwrap(), None);
-    let report = c
-        .write_with_checkpoint(
-            "items",
-            WriteMode::Insert,
-            items(1..=3),
-            target_checkpoint("flow-a", 3),
-        )
-        .await
-        .unwrap();
+    let report = write_with_checkpoint(
+        c.as_ref(),
+        "items",
+        WriteMode::Insert,
+        items(1..=3),
+        target_checkpoint("flow-a", 3),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.ok_count(), 3);
     assert_eq!(db.count("items").await, 3);
     assert_eq!(
@@ -299,7 +314,8 @@ pub async fn checkpoints_round_trip(db: &TestDb) {
         Some(target_checkpoint("flow-a", 3).checkpoint)
     );
     // Another key is independent, and an upsert replaces only its own key's state.
-    c.write_with_checkpoint(
+    write_with_checkpoint(
+        c.as_ref(),
         "items",
         WriteMode::Upsert,
         items(3..=4),
@@ -307,7 +323,8 @@ pub async fn checkpoints_round_trip(db: &TestDb) {
     )
     .await
     .unwrap();
-    c.write_with_checkpoint(
+    write_with_checkpoint(
+        c.as_ref(),
         "items",
         WriteMode::Upsert,
         vec![],
@@ -335,7 +352,7 @@ pub async fn checkpoints_round_trip(db: &TestDb) {
 
 /// Rows the database refuses are rejected alone; the others and the checkpoint commit.
 pub async fn bad_rows_commit_the_good_rows_and_the_checkpoint(db: &TestDb) {
-    use connector_sdk::{ErrorKind, RecordOutcome, WriteMode};
+    use connector_sdk::{ErrorKind, RecordOutcome};
     db.exec(ITEMS).await;
     db.exec("INSERT INTO items (id, label) VALUES (5, 'existing')")
         .await;
@@ -343,15 +360,15 @@ pub async fn bad_rows_commit_the_good_rows_and_the_checkpoint(db: &TestDb) {
     // 1..=10 with 5 already there (refused by the database, not by validation) and 7 twice.
     let mut batch = items(1..=10);
     batch.insert(7, record(json!({"id": 7, "label": "again"})));
-    let report = c
-        .write_with_checkpoint(
-            "items",
-            WriteMode::Insert,
-            batch,
-            target_checkpoint("flow", 10),
-        )
-        .await
-        .unwrap();
+    let report = write_with_checkpoint(
+        c.as_ref(),
+        "items",
+        WriteMode::Insert,
+        batch,
+        target_checkpoint("flow", 10),
+    )
+    .await
+    .unwrap();
     let rejected: Vec<usize> = report
         .outcomes
         .iter()
@@ -380,10 +397,10 @@ pub async fn bad_rows_commit_the_good_rows_and_the_checkpoint(db: &TestDb) {
 
 /// A batch that fails as a whole changes neither the rows nor the checkpoint.
 pub async fn a_failed_batch_keeps_the_previous_checkpoint(db: &TestDb) {
-    use connector_sdk::WriteMode;
     db.exec(ITEMS).await;
     let c = connector(checkpoint_config(db)).await;
-    c.write_with_checkpoint(
+    write_with_checkpoint(
+        c.as_ref(),
         "items",
         WriteMode::Insert,
         items(1..=2),
@@ -393,15 +410,15 @@ pub async fn a_failed_batch_keeps_the_previous_checkpoint(db: &TestDb) {
     .unwrap();
     // The target table disappears: the write fails before any row.
     db.exec("DROP TABLE items").await;
-    let err = c
-        .write_with_checkpoint(
-            "items",
-            WriteMode::Insert,
-            items(3..=4),
-            target_checkpoint("flow", 4),
-        )
-        .await
-        .unwrap_err();
+    let err = write_with_checkpoint(
+        c.as_ref(),
+        "items",
+        WriteMode::Insert,
+        items(3..=4),
+        target_checkpoint("flow", 4),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), connector_sdk::ErrorKind::NotFound, "{err}");
     assert_eq!(
         c.load_checkpoint("flow").await.unwrap(),
@@ -411,10 +428,10 @@ pub async fn a_failed_batch_keeps_the_previous_checkpoint(db: &TestDb) {
 
 /// The checkpoint cannot be stored after the rows went in: the rows are rolled back too.
 pub async fn rows_roll_back_when_the_checkpoint_fails(db: &TestDb) {
-    use connector_sdk::WriteMode;
     db.exec(ITEMS).await;
     let c = connector(checkpoint_config(db)).await;
-    c.write_with_checkpoint(
+    write_with_checkpoint(
+        c.as_ref(),
         "items",
         WriteMode::Insert,
         items(1..=2),
@@ -424,7 +441,8 @@ pub async fn rows_roll_back_when_the_checkpoint_fails(db: &TestDb) {
     .unwrap();
     db.exec(&format!("DROP TABLE {}", checkpoint_table(db)))
         .await;
-    c.write_with_checkpoint(
+    write_with_checkpoint(
+        c.as_ref(),
         "items",
         WriteMode::Insert,
         items(3..=6),
