@@ -20,6 +20,7 @@ use crate::paginator::{
     CursorPaginator, NextUrlPaginator, OffsetPaginator, PageNumberPaginator, Paginator, StopRules,
 };
 use crate::selector::Selector;
+use crate::shape::RecordShape;
 use crate::template::{TextTemplate, body_placeholders, scalar_text};
 
 /// Names a body template may use.
@@ -67,6 +68,8 @@ pub(crate) struct CompiledStream {
     pub(crate) records: Selector,
     pub(crate) format: Option<BodyFormat>,
     pub(crate) primary_key: Vec<String>,
+    /// The declared fields of the records, when the stream declares them.
+    pub(crate) shape: Option<RecordShape>,
     pub(crate) paginator: Paginator,
     pub(crate) stop: StopRules,
     pub(crate) incremental: Option<IncrementalPlan>,
@@ -406,6 +409,14 @@ fn compile_stream(stream: &StreamConfig, pointer: &str) -> Result<CompiledStream
             "must not be empty",
         ));
     }
+    let shape = stream
+        .schema
+        .as_ref()
+        .map(|schema| {
+            RecordShape::new(schema)
+                .map_err(|(at, message)| invalid(format!("{pointer}/schema{at}"), message))
+        })
+        .transpose()?;
     let incremental = match &stream.incremental {
         Some(incremental) => {
             if incremental.cursor_field.trim().is_empty() {
@@ -443,6 +454,7 @@ fn compile_stream(stream: &StreamConfig, pointer: &str) -> Result<CompiledStream
         records,
         format: stream.format,
         primary_key: stream.primary_key.clone(),
+        shape,
         paginator,
         stop,
         incremental,

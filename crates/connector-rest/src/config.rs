@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use connector_sdk::auth::{ApiKeyLocation, AuthConfig, ClientAuthMethod};
-use connector_sdk::{ConnectorError, Operation};
+use connector_sdk::{ConnectorError, FieldType, Operation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -255,6 +255,10 @@ pub struct StreamConfig {
     /// The fields forming the primary key.
     #[serde(default)]
     pub primary_key: Vec<String>,
+    /// The declared fields of the records and their types (default: typed from each page's
+    /// values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<SchemaConfig>,
     /// How to get the next page (default: one page only).
     #[serde(default)]
     pub paginator: PaginatorConfig,
@@ -267,6 +271,49 @@ pub struct StreamConfig {
     /// How records are written to this stream.
     #[serde(default)]
     pub write: Option<WriteConfig>,
+}
+
+/// The declared shape of a stream's records: each page decodes into columns of these types.
+///
+/// A value that does not fit its declared type exactly (a string in an `integer` field, a
+/// field some records lack) is not lost: that field's column on that page is typed from its
+/// values instead, as without a schema (a JSON column at worst), and reads the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaConfig {
+    /// The declared fields, in column order.
+    pub fields: Vec<FieldConfig>,
+    /// What happens to fields the schema does not declare (default `keep`).
+    #[serde(default)]
+    pub extra_fields: ExtraFields,
+}
+
+/// One declared field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldConfig {
+    /// The field name in the record.
+    pub name: String,
+    /// The type, as the catalog writes it: `{"type": "integer"}`,
+    /// `{"type": "decimal", "precision": 12, "scale": 2}`, `{"type": "timestamp_tz"}`, ...
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// Whether the value may be null (default true).
+    #[serde(default = "default_true")]
+    pub nullable: bool,
+}
+
+/// What a read does with record fields the stream's schema does not declare.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtraFields {
+    /// Keep them, typed from their values (as without a schema).
+    #[default]
+    Keep,
+    /// Leave them out of the records.
+    Drop,
+    /// Fail the read with a data error naming the page, the record and the field.
+    Reject,
 }
 
 /// How to get the next page.

@@ -4,6 +4,9 @@
 //! like RFC 3339 timestamps, dates or UUIDs get those types; integers mixed with floats are
 //! numbers; anything mixed is `json`. Cursor candidates: the configured cursor field, then
 //! top-level timestamp, date and integer fields.
+//!
+//! A stream that declares its fields (`schema`) is described by them; with
+//! `extra_fields: keep`, the fields of the sample it does not declare follow, inferred.
 
 use std::collections::BTreeMap;
 
@@ -11,10 +14,24 @@ use connector_sdk::{Field, FieldType, Record, StreamDescriptor};
 use serde_json::Value;
 
 use crate::compile::CompiledStream;
+use crate::config::ExtraFields;
 
-/// Describes `stream` from a sample of its records.
+/// Describes `stream` from its declared fields and a sample of its records.
 pub(crate) fn describe(stream: &CompiledStream, sample: &[Record]) -> StreamDescriptor {
-    let fields = infer_fields(sample.iter());
+    let fields = match &stream.shape {
+        None => infer_fields(sample.iter()),
+        Some(shape) => {
+            let mut fields = shape.fields.clone();
+            if shape.extra_fields == ExtraFields::Keep {
+                fields.extend(
+                    infer_fields(sample.iter())
+                        .into_iter()
+                        .filter(|field| !shape.declares(&field.name)),
+                );
+            }
+            fields
+        }
+    };
     let mut candidates: Vec<String> = Vec::new();
     if let Some(incremental) = &stream.incremental {
         candidates.push(incremental.cursor_field.clone());

@@ -5,13 +5,15 @@
 //! references resolved through the SDK's `SecretSource` at connection time), streams with
 //! their paths, parameters, body templates, record locations (JSONPath or JSON Pointer),
 //! pagination (cursor, offset, page number, next URL, `Link` header) with stop conditions
-//! and a progress guard, incremental reads by a cursor field, and writes per record or in
-//! batches with one outcome per record.
+//! and a progress guard, incremental reads by a cursor field, an optional declared schema
+//! per stream (typed columns, extra fields kept, dropped or refused), and writes per record
+//! or in batches with one outcome per record.
 //!
 //! Built on `connector-sdk`: [`RestConnectorFactory`] is the `ConnectorFactory` of type
-//! `rest`; reads go through `paged_stream` (one page in memory, each page retried);
-//! the default layers are the SDK's timeout and observe layers (plus its rate limit when
-//! configured).
+//! `rest`; a read fetches one page at a time (each page retried on its own) and decodes it
+//! into Arrow columns once; a write sends the JSON view of its batch, and refuses a
+//! checkpoint (an HTTP API has no transaction to commit one with the records); the default
+//! layers are the SDK's timeout and observe layers (plus its rate limit when configured).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), connector_sdk::ConnectorError> {
@@ -36,8 +38,10 @@
 //! errors), `request` (HTTP, status mapping), `redact` (credentials kept out of errors),
 //! `records` (JSON/NDJSON/CSV bodies), `selector` (JSONPath/Pointer), `template` (path and
 //! body templates), `paginator` (styles, stop rules, progress guard), `incremental`,
-//! `read`, `write`, `discover` (type inference), [`spec`] (the JSON Schema), `connector`.
+//! `shape` (the declared schema), `columns` (records to Arrow columns), `read`, `write`,
+//! `discover` (type inference), [`spec`] (the JSON Schema), `connector`.
 
+mod columns;
 mod compile;
 pub mod config;
 mod connector;
@@ -49,6 +53,7 @@ mod records;
 mod redact;
 mod request;
 mod selector;
+mod shape;
 pub mod spec;
 mod template;
 mod write;

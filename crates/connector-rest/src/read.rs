@@ -1,16 +1,17 @@
-//! Reading a stream: one page request at a time through the SDK's [`paged_stream`] (each page
-//! fetch retried on its own, the next page fetched only when the consumer pulls), pages
-//! larger than the requested batch size split into several batches.
+//! Reading a stream: one page request at a time (each page fetch retried on its own, the
+//! next page fetched only when the consumer pulls), each page decoded into Arrow columns
+//! once ([`crate::columns`]) and cut into batches of at most the requested size.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use connector_sdk::{
-    ConnectorError, Operation, Page, ReadStream, Record, RetryPolicy, paged_stream,
-};
+use connector_sdk::{ConnectorError, Operation, ReadBatch, ReadStream, Record, RetryPolicy};
+use futures::StreamExt;
 use reqwest::Url;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+use crate::columns::decode_page;
 use crate::compile::CompiledStream;
 use crate::config::BodyFormat;
 use crate::incremental::Incremental;
@@ -188,18 +189,7 @@ fn next_token(
     paginator.next(token, &view).map_err(|e| label.error(e))
 }
 
-/// Where a read is: a page to fetch, or the rest of a page larger than the batch size.
-#[derive(Debug, Clone)]
-enum Position {
-    Page(PagePosition),
-    Rest {
-        records: Arc<Vec<Record>>,
-        offset: usize,
-        high: Option<Value>,
-        then: Option<PagePosition>,
-    },
-}
-
+/// Where the next page of a read starts.
 #[derive(Debug, Clone)]
 struct PagePosition {
     token: PageToken,
@@ -208,16 +198,35 @@ struct PagePosition {
     high: Option<Value>,
 }
 
+/// A fetched page as batches of at most the batch size, with where the next page starts.
+struct PageBatches {
+    batches: Vec<ReadBatch>,
+    next: Option<PagePosition>,
+}
+
 /// Everything one read needs, shared by its page fetches.
 struct ReadState {
     http: Arc<Http>,
     stream: Arc<CompiledStream>,
     incremental: Option<Incremental>,
     batch_size: usize,
+    policy: RetryPolicy,
     guard: Mutex<ProgressGuard>,
+    /// Declared fields already reported as not fitting their type (warned once per read).
+    misfits_reported: Mutex<HashSet<String>>,
 }
 
-/// Opens a read of `stream`; nothing is fetched until the consumer pulls.
+/// Where a read is: batches of the current page not yet delivered, then the next page.
+struct Reading {
+    pending: VecDeque<ReadBatch>,
+    next: Option<PagePosition>,
+}
+
+/// Opens a read of `stream`; nothing is fetched until the consumer pulls. Each page fetch
+/// is retried on its own with `policy` (a failure on page 40 retries page 40, not the
+/// read), and the next page is fetched only when the batches of this one are consumed, so
+/// memory holds one page. Empty batches without a checkpoint are skipped; an error that
+/// outlives the retries ends the stream after being yielded.
 pub(crate) fn read_stream(
     http: Arc<Http>,
     stream: Arc<CompiledStream>,
@@ -225,60 +234,57 @@ pub(crate) fn read_stream(
     batch_size: usize,
     policy: RetryPolicy,
 ) -> ReadStream {
-    let start = Position::Page(PagePosition {
-        token: stream.paginator.start(),
-        page: 1,
-        records_before: 0,
-        high: incremental.as_ref().and_then(Incremental::initial_high),
-    });
-    let name = stream.name.clone();
+    let start = Reading {
+        pending: VecDeque::new(),
+        next: Some(PagePosition {
+            token: stream.paginator.start(),
+            page: 1,
+            records_before: 0,
+            high: incremental.as_ref().and_then(Incremental::initial_high),
+        }),
+    };
     let state = Arc::new(ReadState {
         http,
         stream,
         incremental,
         batch_size: batch_size.max(1),
+        policy,
         guard: Mutex::new(ProgressGuard::default()),
+        misfits_reported: Mutex::new(HashSet::new()),
     });
-    paged_stream(name, start, policy, move |position| {
+    futures::stream::try_unfold(start, move |mut reading| {
         let state = state.clone();
-        async move { state.next_batch(position).await }
+        async move {
+            loop {
+                if let Some(batch) = reading.pending.pop_front() {
+                    return Ok(Some((batch, reading)));
+                }
+                let Some(position) = reading.next.take() else {
+                    return Ok(None);
+                };
+                let page = state
+                    .policy
+                    .run(Operation::Read, || state.fetch(position.clone()))
+                    .await
+                    .map_err(|e| e.with_stream(&state.stream.name))?;
+                reading.next = page.next;
+                reading.pending = page
+                    .batches
+                    .into_iter()
+                    .filter(|b| !b.batch.is_empty() || b.checkpoint.is_some())
+                    .collect();
+            }
+        }
     })
+    .boxed()
 }
 
 impl ReadState {
-    async fn next_batch(&self, position: Position) -> Result<Page<Position>, ConnectorError> {
-        match position {
-            Position::Rest {
-                records,
-                offset,
-                high,
-                then,
-            } => {
-                let end = (offset + self.batch_size).min(records.len());
-                let batch = records[offset..end].to_vec();
-                let high = self.high_after(high, &batch);
-                let checkpoint = self.checkpoint(&high);
-                let next = if end < records.len() {
-                    Some(Position::Rest {
-                        records,
-                        offset: end,
-                        high,
-                        then,
-                    })
-                } else {
-                    then.map(|p| Position::Page(PagePosition { high, ..p }))
-                };
-                Ok(Page {
-                    records: batch,
-                    checkpoint,
-                    next,
-                })
-            }
-            Position::Page(position) => self.fetch(position).await,
-        }
-    }
-
-    async fn fetch(&self, position: PagePosition) -> Result<Page<Position>, ConnectorError> {
+    /// Fetches the page at `position`, applies the stop rules, the progress guard and the
+    /// incremental filter to its records, decodes them into columns once, and cuts the
+    /// columns into batches of at most the batch size, each with the checkpoint reached
+    /// after it.
+    async fn fetch(&self, position: PagePosition) -> Result<PageBatches, ConnectorError> {
         let stream = &self.stream;
         let label = PageLabel {
             stream: &stream.name,
@@ -325,32 +331,58 @@ impl ReadState {
         if let Some(incremental) = &self.incremental {
             incremental.drop_delivered(&mut records);
         }
-        let then = next.map(|token| PagePosition {
-            token,
-            page: position.page + 1,
-            records_before: records_so_far,
-            high: None,
-        });
-        if records.len() <= self.batch_size {
-            let high = self.high_after(position.high, &records);
-            return Ok(Page {
-                checkpoint: self.checkpoint(&high),
-                records,
-                next: then.map(|p| Position::Page(PagePosition { high, ..p })),
-            });
+
+        let mut high = position.high;
+        let mut checkpoints = Vec::with_capacity(records.len().div_ceil(self.batch_size).max(1));
+        for chunk in records.chunks(self.batch_size) {
+            high = self.high_after(high, chunk);
+            checkpoints.push(self.checkpoint(&high));
         }
-        let rest = records.split_off(self.batch_size);
-        let high = self.high_after(position.high, &records);
-        Ok(Page {
-            checkpoint: self.checkpoint(&high),
-            records,
-            next: Some(Position::Rest {
-                records: Arc::new(rest),
-                offset: 0,
+        if records.is_empty() {
+            checkpoints.push(self.checkpoint(&high));
+        }
+        let decoded = decode_page(records, stream.shape.as_ref(), label)?;
+        self.report_misfits(&decoded.misfits, position.page);
+        let batches = checkpoints
+            .into_iter()
+            .enumerate()
+            .map(|(index, checkpoint)| {
+                let rows = decoded
+                    .batch
+                    .slice(index * self.batch_size, self.batch_size);
+                ReadBatch::new(stream.name.as_str(), rows, checkpoint)
+            })
+            .collect();
+        Ok(PageBatches {
+            batches,
+            next: next.map(|token| PagePosition {
+                token,
+                page: position.page + 1,
+                records_before: records_so_far,
                 high,
-                then,
             }),
         })
+    }
+
+    /// Warns once per read and field that declared values did not fit their type.
+    fn report_misfits(&self, misfits: &[String], page: u64) {
+        if misfits.is_empty() {
+            return;
+        }
+        let mut reported = self
+            .misfits_reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for field in misfits {
+            if reported.insert(field.clone()) {
+                tracing::warn!(
+                    stream = %self.stream.name,
+                    page,
+                    field = %field,
+                    "values of this field do not fit its declared type; on such pages it is typed from its values instead"
+                );
+            }
+        }
     }
 
     fn high_after(&self, high: Option<Value>, records: &[Record]) -> Option<Value> {

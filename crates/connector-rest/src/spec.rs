@@ -127,6 +127,7 @@ pub fn config_schema() -> Value {
                     "records": selector("Where the records are in a JSON body (default the whole body)."),
                     "format": {"enum": ["json", "ndjson", "csv"], "description": "The body format (default from Content-Type, else json)."},
                     "primary_key": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                    "schema": {"$ref": "#/$defs/schema"},
                     "paginator": {"$ref": "#/$defs/paginator"},
                     "stop": {"$ref": "#/$defs/stop"},
                     "incremental": {"type": "object", "additionalProperties": false, "required": ["cursor_field"],
@@ -138,6 +139,42 @@ pub fn config_schema() -> Value {
                         }},
                     "write": write
                 }
+            },
+            "schema": {
+                "type": "object", "additionalProperties": false, "required": ["fields"],
+                "description": "The declared fields of the records: each page decodes into columns of these types (default: typed from each page's values). A value that does not fit its type exactly (or a field some record lacks) is not lost: that field is then typed from its values on that page, as without a schema.",
+                "properties": {
+                    "fields": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": false, "required": ["name", "type"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "type": {"$ref": "#/$defs/field_type"},
+                            "nullable": {"type": "boolean", "default": true}
+                        }}},
+                    "extra_fields": {"enum": ["keep", "drop", "reject"], "default": "keep",
+                        "description": "Fields the schema does not declare: keep them (typed from their values), drop them, or fail the read (reject)."}
+                }
+            },
+            "field_type": {
+                "type": "object", "required": ["type"],
+                "description": "A type as the catalog writes it: {\"type\": \"integer\"}, {\"type\": \"decimal\", \"precision\": 12, \"scale\": 2}, {\"type\": \"array\", \"items\": {...}}.",
+                "properties": {
+                    "type": {"enum": ["boolean", "integer", "number", "decimal", "string", "date", "time",
+                                      "timestamp", "timestamp_tz", "json", "bytes", "uuid", "array", "object", "unknown"]},
+                    "precision": {"type": ["integer", "null"], "minimum": 1, "maximum": 38},
+                    "scale": {"type": ["integer", "null"], "minimum": 0, "maximum": 38},
+                    "items": {"$ref": "#/$defs/field_type"},
+                    "fields": {"type": "array", "items": {
+                        "type": "object", "required": ["name", "type", "nullable"],
+                        "properties": {"name": {"type": "string"}, "type": {"$ref": "#/$defs/field_type"},
+                                       "nullable": {"type": "boolean"}, "native_type": {"type": "string"}}}},
+                    "native": {"type": "string"}
+                },
+                "allOf": [
+                    {"if": {"properties": {"type": {"const": "array"}}}, "then": {"required": ["items"]}},
+                    {"if": {"properties": {"type": {"const": "object"}}}, "then": {"required": ["fields"]}},
+                    {"if": {"properties": {"type": {"const": "unknown"}}}, "then": {"required": ["native"]}}
+                ]
             },
             "paginator": {
                 "description": "How to get the next page (default: a single page).",

@@ -107,6 +107,24 @@ async fn bad_configurations_are_config_errors_naming_the_field() {
             json!({"base_url": "https://a.test", "streams": []}),
             "`/streams`",
         ),
+        (
+            "a field declared twice",
+            json!({"base_url": "https://a.test", "streams": [{"name": "s", "path": "/s", "schema": {"fields": [
+                {"name": "id", "type": {"type": "integer"}}, {"name": "id", "type": {"type": "string"}}]}}]}),
+            "`/streams/0/schema/fields/1/name`",
+        ),
+        (
+            "a decimal wider than 38 digits",
+            json!({"base_url": "https://a.test", "streams": [{"name": "s", "path": "/s", "schema": {"fields": [
+                {"name": "x", "type": {"type": "decimal", "precision": 39, "scale": 2}}]}}]}),
+            "`/streams/0/schema/fields/0/type`",
+        ),
+        (
+            "an unknown extra_fields policy",
+            json!({"base_url": "https://a.test", "streams": [{"name": "s", "path": "/s", "schema": {
+                "fields": [], "extra_fields": "ignore"}}]}),
+            "`/streams/0/schema/extra_fields`",
+        ),
     ];
     for (name, config, pointer) in cases {
         let err = build_error(config).await;
@@ -146,6 +164,13 @@ async fn the_spec_is_a_complete_schema_accepting_full_configurations() {
         "streams": [
             {"name": "a", "path": "/a", "params": {"limit": 1000}, "records": "$.data", "primary_key": ["id"],
              "paginator": {"type": "cursor", "cursor_path": "$.next_cursor", "param": "cursor"},
+             "schema": {"extra_fields": "drop", "fields": [
+                 {"name": "id", "type": {"type": "integer"}, "nullable": false},
+                 {"name": "amount", "type": {"type": "decimal", "precision": 12, "scale": 2}},
+                 {"name": "updated_at", "type": {"type": "timestamp_tz"}},
+                 {"name": "tags", "type": {"type": "array", "items": {"type": "string"}}},
+                 {"name": "address", "type": {"type": "object", "fields": [
+                     {"name": "city", "type": {"type": "string"}, "nullable": true}]}}]},
              "stop": {"has_more_path": "$.has_more", "max_pages": 10, "progress_guard": true},
              "incremental": {"cursor_field": "updated_at", "param": "updated_since", "start": "2024-01-01"},
              "write": {"method": "POST", "path": "/a", "batch": {"size": 100, "wrap": "records", "errors_path": "$.errors"},

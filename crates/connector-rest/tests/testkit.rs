@@ -48,3 +48,35 @@ async fn the_sdk_test_kit_passes() {
         .await
         .unwrap();
 }
+
+/// The same suite on a stream that declares its fields: reads decode into typed columns.
+#[tokio::test]
+async fn the_sdk_test_kit_passes_with_a_declared_schema() {
+    let (server, base) = spawn(7).await;
+    *server.auth.lock().unwrap() = Some(AuthMode::Bearer);
+    let mut streams = customers_stream();
+    streams[0]["schema"] = json!({"extra_fields": "reject", "fields": [
+        {"name": "id", "type": {"type": "integer"}, "nullable": false},
+        {"name": "name", "type": {"type": "string"}},
+        {"name": "email", "type": {"type": "string"}},
+        {"name": "updated_at", "type": {"type": "timestamp_tz"}}
+    ]});
+    let good_config = config(&base, streams);
+    let good = build(good_config.clone()).await;
+    let mut broken_config = good_config.clone();
+    broken_config["auth"]["token"] = json!("local:wrong-token");
+    let broken = build(broken_config).await;
+
+    let fixture = Fixture::new(
+        "customers",
+        (1..=7).map(|id| record(customer(id))).collect(),
+    )
+    .with_primary_key(["id"])
+    .with_cursor_field("updated_at")
+    .with_write_records(vec![record(customer(20)), record(customer(21))])
+    .with_bad_record(json!({"id": "not a number", "name": "bad"}))
+    .with_config(good_config);
+    testkit::run_all(good.as_ref(), broken.as_ref(), &fixture)
+        .await
+        .unwrap();
+}

@@ -174,6 +174,37 @@ async fn customers(State(s): Shared, headers: HeaderMap, Query(q): Q) -> Respons
     Json(json!({"data": page, "next_cursor": next, "has_more": has_more})).into_response()
 }
 
+/// A customer as the profiles route serves it: a nested address, a float score, a decimal
+/// balance as a string, and a `note` only even ids have.
+pub fn profile(customer: &Value) -> Value {
+    let id = customer["id"].as_i64().unwrap_or(0);
+    let mut profile = customer.clone();
+    profile["address"] = json!({"street": format!("{id} Main St"), "city": "Oslo",
+                                "geo": {"lat": 59.9, "lon": 10.7}});
+    profile["score"] = json!(id as f64 + 0.5);
+    profile["balance"] = json!(format!("{id}.{:02}", id % 100));
+    if id % 2 == 0 {
+        profile["note"] = json!(format!("note {id}"));
+    }
+    profile
+}
+
+/// Customers as profiles, cursor paginated like `/customers`.
+async fn profiles(State(s): Shared, headers: HeaderMap, Query(q): Q) -> Response {
+    if let Some(refused) = s.gate(&headers, &q) {
+        return refused;
+    }
+    let all: Vec<Value> = s.since(&q).iter().map(profile).collect();
+    let limit = num(&q, "limit", 2);
+    let offset: usize = q
+        .get("cursor")
+        .and_then(|c| c.strip_prefix('c')?.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = all.iter().skip(offset).take(limit).cloned().collect();
+    let next = (offset + limit < all.len()).then(|| format!("c{}", offset + limit));
+    Json(json!({"data": page, "next_cursor": next})).into_response()
+}
+
 /// Offset pagination with a total: `{"items": [...], "total": N}`.
 async fn offset(State(s): Shared, headers: HeaderMap, Query(q): Q) -> Response {
     if let Some(refused) = s.gate(&headers, &q) {
@@ -496,6 +527,7 @@ pub async fn spawn(n: i64) -> (Arc<Server>, String) {
         .route("/customers", get(customers).post(insert))
         .route("/customers/batch", post(batch))
         .route("/customers/{id}", put(upsert).patch(update).delete(delete))
+        .route("/profiles", get(profiles))
         .route("/offset", get(offset))
         .route("/pages", get(pages))
         .route("/next-url", get(next_url))
