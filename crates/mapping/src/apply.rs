@@ -164,12 +164,25 @@ fn apply_rule(
             _ => {}
         }
     }
-    let mut value = match &rule.condition {
+    let value = match &rule.condition {
         Some(condition) if !run_condition(&condition.when, record, scope)? => {
             condition.otherwise.as_ref().map(Cow::Borrowed)
         }
         _ => produce(rule, record, scope, trail, errors)?,
     };
+    match finish(rule, value)? {
+        Some(value) => put(value),
+        None => Ok(()),
+    }
+}
+
+/// What a rule makes of the value it produced (`None`: the source is missing): the
+/// default, the transform steps, the cast and the requirement. `Ok(None)` when the rule
+/// writes nothing.
+pub(crate) fn finish<'a>(
+    rule: &'a CompiledRule,
+    mut value: Option<Cow<'a, Value>>,
+) -> Result<Option<Value>, String> {
     if let Some(default) = &rule.default
         && value.as_deref().is_none_or(Value::is_null)
     {
@@ -179,7 +192,7 @@ fn apply_rule(
         return if rule.required {
             Err("the value is missing and the rule is required".into())
         } else {
-            Ok(())
+            Ok(None)
         };
     };
     for (position, step) in rule.steps.iter().enumerate() {
@@ -199,7 +212,51 @@ fn apply_rule(
     if rule.required && value.is_null() {
         return Err("the value is null and the rule is required".into());
     }
-    put(value)
+    Ok(Some(value))
+}
+
+impl CompiledMapping {
+    /// Evaluates the top-level rules at `selected` (indexes into the top-level rules, which
+    /// write under distinct keys) on one record, as [`CompiledMapping::apply`] does, sharing
+    /// one expression scope: pushes each rule's field value to `fields` (`None` when the
+    /// rule writes nothing) and returns whether every rule succeeded.
+    pub(crate) fn apply_selected(
+        &self,
+        selected: &[usize],
+        record: &Record,
+        fields: &mut Vec<Option<Value>>,
+    ) -> bool {
+        let mut scope: Option<Result<Scope, String>> = None;
+        let mut errors = Vec::new();
+        let mut failed = false;
+        for rule in selected
+            .iter()
+            .filter_map(|index| self.rules.rules.get(*index))
+        {
+            let mut field = None;
+            let added = match rule.target.segments().get(1..) {
+                Some(rest) if !rest.is_empty() => {
+                    let put = |value| {
+                        let mut object = Record::new();
+                        let written = write(&mut object, rest, value);
+                        field = Some(Value::Object(object));
+                        written
+                    };
+                    apply_rule(rule, record, put, &mut scope, None, &mut errors)
+                }
+                _ => {
+                    let put = |value| {
+                        field = Some(value);
+                        Ok(())
+                    };
+                    apply_rule(rule, record, put, &mut scope, None, &mut errors)
+                }
+            };
+            failed |= added.is_err();
+            fields.push(field);
+        }
+        !failed && errors.is_empty()
+    }
 }
 
 fn scope_of<'s>(

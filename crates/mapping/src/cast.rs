@@ -4,6 +4,7 @@
 //! Casts never lose data silently: `1.5` does not become `1`, `"12abc"` is not a number.
 //! Null passes through unchanged (use `default` to replace it).
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use chrono::format::{Item, Parsed, StrftimeItems};
@@ -106,17 +107,35 @@ impl Cast {
 
     /// Casts a borrowed value (a cast reads its input and builds a new value).
     pub(crate) fn apply_ref(&self, value: &Value) -> Result<Value, String> {
-        if value.is_null() {
-            return Ok(Value::Null);
-        }
+        let scalar = match value {
+            Value::Null => return Ok(Value::Null),
+            Value::Bool(flag) => ScalarRef::Bool(*flag),
+            Value::Number(number) => ScalarRef::Number(number),
+            Value::String(text) => ScalarRef::Text(text),
+            Value::Array(_) | Value::Object(_) => ScalarRef::Other,
+        };
         let result = match self.to {
-            CastType::String => to_string(value),
-            CastType::Int => to_int(value),
-            CastType::Float => to_float(value),
-            CastType::Decimal => to_decimal(value),
-            CastType::Bool => to_bool(value),
-            CastType::Date => self.to_date(value),
-            CastType::Timestamp => self.to_timestamp(value),
+            CastType::String => to_string(scalar).map(|text| match value {
+                // The input string itself.
+                Value::String(_) => value.clone(),
+                _ => Value::String(text.into_owned()),
+            }),
+            CastType::Int => to_int(scalar).map(Value::from),
+            CastType::Float => to_float(scalar).and_then(|float| {
+                Number::from_f64(float)
+                    .map(Value::Number)
+                    .ok_or_else(|| "not a finite number".to_string())
+            }),
+            CastType::Decimal => {
+                to_decimal(scalar).map(|decimal| Value::String(decimal.to_string()))
+            }
+            CastType::Bool => to_bool(scalar).map(Value::Bool),
+            CastType::Date => self
+                .to_date(scalar)
+                .map(|date| Value::String(render_date(date))),
+            CastType::Timestamp => self
+                .to_timestamp(scalar)
+                .map(|instant| Value::String(render_timestamp(instant))),
         };
         result.map_err(|reason| {
             let mut message = format!("cannot cast {} to {}", describe(value), self.to.name());
@@ -128,9 +147,13 @@ impl Cast {
         })
     }
 
-    fn to_date(&self, value: &Value) -> Result<Value, String> {
-        let text = value.as_str().ok_or("")?.trim();
-        let date = match &self.format {
+    /// The date a value casts to (the reason when it does not, possibly empty).
+    pub(crate) fn to_date(&self, value: ScalarRef<'_>) -> Result<NaiveDate, String> {
+        let ScalarRef::Text(text) = value else {
+            return Err(String::new());
+        };
+        let text = text.trim();
+        Ok(match &self.format {
             Some(items) => {
                 let parsed = parse_with(items, text)?;
                 match parsed.to_datetime() {
@@ -149,14 +172,14 @@ impl Cast {
                         .date(),
                 },
             },
-        };
-        Ok(Value::String(date.format("%Y-%m-%d").to_string()))
+        })
     }
 
-    fn to_timestamp(&self, value: &Value) -> Result<Value, String> {
-        let instant = match value {
-            Value::Number(number) => from_epoch(number)?,
-            Value::String(text) => {
+    /// The instant a value casts to (the reason when it does not, possibly empty).
+    pub(crate) fn to_timestamp(&self, value: ScalarRef<'_>) -> Result<DateTime<Utc>, String> {
+        Ok(match value {
+            ScalarRef::Number(number) => from_epoch(number)?,
+            ScalarRef::Text(text) => {
                 let text = text.trim();
                 match &self.format {
                     Some(items) => {
@@ -175,37 +198,64 @@ impl Cast {
                             }
                         }
                     }
-                    None => {
-                        match DateTime::parse_from_rfc3339(text) {
-                            Ok(instant) => instant.with_timezone(&Utc),
-                            Err(_) => {
-                                let naive = parse_naive_datetime(text)
+                    None => match DateTime::parse_from_rfc3339(text) {
+                        Ok(instant) => instant.with_timezone(&Utc),
+                        Err(_) => {
+                            let naive = parse_naive_datetime(text)
                                 .or_else(|| {
                                     NaiveDate::from_str(text)
                                         .ok()
                                         .map(|d| d.and_time(NaiveTime::MIN))
                                 })
-                                .ok_or("expected RFC 3339 or YYYY-MM-DD[ HH:MM:SS] (or set `format`)")?;
-                                self.localize(naive)?
-                            }
+                                .ok_or(
+                                    "expected RFC 3339 or YYYY-MM-DD[ HH:MM:SS] (or set `format`)",
+                                )?;
+                            self.localize(naive)?
                         }
-                    }
+                    },
                 }
             }
             _ => return Err(String::new()),
-        };
-        Ok(Value::String(
-            instant.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        ))
+        })
     }
 
-    fn localize(&self, naive: NaiveDateTime) -> Result<DateTime<Utc>, String> {
+    /// Whether the cast has an input `format`.
+    pub(crate) fn has_format(&self) -> bool {
+        self.format.is_some()
+    }
+
+    /// The time zone of zone-less input.
+    pub(crate) fn timezone(&self) -> Tz {
+        self.timezone
+    }
+
+    /// A zone-less date and time in the cast's time zone, as an instant.
+    pub(crate) fn localize(&self, naive: NaiveDateTime) -> Result<DateTime<Utc>, String> {
         self.timezone
             .from_local_datetime(&naive)
             .earliest()
             .map(|local| local.with_timezone(&Utc))
             .ok_or_else(|| format!("{naive} does not exist in {}", self.timezone.name()))
     }
+}
+
+/// A non-null scalar as a cast reads it, borrowed (arrays and objects are `Other`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ScalarRef<'a> {
+    Bool(bool),
+    Number(&'a Number),
+    Text(&'a str),
+    Other,
+}
+
+/// The text a `date` cast writes.
+pub(crate) fn render_date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// The text a `timestamp` cast writes.
+pub(crate) fn render_timestamp(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 fn parse_with(items: &[Item<'static>], text: &str) -> Result<Parsed, String> {
@@ -241,30 +291,32 @@ fn from_epoch(number: &Number) -> Result<DateTime<Utc>, String> {
     instant.ok_or_else(|| "epoch seconds out of range".to_string())
 }
 
-fn to_string(value: &Value) -> Result<Value, String> {
+/// The text a `string` cast writes (the input text itself for a string).
+pub(crate) fn to_string(value: ScalarRef<'_>) -> Result<Cow<'_, str>, String> {
     match value {
-        Value::String(_) => Ok(value.clone()),
-        Value::Number(number) => Ok(Value::String(number.to_string())),
-        Value::Bool(flag) => Ok(Value::String(flag.to_string())),
-        _ => Err(String::new()),
+        ScalarRef::Text(text) => Ok(Cow::Borrowed(text)),
+        ScalarRef::Number(number) => Ok(Cow::Owned(number.to_string())),
+        ScalarRef::Bool(flag) => Ok(Cow::Borrowed(if flag { "true" } else { "false" })),
+        ScalarRef::Other => Err(String::new()),
     }
 }
 
-fn to_int(value: &Value) -> Result<Value, String> {
+/// The integer an `int` cast writes.
+pub(crate) fn to_int(value: ScalarRef<'_>) -> Result<i64, String> {
     match value {
-        Value::Number(number) => {
+        ScalarRef::Number(number) => {
             if let Some(int) = number.as_i64() {
-                Ok(Value::from(int))
+                Ok(int)
             } else if number.is_u64() {
                 Err("out of the 64-bit integer range".into())
             } else {
                 decimal_to_int(decimal_of_number(number)?)
             }
         }
-        Value::String(text) => {
+        ScalarRef::Text(text) => {
             let text = text.trim();
             match text.parse::<i64>() {
-                Ok(int) => Ok(Value::from(int)),
+                Ok(int) => Ok(int),
                 Err(_) => {
                     let decimal = parse_decimal(text).map_err(|_| String::new())?;
                     decimal_to_int(decimal)
@@ -275,33 +327,29 @@ fn to_int(value: &Value) -> Result<Value, String> {
     }
 }
 
-fn decimal_to_int(decimal: Decimal) -> Result<Value, String> {
+fn decimal_to_int(decimal: Decimal) -> Result<i64, String> {
     if !decimal.fract().is_zero() {
         return Err("it has a fractional part".into());
     }
-    i64::try_from(decimal)
-        .map(Value::from)
-        .map_err(|_| "out of the 64-bit integer range".into())
+    i64::try_from(decimal).map_err(|_| "out of the 64-bit integer range".into())
 }
 
-fn to_float(value: &Value) -> Result<Value, String> {
-    let float = match value {
-        Value::Number(number) => number.as_f64().ok_or("")?,
-        Value::String(text) => text.trim().parse::<f64>().map_err(|_| String::new())?,
-        _ => return Err(String::new()),
-    };
-    Number::from_f64(float)
-        .map(Value::Number)
-        .ok_or_else(|| "not a finite number".into())
+/// The float a `float` cast reads (not yet checked to be finite).
+pub(crate) fn to_float(value: ScalarRef<'_>) -> Result<f64, String> {
+    match value {
+        ScalarRef::Number(number) => number.as_f64().ok_or_else(String::new),
+        ScalarRef::Text(text) => text.trim().parse::<f64>().map_err(|_| String::new()),
+        _ => Err(String::new()),
+    }
 }
 
-fn to_decimal(value: &Value) -> Result<Value, String> {
-    let decimal = match value {
-        Value::Number(number) => decimal_of_number(number)?,
-        Value::String(text) => parse_decimal(text.trim())?,
-        _ => return Err(String::new()),
-    };
-    Ok(Value::String(decimal.to_string()))
+/// The decimal a `decimal` cast writes (as its `to_string`).
+pub(crate) fn to_decimal(value: ScalarRef<'_>) -> Result<Decimal, String> {
+    match value {
+        ScalarRef::Number(number) => decimal_of_number(number),
+        ScalarRef::Text(text) => parse_decimal(text.trim()),
+        _ => Err(String::new()),
+    }
 }
 
 fn decimal_of_number(number: &Number) -> Result<Decimal, String> {
@@ -321,20 +369,21 @@ pub(crate) fn parse_decimal(text: &str) -> Result<Decimal, String> {
     })
 }
 
-fn to_bool(value: &Value) -> Result<Value, String> {
+/// The boolean a `bool` cast writes.
+pub(crate) fn to_bool(value: ScalarRef<'_>) -> Result<bool, String> {
     match value {
-        Value::Bool(_) => Ok(value.clone()),
-        Value::Number(number) => match number.as_f64() {
-            Some(0.0) => Ok(Value::Bool(false)),
-            Some(1.0) => Ok(Value::Bool(true)),
+        ScalarRef::Bool(flag) => Ok(flag),
+        ScalarRef::Number(number) => match number.as_f64() {
+            Some(0.0) => Ok(false),
+            Some(1.0) => Ok(true),
             _ => Err("only 0 and 1 are booleans".into()),
         },
-        Value::String(text) => match text.trim().to_ascii_lowercase().as_str() {
-            "true" | "t" | "yes" | "y" | "1" | "on" => Ok(Value::Bool(true)),
-            "false" | "f" | "no" | "n" | "0" | "off" => Ok(Value::Bool(false)),
+        ScalarRef::Text(text) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "t" | "yes" | "y" | "1" | "on" => Ok(true),
+            "false" | "f" | "no" | "n" | "0" | "off" => Ok(false),
             _ => Err(String::new()),
         },
-        _ => Err(String::new()),
+        ScalarRef::Other => Err(String::new()),
     }
 }
 

@@ -17,22 +17,27 @@ impl Hash {
 
     /// Strings are hashed as their text, other values as their compact JSON; null stays null.
     pub fn apply(&self, value: &Value) -> Value {
+        match value {
+            Value::Null => Value::Null,
+            Value::String(text) => Value::String(self.hex(text.as_bytes())),
+            other => Value::String(self.hex(other.to_string().as_bytes())),
+        }
+    }
+
+    /// The lower-case hex SHA-256 of `salt + bytes`.
+    pub(crate) fn hex(&self, bytes: &[u8]) -> String {
         let mut hasher = Sha256::new();
         if let Some(salt) = &self.salt {
             hasher.update(salt.as_bytes());
         }
-        match value {
-            Value::Null => return Value::Null,
-            Value::String(text) => hasher.update(text.as_bytes()),
-            other => hasher.update(other.to_string().as_bytes()),
-        }
+        hasher.update(bytes);
         let digest = hasher.finalize();
         let mut hex = String::with_capacity(64);
         for byte in digest {
             hex.push(char::from(HEX[usize::from(byte >> 4)]));
             hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
-        Value::String(hex)
+        hex
     }
 }
 

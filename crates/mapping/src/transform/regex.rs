@@ -1,5 +1,7 @@
 //! `regex_extract` and `regex_replace` (the `regex` crate: linear time, no backtracking).
 
+use std::borrow::Cow;
+
 use regex::Regex;
 use serde_json::Value;
 
@@ -35,10 +37,16 @@ impl RegexExtract {
 
     /// The group's text, or null when nothing matches (or the group did not take part).
     pub fn apply(&self, text: &str) -> Value {
+        self.find(text)
+            .map_or(Value::Null, |found| Value::String(found.to_string()))
+    }
+
+    /// The group's text, `None` when nothing matches (or the group did not take part).
+    pub(crate) fn find<'t>(&self, text: &'t str) -> Option<&'t str> {
         self.regex
             .captures(text)
             .and_then(|captures| captures.get(self.group))
-            .map_or(Value::Null, |m| Value::String(m.as_str().to_string()))
+            .map(|found| found.as_str())
     }
 }
 
@@ -61,8 +69,16 @@ impl RegexReplace {
     /// The text with every match replaced.
     pub fn apply(&self, text: String) -> String {
         match self.regex.replace_all(&text, self.replacement.as_str()) {
-            std::borrow::Cow::Borrowed(_) => text,
-            std::borrow::Cow::Owned(replaced) => replaced,
+            Cow::Borrowed(_) => text,
+            Cow::Owned(replaced) => replaced,
+        }
+    }
+
+    /// Replaces every match in text that may be borrowed, borrowing it when nothing matches.
+    pub(crate) fn apply_cow<'t>(&self, text: Cow<'t, str>) -> Cow<'t, str> {
+        match text {
+            Cow::Borrowed(text) => self.regex.replace_all(text, self.replacement.as_str()),
+            Cow::Owned(text) => Cow::Owned(self.apply(text)),
         }
     }
 

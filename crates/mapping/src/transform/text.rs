@@ -1,5 +1,7 @@
 //! `trim`, `lower`, `upper`.
 
+use std::borrow::Cow;
+
 /// A white-space or case change of a string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextCase {
@@ -63,6 +65,25 @@ impl TextCase {
     }
 }
 
+impl TextCase {
+    /// Applies the change to text that may be borrowed, borrowing the result when nothing
+    /// changes: the same text as [`TextCase::apply_str`].
+    pub(crate) fn apply_cow(self, text: Cow<'_, str>) -> Cow<'_, str> {
+        match self {
+            Self::Trim => match text {
+                Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+                Cow::Owned(text) => Cow::Owned(self.apply(text)),
+            },
+            Self::Lower if text.is_ascii() && !text.bytes().any(|b| b.is_ascii_uppercase()) => text,
+            Self::Upper if text.is_ascii() && !text.bytes().any(|b| b.is_ascii_lowercase()) => text,
+            _ => match text {
+                Cow::Borrowed(text) => Cow::Owned(self.apply_str(text)),
+                Cow::Owned(text) => Cow::Owned(self.apply(text)),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +122,13 @@ mod tests {
                 let expected = reference(case, text);
                 assert_eq!(case.apply(text.to_string()), expected, "{case:?} {text:?}");
                 assert_eq!(case.apply_str(text), expected, "{case:?} {text:?}");
+                assert_eq!(
+                    case.apply_cow(Cow::Borrowed(text)),
+                    expected,
+                    "{case:?} {text:?}"
+                );
+                let owned = Cow::Owned(text.to_string());
+                assert_eq!(case.apply_cow(owned), expected, "{case:?} {text:?}");
             }
         }
     }
