@@ -38,6 +38,7 @@
 //! and Bloblang ports are incomplete or unmaintained. See `docs/mapping.md`.
 
 pub mod apply;
+pub mod batch;
 pub mod cast;
 pub mod compile;
 pub mod cost;
@@ -51,6 +52,7 @@ pub mod transform;
 pub mod validate;
 
 pub use apply::Record;
+pub use batch::{ColumnarError, MappedBatch};
 pub use compile::{CompiledMapping, Mapping};
 pub use error::{MappingError, RecordError};
 pub use path::FieldPath;
