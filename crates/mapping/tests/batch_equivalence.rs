@@ -475,7 +475,7 @@ fn rule(rng: &mut StdRng, columns: &[String], target: String) -> Value {
         .map(|_| columns.choose(rng).cloned().unwrap_or_default())
         .collect();
     let column = |i: usize| picks[i].clone();
-    match rng.random_range(0..14) {
+    match rng.random_range(0..17) {
         0..=8 => {
             rule.insert("source".into(), json!(columns.choose(rng).unwrap()));
         }
@@ -499,6 +499,28 @@ fn rule(rng: &mut StdRng, columns: &[String], target: String) -> Value {
         }
         12 => {
             rule.insert("coalesce".into(), json!([column(0), column(1)]));
+        }
+        13 => {
+            rule.insert(
+                "concat".into(),
+                json!({"sources": [column(0), column(1)], "separator": "-"}),
+            );
+        }
+        14 => {
+            // Nested rules on the record itself: they may read any of its fields.
+            let inner = json!([
+                {"target": "a", "source": column(0), "cast": "string"},
+                {"target": "b.c", "source": column(1), "required": true},
+            ]);
+            rule.insert("rules".into(), inner);
+            return Value::Object(rule);
+        }
+        15 => {
+            // Nested rules on the object (or each object of the array) at a field.
+            rule.insert("source".into(), json!(column(0)));
+            let inner = json!([{"target": "kk", "source": "k", "cast": "int"}]);
+            rule.insert("rules".into(), inner);
+            return Value::Object(rule);
         }
         _ => {
             rule.insert("source".into(), json!(columns.choose(rng).unwrap()));

@@ -28,7 +28,7 @@ use connector_sdk::batch::is_json;
 use crate::apply::Record;
 use crate::compile::{CompiledMapping, CompiledRule, Producer};
 use crate::error::RecordError;
-use crate::path::Segment;
+use crate::path::{FieldPath, Segment};
 
 use self::column::{ColumnBuilder, Slot};
 use self::kernel::Input;
@@ -92,19 +92,15 @@ impl CompiledMapping {
                 None => by_rows.push((index, key)),
             }
         }
-        let records = (!by_rows.is_empty()).then(|| batch.to_records());
-        if let Some(records) = &records {
-            columns.extend(self.columns_by_rows(&by_rows, records, &mut failed));
+        if !by_rows.is_empty() {
+            let records = self.records_for(&by_rows, batch);
+            columns.extend(self.columns_by_rows(&by_rows, &records, &mut failed));
         }
         let mut rejects = Vec::new();
         for (row, _) in failed.iter().enumerate().filter(|(_, failed)| **failed) {
-            let outcome = match &records {
-                Some(records) => records.get(row).map(|record| self.apply(record)),
-                None => Some(self.apply(&batch.record(row))),
-            };
-            match outcome {
-                Some(Err(errors)) => rejects.push((row, errors)),
-                _ => return Err(ColumnarError::RowAccepted { row }),
+            match self.apply(&batch.record(row)) {
+                Err(errors) => rejects.push((row, errors)),
+                Ok(_) => return Err(ColumnarError::RowAccepted { row }),
             }
         }
         let source_rows: Vec<usize> = (0..rows).filter(|row| !failed[*row]).collect();
@@ -114,6 +110,29 @@ impl CompiledMapping {
             source_rows,
             rejects,
         })
+    }
+
+    /// The JSON view the rules at `by_rows` read: of the columns they name, or of the whole
+    /// batch when one of them runs an expression (or nested rules read the record).
+    fn records_for(&self, by_rows: &[(usize, &str)], batch: &Batch) -> Vec<Record> {
+        let mut keys = BTreeSet::new();
+        let whole = by_rows.iter().any(|(index, _)| {
+            self.rules
+                .rules
+                .get(*index)
+                .is_none_or(|rule| !read_keys(rule, &mut keys))
+        });
+        if whole {
+            return batch.to_records();
+        }
+        let schema = batch.schema();
+        let columns: Vec<usize> = (0..schema.fields().len())
+            .filter(|index| keys.contains(schema.field(*index).name().as_str()))
+            .collect();
+        match batch.arrow().project(&columns) {
+            Ok(projected) => Batch::new(projected).to_records(),
+            Err(_) => batch.to_records(),
+        }
     }
 
     /// The rules at `by_rows` (index, key) evaluated on each record.
@@ -187,6 +206,35 @@ fn columnar_input<'a>(rule: &'a CompiledRule, batch: &'a Batch) -> Option<Input<
         },
         _ => None,
     }
+}
+
+/// Adds the top-level fields `rule` reads to `keys`; `false` when it may read any field (an
+/// expression, or nested rules applied to the record itself).
+fn read_keys<'a>(rule: &'a CompiledRule, keys: &mut BTreeSet<&'a str>) -> bool {
+    let mut add = |path: &'a FieldPath| {
+        if let Some(Segment::Key(key)) = path.segments().first() {
+            keys.insert(key.as_str());
+        }
+    };
+    if rule.condition.is_some() {
+        return false;
+    }
+    match &rule.producer {
+        Producer::Source(path) => add(path),
+        Producer::Coalesce(paths) | Producer::Concat { sources: paths, .. } => {
+            paths.iter().for_each(add);
+        }
+        Producer::Constant(_) | Producer::Nothing => {}
+        Producer::Expr(_) => return false,
+        Producer::Nested {
+            source: Some(path), ..
+        } => add(path),
+        Producer::Nested {
+            source: None,
+            rules,
+        } => return rules.rules.iter().all(|rule| read_keys(rule, keys)),
+    }
+    true
 }
 
 fn has_duplicate_names(batch: &Batch) -> bool {
