@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use connector_sdk::{
-    BuildContext, Connector, ConnectorError, ConnectorExt as _, ConnectorFactory, Operation,
-    TimeoutLayer,
+    BuildContext, Connector, ConnectorError, ConnectorFactory, Operation, TimeoutLayer,
 };
 use serde_json::Value;
 
@@ -68,10 +67,10 @@ impl ConnectorRegistry {
         self.factories.keys().map(String::as_str).collect()
     }
 
-    /// Build a connector of `connector_type` from `config`. Each factory returns its
-    /// connector already wrapped in the layers that suit it (spans and metrics, timeouts,
-    /// retries where a whole-operation retry is safe); this adds none, so that no attempt
-    /// is multiplied by a second retry layer.
+    /// Build a connector of `connector_type` from `config`, wrapped in the one layer stack
+    /// every connector runs in ([`connector_sdk::LayerStack`]: rate limit when configured, timeout, retry,
+    /// observe), with the settings the connector asks for ([`Connector::layers`]) and this
+    /// registry's operation timeout when set. Factories return bare connectors.
     pub async fn build(
         &self,
         connector_type: &str,
@@ -88,9 +87,10 @@ impl ConnectorRegistry {
             )
         })?;
         let connector = factory.build(config, context).await?;
-        Ok(match self.timeouts {
-            Some(timeouts) => connector.layer(timeouts).into_dyn(),
-            None => connector,
-        })
+        let mut stack = connector.layers();
+        if let Some(timeouts) = self.timeouts {
+            stack = stack.with_timeouts(timeouts);
+        }
+        Ok(stack.wrap(connector))
     }
 }

@@ -301,13 +301,9 @@ async fn bench_pg(total: u64) -> Result<(), Error> {
         let map = std::env::var_os("BENCH_MAP").is_some();
         while let Some(batch) = batches.next().await {
             let batch = batch?;
-            rows += batch.records.len();
+            rows += batch.batch.len();
             if map {
-                mapped += batch
-                    .records
-                    .iter()
-                    .filter(|r| mapping.apply(r).is_ok())
-                    .count();
+                mapped += mapping.apply_batch(&batch.batch).batch.len();
             }
         }
         println!(

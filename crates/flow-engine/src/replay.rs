@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_sdk::{Connector, PreparedWrite, Record, RecordOutcome, WriteMode};
+use connector_sdk::{Batch, Connector, Record, RecordOutcome, WriteMode};
 use mapping::CompiledMapping;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -114,18 +114,23 @@ pub async fn replay(request: ReplayRequest) -> ReplayOutcome {
         }
         let mut chunk_results: Vec<Option<ReplayOutcomeSlot>> = vec![None; chunk.len()];
         let mut sources: Vec<Record> = Vec::new();
+        let mut mapped_records: Vec<Record> = Vec::new();
         let mut positions = Vec::new();
         for (position, record) in chunk.iter().enumerate() {
             let mapped = match &record.source_record {
-                Value::Object(object) => request.mapping.apply(object).map(|_| object.clone()),
+                Value::Object(object) => request
+                    .mapping
+                    .apply(object)
+                    .map(|mapped| (object.clone(), mapped)),
                 _ => request
                     .mapping
                     .apply_value(&record.source_record)
-                    .map(|_| Record::new()),
+                    .map(|_| (Record::new(), Record::new())),
             };
             match mapped {
-                Ok(source) => {
+                Ok((source, mapped)) => {
                     sources.push(source);
+                    mapped_records.push(mapped);
                     positions.push(position);
                 }
                 Err(errors) => {
@@ -142,17 +147,6 @@ pub async fn replay(request: ReplayRequest) -> ReplayOutcome {
                 }
             }
         }
-        let remap = || -> Result<Vec<Record>, String> {
-            sources
-                .iter()
-                .map(|s| {
-                    request
-                        .mapping
-                        .apply(s)
-                        .map_err(|_| "a record failed to map again for a retry".to_owned())
-                })
-                .collect()
-        };
         let write = BatchWrite {
             target: &request.target,
             stream: &request.target_stream,
@@ -164,18 +158,12 @@ pub async fn replay(request: ReplayRequest) -> ReplayOutcome {
             journal: &journal,
             batch: 0,
         };
-        let first = match remap() {
-            Ok(records) => records,
-            Err(reason) => {
-                error = Some(reason.clone());
-                results.extend(chunk.iter().map(|r| not_written(r, &reason)));
-                continue;
-            }
-        };
-        match write.run(PreparedWrite::plain(first), remap).await {
+        match write.run(Batch::from_records(&mapped_records)).await {
             Ok(report) => {
-                for (outcome, (&position, source)) in
-                    report.outcomes.iter().zip(positions.iter().zip(&sources))
+                for (outcome, ((&position, source), mapped)) in report
+                    .outcomes
+                    .iter()
+                    .zip(positions.iter().zip(&sources).zip(&mapped_records))
                 {
                     chunk_results[position] = Some(match outcome {
                         RecordOutcome::Ok => ReplayOutcomeSlot::Written,
@@ -183,11 +171,7 @@ pub async fn replay(request: ReplayRequest) -> ReplayOutcome {
                             ReplayOutcomeSlot::Rejected(DeadLetter {
                                 stage: DeadLetterStage::Target,
                                 source_record: Value::Object(source.clone()),
-                                mapped_record: request
-                                    .mapping
-                                    .apply(source)
-                                    .ok()
-                                    .map(Value::Object),
+                                mapped_record: Some(Value::Object(mapped.clone())),
                                 reason: reason.clone(),
                             })
                         }

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_sdk::connector::TargetCheckpoint;
-use connector_sdk::{Connector, ConnectorError, PreparedWrite, Record, WriteMode, WriteReport};
+use connector_sdk::WriteMode;
+use connector_sdk::{
+    Batch, Connector, ConnectorError, TargetCheckpoint, WriteReport, WriteRequest,
+};
 use rand::Rng as _;
 use serde_json::json;
 use tokio::time::Instant;
@@ -100,8 +102,8 @@ pub(crate) enum WriteFailure {
     },
     /// Stopped while waiting to retry; the failed attempt is not applied (or is idempotent).
     Interrupted(Interrupted),
-    /// The records could not be rebuilt for a retry.
-    Rebuild(String),
+    /// The target broke the write contract (a connector bug).
+    Contract(String),
 }
 
 impl WriteFailure {
@@ -141,7 +143,7 @@ impl WriteFailure {
             Self::Interrupted(Interrupted::TimedOut) => {
                 "the run deadline passed while waiting to retry a batch".into()
             }
-            Self::Rebuild(reason) => reason.clone(),
+            Self::Contract(reason) => reason.clone(),
         }
     }
 }
@@ -153,30 +155,24 @@ impl BatchWrite<'_> {
         self.mode.idempotent() || self.checkpoint.is_some()
     }
 
-    /// Writes `batch`, calling `rebuild` for the records of each further attempt (the
-    /// records move into the connector, so they are rebuilt rather than cloned up front).
-    pub(crate) async fn run(
-        &self,
-        batch: PreparedWrite,
-        rebuild: impl Fn() -> Result<Vec<Record>, String>,
-    ) -> Result<WriteReport, WriteFailure> {
-        let mut batch = batch;
+    /// Writes `batch`; each further attempt sends the same batch again (a clone shares
+    /// its columns).
+    pub(crate) async fn run(&self, batch: Batch) -> Result<WriteReport, WriteFailure> {
+        let count = batch.len();
+        let request = WriteRequest::new(self.stream, self.mode, batch)
+            .with_checkpoint_option(self.checkpoint.clone());
         let mut attempt: u32 = 1;
         let max_attempts = self.max_attempts.max(1);
         loop {
-            let count = batch.len();
-            let result = match &self.checkpoint {
-                None if count == 0 => Ok(WriteReport::default()),
-                checkpoint => {
-                    self.target
-                        .write_prepared(self.stream, self.mode, batch, checkpoint.clone())
-                        .await
-                }
+            let result = if request.checkpoint.is_none() && count == 0 {
+                Ok(WriteReport::default())
+            } else {
+                self.target.write(request.clone()).await
             };
             let error = match result {
                 Ok(report) if report.outcomes.len() == count => return Ok(report),
                 Ok(report) => {
-                    return Err(WriteFailure::Rebuild(format!(
+                    return Err(WriteFailure::Contract(format!(
                         "the target reported {} outcomes for {count} records written to `{}`; \
                          the batch is not acknowledged",
                         report.outcomes.len(),
@@ -226,7 +222,6 @@ impl BatchWrite<'_> {
             pause(delay, self.cancel, self.deadline)
                 .await
                 .map_err(WriteFailure::Interrupted)?;
-            batch = PreparedWrite::plain(rebuild().map_err(WriteFailure::Rebuild)?);
             attempt += 1;
         }
     }

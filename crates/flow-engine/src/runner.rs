@@ -34,10 +34,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use connector_sdk::connector::{CommitHook, TargetCheckpoint};
 use connector_sdk::{
-    Checkpoint, Connector, ConnectorError, ErrorKind, Operation, PreparedWrite, ReadRequest,
-    Record, RecordBatch, RecordBatchStream, RecordOutcome, WriteMode,
+    Batch, Checkpoint, CommitHook, Connector, ConnectorError, ErrorKind, Operation, ReadBatch,
+    ReadRequest, ReadStream, RecordOutcome, TargetCheckpoint, WriteMode,
 };
 use futures::{FutureExt as _, StreamExt as _};
 use mapping::CompiledMapping;
@@ -227,12 +226,11 @@ impl Stop {
 
 /// A batch read and mapped, ready to write.
 struct Prepared {
-    /// The source records, in order (kept for dead letters and retries).
-    source: Vec<Record>,
-    /// The mapped records, for the source records at `mapped_from`, as the target
-    /// prepared them for writing (or the error preparing them).
-    mapped: Result<PreparedWrite, ConnectorError>,
-    /// For each mapped record, the index of its source record.
+    /// The source records, in order (kept for dead letters).
+    source: Batch,
+    /// The mapped records, for the source rows at `mapped_from`.
+    mapped: Batch,
+    /// For each mapped record, the row of its source record.
     mapped_from: Vec<usize>,
     /// The records the mapping refused.
     mapping_rejects: Vec<DeadLetter>,
@@ -248,97 +246,47 @@ enum Produced {
     Mapping(String),
 }
 
-/// Maps every record of a batch (on the blocking pool) and has the target prepare the
-/// mapped records for writing.
-async fn prepare(
-    batch: RecordBatch,
-    mapping: &Arc<CompiledMapping>,
-    target: &WriteTarget,
-) -> Result<Prepared, Produced> {
+/// Maps a batch on the blocking pool (CPU work, run off the async workers): columns in,
+/// columns out, the JSON view built only for the records the mapping refused.
+async fn prepare(batch: ReadBatch, mapping: &Arc<CompiledMapping>) -> Result<Prepared, Produced> {
     let mapping = mapping.clone();
-    let records = batch.records;
-    let (source, mapped, mapped_from, mapping_rejects) =
-        tokio::task::spawn_blocking(move || map_batch(&mapping, records))
-            .await
-            .map_err(|error| {
-                Produced::Mapping(format!("the mapping worker stopped unexpectedly: {error}"))
-            })?;
-    let mapped = target
-        .connector
-        .prepare_write(&target.stream, target.mode, mapped)
-        .await;
-    Ok(Prepared {
-        source,
-        mapped,
-        mapped_from,
-        mapping_rejects,
-        checkpoint: batch.checkpoint,
-    })
-}
-
-/// The mapped records, the index of the source record of each, and the mapping rejects.
-type MappedBatch = (Vec<Record>, Vec<Record>, Vec<usize>, Vec<DeadLetter>);
-
-/// Maps the records of a batch: CPU work, run off the async workers.
-fn map_batch(mapping: &CompiledMapping, source: Vec<Record>) -> MappedBatch {
-    let mut mapped = Vec::with_capacity(source.len());
-    let mut mapped_from = Vec::with_capacity(source.len());
-    let mut mapping_rejects = Vec::new();
-    for (index, record) in source.iter().enumerate() {
-        match mapping.apply(record) {
-            Ok(output) => {
-                mapped.push(output);
-                mapped_from.push(index);
-            }
-            Err(errors) => mapping_rejects.push(DeadLetter {
+    let ReadBatch {
+        batch: source,
+        checkpoint,
+        ..
+    } = batch;
+    tokio::task::spawn_blocking(move || {
+        let mapped = mapping.apply_batch(&source);
+        let mapping_rejects = mapped
+            .rejects
+            .iter()
+            .map(|(row, errors)| DeadLetter {
                 stage: DeadLetterStage::Mapping,
-                source_record: Value::Object(record.clone()),
+                source_record: Value::Object(source.record(*row)),
                 mapped_record: None,
                 reason: errors
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join("; "),
-            }),
+            })
+            .collect();
+        Prepared {
+            source,
+            mapped: mapped.batch,
+            mapped_from: mapped.source_rows,
+            mapping_rejects,
+            checkpoint,
         }
-    }
-    (source, mapped, mapped_from, mapping_rejects)
-}
-
-/// Where the mapped records go: the target prepares each batch for writing (validates and
-/// encodes it) as soon as it is mapped, while the batch before is being written.
-struct WriteTarget {
-    connector: Arc<dyn Connector>,
-    stream: String,
-    mode: WriteMode,
-}
-
-/// Maps the source records at `indexes` again (the mapping is deterministic).
-fn remap(
-    mapping: &CompiledMapping,
-    source: &[Record],
-    indexes: &[usize],
-) -> Result<Vec<Record>, String> {
-    indexes
-        .iter()
-        .map(|&index| {
-            source
-                .get(index)
-                .and_then(|record| mapping.apply(record).ok())
-                .ok_or_else(|| {
-                    "a record that mapped before failed to map for a retry; the batch is not \
-                     acknowledged"
-                        .to_owned()
-                })
-        })
-        .collect()
+    })
+    .await
+    .map_err(|error| Produced::Mapping(format!("the mapping worker stopped unexpectedly: {error}")))
 }
 
 /// Reads, maps and prepares batches, sending them one at a time.
 async fn produce(
-    mut batches: RecordBatchStream,
+    mut batches: ReadStream,
     mapping: Arc<CompiledMapping>,
-    target: WriteTarget,
     sender: mpsc::Sender<Result<Prepared, Produced>>,
     stop: CancellationToken,
 ) {
@@ -351,7 +299,7 @@ async fn produce(
         let message = match next {
             None => return,
             Some(Err(error)) => Err(Produced::Source(error)),
-            Some(Ok(batch)) => prepare(batch, &mapping, &target).await,
+            Some(Ok(batch)) => prepare(batch, &mapping).await,
         };
         let failed = message.is_err();
         if sender.send(message).await.is_err() || failed {
@@ -367,14 +315,12 @@ struct Runner {
     batches: u64,
     deadline: Option<Instant>,
     atomic: bool,
-    /// The source records of the last batch written, freed during the next write.
-    spent: Option<Arc<Vec<Record>>>,
 }
 
 impl Runner {
     fn new(request: RunRequest) -> Self {
         let deadline = request.timeout.map(|timeout| Instant::now() + timeout);
-        let atomic = request.target.commits_checkpoints();
+        let atomic = request.target.capabilities().write.checkpoint;
         Self {
             request,
             counts: RunCounts::default(),
@@ -382,7 +328,6 @@ impl Runner {
             batches: 0,
             deadline,
             atomic,
-            spent: None,
         }
     }
 
@@ -438,11 +383,6 @@ impl Runner {
             produce(
                 batches,
                 request.mapping.clone(),
-                WriteTarget {
-                    connector: request.target.clone(),
-                    stream: request.target_stream.clone(),
-                    mode: request.mode,
-                },
                 sender,
                 producer_stop.clone(),
             )
@@ -516,9 +456,7 @@ impl Runner {
         let batch = self.batches;
         let mapping_rejected = mapping_rejects.len() as u64;
         let first_mapping_reason = mapping_rejects.first().map(|d| d.reason.clone());
-        let source = Arc::new(source);
         let mapped_from = Arc::new(mapped_from);
-        let mapping = request.mapping.clone();
 
         // A target that commits the checkpoint with its rows moves past the batch's dead
         // letters in its own transaction: they are staged from inside it, before its commit.
@@ -529,8 +467,8 @@ impl Runner {
                     journal: request.journal.clone(),
                     checkpoint: checkpoint.clone(),
                     source: source.clone(),
+                    mapped: mapped.clone(),
                     mapped_from: mapped_from.clone(),
-                    mapping: mapping.clone(),
                     mapping_rejects,
                     staged: AtomicBool::new(false),
                 })),
@@ -553,30 +491,7 @@ impl Runner {
             journal: request.journal.as_ref(),
             batch,
         };
-        let mapped = match mapped {
-            Ok(mapped) => mapped,
-            // Preparing failed: the write of the records as they are reports the error (and
-            // retries it when it is transient).
-            Err(error) => {
-                tracing::debug!(error = %error, "the target could not prepare the batch");
-                match remap(&mapping, &source, &mapped_from) {
-                    Ok(records) => PreparedWrite::plain(records),
-                    Err(reason) => {
-                        return Err(Stop::Failed(EngineError::new(
-                            EngineErrorKind::Connector,
-                            format!("batch {batch}: {reason}"),
-                        )));
-                    }
-                }
-            }
-        };
-        // The previous batch's source records are freed while this batch's write waits on
-        // the target (freeing a batch of records costs as much CPU as a fifth of mapping it).
-        let spent = self.spent.take();
-        let (written, ()) = futures::join!(
-            write.run(mapped, || remap(&mapping, &source, &mapped_from)),
-            async move { drop(spent) }
-        );
+        let written = write.run(mapped.clone()).await;
         drop(write);
         let report = match written {
             Ok(report) => report,
@@ -610,14 +525,13 @@ impl Runner {
                 dead_letters.extend(target_rejects(
                     &report.outcomes,
                     &source,
+                    &mapped,
                     &mapped_from,
-                    &mapping,
                 ));
                 self.store_dead_letters(dead_letters).await?;
             }
         }
         drop(staging);
-        self.spent = Some(source);
 
         self.counts.read += read;
         self.counts.written += written;
@@ -777,26 +691,25 @@ impl Runner {
     }
 }
 
-/// The dead letters of the records a target rejected: `outcomes` are those of the mapped
-/// records, whose source records are at `mapped_from` in `source`.
+/// The dead letters of the records a target rejected: `outcomes` are those of the `mapped`
+/// records, whose source records are at the rows `mapped_from` of `source`.
 fn target_rejects(
     outcomes: &[RecordOutcome],
-    source: &[Record],
+    source: &Batch,
+    mapped: &Batch,
     mapped_from: &[usize],
-    mapping: &CompiledMapping,
 ) -> Vec<DeadLetter> {
     outcomes
         .iter()
         .enumerate()
         .filter_map(|(position, outcome)| match outcome {
             RecordOutcome::Rejected { reason, .. } => {
-                let record = mapped_from.get(position).and_then(|&i| source.get(i));
+                let row = mapped_from.get(position).copied();
                 Some(DeadLetter {
                     stage: DeadLetterStage::Target,
-                    source_record: record.cloned().map_or(Value::Null, Value::Object),
-                    mapped_record: record
-                        .and_then(|r| mapping.apply(r).ok())
-                        .map(Value::Object),
+                    source_record: row.map_or(Value::Null, |row| Value::Object(source.record(row))),
+                    mapped_record: (position < mapped.len())
+                        .then(|| Value::Object(mapped.record(position))),
                     reason: reason.clone(),
                 })
             }
@@ -811,9 +724,9 @@ struct StageRejects {
     journal: Arc<dyn RunJournal>,
     /// The checkpoint the batch moves to.
     checkpoint: Checkpoint,
-    source: Arc<Vec<Record>>,
+    source: Batch,
+    mapped: Batch,
     mapped_from: Arc<Vec<usize>>,
-    mapping: Arc<CompiledMapping>,
     mapping_rejects: Vec<DeadLetter>,
     /// Whether an attempt staged letters (a later attempt then replaces them, even with
     /// none, and the run settles them).
@@ -845,8 +758,8 @@ impl CommitHook for StageRejects {
         letters.extend(target_rejects(
             outcomes,
             &self.source,
+            &self.mapped,
             &self.mapped_from,
-            &self.mapping,
         ));
         if letters.is_empty() && !self.staged() {
             return Ok(());

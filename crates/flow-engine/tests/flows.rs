@@ -438,7 +438,7 @@ async fn cancelling_midway_leaves_target_equal_to_checkpoint_and_a_rerun_complet
     assert_eq!(count, position, "target rows == checkpoint position");
     assert_eq!(max, Some(position));
     // PostgreSQL targets keep the checkpoint with the rows; the journal holds a mirror.
-    assert!(target.commits_checkpoints());
+    assert!(target.capabilities().write.checkpoint);
     assert_eq!(
         target.load_checkpoint(&key).await.unwrap(),
         checkpoints.checkpoint()
@@ -706,110 +706,13 @@ async fn a_run_past_its_deadline_stops_between_batches_with_a_clear_error() {
     );
 }
 
-/// A target that cannot prepare its batches ahead (here: always a transient error) still
-/// gets every record: the engine writes them as they are (rejects included), and the run
-/// succeeds.
-#[tokio::test]
-async fn a_batch_the_target_cannot_prepare_is_written_as_it_is() {
-    use async_trait::async_trait;
-    use connector_sdk::connector::TargetCheckpoint;
-    use connector_sdk::{
-        Capabilities, Checkpoint, HealthReport, PreparedWrite, Record, WriteReport,
-    };
-
-    struct CannotPrepare {
-        inner: Arc<AtomicMemoryTarget>,
-        prepared: AtomicU32,
-    }
-
-    #[async_trait]
-    impl Connector for CannotPrepare {
-        fn connector_type(&self) -> &str {
-            "cannot-prepare"
-        }
-        fn capabilities(&self) -> Capabilities {
-            self.inner.capabilities()
-        }
-        fn spec(&self) -> Value {
-            json!({})
-        }
-        async fn check(&self) -> HealthReport {
-            self.inner.check().await
-        }
-        fn commits_checkpoints(&self) -> bool {
-            self.inner.commits_checkpoints()
-        }
-        async fn write_with_checkpoint(
-            &self,
-            stream: &str,
-            mode: WriteMode,
-            records: Vec<Record>,
-            checkpoint: TargetCheckpoint,
-        ) -> Result<WriteReport, ConnectorError> {
-            self.inner
-                .write_with_checkpoint(stream, mode, records, checkpoint)
-                .await
-        }
-        async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
-            self.inner.load_checkpoint(key).await
-        }
-        async fn prepare_write(
-            &self,
-            _stream: &str,
-            _mode: WriteMode,
-            _records: Vec<Record>,
-        ) -> Result<PreparedWrite, ConnectorError> {
-            self.prepared.fetch_add(1, Ordering::SeqCst);
-            Err(ConnectorError::transient(
-                Operation::Write,
-                "encoder busy (injected)",
-            ))
-        }
-    }
-
-    let source: Arc<dyn Connector> = Arc::new(ScriptedSource {
-        batches: 3,
-        size: 10,
-        error: None,
-        stall: false,
-    });
-    let inner = Arc::new(AtomicMemoryTarget::default());
-    let target = Arc::new(CannotPrepare {
-        inner: inner.clone(),
-        prepared: AtomicU32::new(0),
-    });
-    let outcome = run(request(
-        "cannot-prepare",
-        source,
-        "s",
-        target.clone(),
-        "t",
-        WriteMode::Upsert,
-        compile_json(
-            json!([{"target": "id", "source": "id"}, {"target": "email", "source": "email"}]),
-        ),
-        10,
-        Arc::new(MemoryJournal::new()),
-    ))
-    .await;
-    assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.error);
-    // Record 13 has no email: the target rejects it, as it would a prepared batch's.
-    assert_eq!((outcome.counts.written, outcome.counts.rejected), (29, 1));
-    assert_eq!(
-        target.prepared.load(Ordering::SeqCst),
-        3,
-        "one try per batch"
-    );
-    assert_eq!(inner.state.lock().unwrap().0.len(), 29);
-}
-
 /// A target answering "rate limited, retry after an hour" (or after `u64::MAX` seconds)
 /// cannot park the run: the engine waits at most 60 s for a `Retry-After`, and beyond that
 /// fails the run at once, saying so (the next run resumes from the checkpoint).
 #[tokio::test]
 async fn a_huge_retry_after_fails_the_run_at_once_instead_of_parking_it() {
     use async_trait::async_trait;
-    use connector_sdk::{Capabilities, HealthReport, Record, WriteReport};
+    use connector_sdk::{Capabilities, HealthReport, WriteReport, WriteRequest};
 
     struct RateLimited {
         seconds: u64,
@@ -830,12 +733,7 @@ async fn a_huge_retry_after_fails_the_run_at_once_instead_of_parking_it() {
         async fn check(&self) -> HealthReport {
             HealthReport::measure(async { Ok(()) }).await
         }
-        async fn write(
-            &self,
-            _stream: &str,
-            _mode: WriteMode,
-            _records: Vec<Record>,
-        ) -> Result<WriteReport, ConnectorError> {
+        async fn write(&self, _request: WriteRequest) -> Result<WriteReport, ConnectorError> {
             self.attempts.fetch_add(1, Ordering::SeqCst);
             Err(ConnectorError::rate_limited(
                 Operation::Write,

@@ -9,17 +9,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connector_sdk::connector::TargetCheckpoint;
 use connector_sdk::{
-    BuildContext, Capabilities, Checkpoint, Connector, ConnectorError, EnvFileSecretSource,
-    HealthReport, PreparedWrite, Record, WriteMode, WriteReport,
+    BuildContext, Checkpoint, Connector, ConnectorError, EnvFileSecretSource, LayeredConnector,
+    WriteMode, WriteReport, WriteRequest,
 };
 use flow_engine::{DeadLetter, DeadLetterStage, RunJournal, RunRequest, RunStatus, run};
 use interop::dead_letter_store;
 use interop::journal::SqlJournal;
 use interop::run_store::{self, NewRun};
 use kernel::PageRequest;
-use serde_json::{Value, json};
+use serde_json::json;
 use storage::{Backend, Database, PoolSettings, sqlx};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -252,44 +251,13 @@ struct DiesAfterCommit {
 }
 
 #[async_trait]
-impl Connector for DiesAfterCommit {
-    fn connector_type(&self) -> &str {
-        self.inner.connector_type()
+impl LayeredConnector for DiesAfterCommit {
+    type Inner = Arc<dyn Connector>;
+    fn inner(&self) -> &Arc<dyn Connector> {
+        &self.inner
     }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    fn spec(&self) -> Value {
-        self.inner.spec()
-    }
-    async fn check(&self) -> HealthReport {
-        self.inner.check().await
-    }
-    fn commits_checkpoints(&self) -> bool {
-        self.inner.commits_checkpoints()
-    }
-    async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
-        self.inner.load_checkpoint(key).await
-    }
-    async fn prepare_write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<PreparedWrite, ConnectorError> {
-        self.inner.prepare_write(stream, mode, records).await
-    }
-    async fn write_prepared(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        batch: PreparedWrite,
-        checkpoint: Option<TargetCheckpoint>,
-    ) -> Result<WriteReport, ConnectorError> {
-        let report = self
-            .inner
-            .write_prepared(stream, mode, batch, checkpoint)
-            .await?;
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        let report = self.inner.write(request).await?;
         if self.writes.fetch_add(1, Ordering::SeqCst) + 1 == self.kill_after {
             self.killed.notify_one();
             std::future::pending::<()>().await;

@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use connector_sdk::{ErrorKind, ReadRequest, RecordOutcome, SecretSource, WriteMode};
+use connector_sdk::{ErrorKind, ReadRequest, RecordOutcome, SecretSource, WriteMode, WriteRequest};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -154,13 +154,14 @@ pub async fn read(
     let failed = |e: std::io::Error| CliError::io("cannot write standard output", e);
     while let Some(batch) = batches.next().await {
         let batch = batch.map_err(|e| CliError::connector(&e))?;
-        for record in &batch.records {
+        let records = batch.records();
+        for record in &records {
             serde_json::to_writer(&mut *stdout, record)
                 .map_err(|e| CliError::io("cannot write standard output", e))?;
             stdout.write_all(b"\n").map_err(failed)?;
         }
         stdout.flush().map_err(failed)?;
-        summary.records += batch.records.len() as u64;
+        summary.records += records.len() as u64;
         summary.batches += 1;
         if let (Some(path), Some(checkpoint)) = (state_out, &batch.checkpoint) {
             state::write_atomically(path, checkpoint)?;
@@ -220,7 +221,7 @@ pub async fn write(
             }
             let count = records.len();
             let report = connector
-                .write(stream, mode, records.clone())
+                .write(WriteRequest::new(stream, mode, records.as_slice()))
                 .await
                 .map_err(|e| CliError::connector(&e))?;
             if report.outcomes.len() != count {

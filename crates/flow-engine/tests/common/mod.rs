@@ -16,11 +16,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use connector_sdk::connector::TargetCheckpoint;
 use connector_sdk::{
     Capabilities, Checkpoint, Connector, ConnectorError, ConnectorFactory, HealthReport, Operation,
-    ReadRequest, Record, RecordBatchStream, RecordOutcome, Secret, SecretSource, WriteMode,
-    WriteReport,
+    ReadRequest, ReadStream, Record, RecordOutcome, Secret, SecretSource, WriteCapabilities,
+    WriteMode, WriteReport, WriteRequest,
 };
 use flow_engine::{
     DeadLetter, EngineError, EventLevel, MemoryJournal, RunCounts, RunJournal, RunRequest,
@@ -296,7 +295,8 @@ impl RunJournal for CancellingJournal {
     }
 }
 
-/// Wraps a target: its first `failures` writes fail with a transient error (nothing written).
+/// Wraps a target: its first `failures` writes fail with a transient error (nothing
+/// written). It does not commit checkpoints, whatever the target does: the run keeps them.
 pub struct FlakyTarget {
     pub inner: Arc<dyn Connector>,
     pub failures: AtomicU32,
@@ -319,7 +319,14 @@ impl Connector for FlakyTarget {
         "flaky"
     }
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        let inner = self.inner.capabilities();
+        Capabilities {
+            write: WriteCapabilities {
+                checkpoint: false,
+                ..inner.write
+            },
+            ..inner
+        }
     }
     fn spec(&self) -> Value {
         json!({})
@@ -327,12 +334,7 @@ impl Connector for FlakyTarget {
     async fn check(&self) -> HealthReport {
         self.inner.check().await
     }
-    async fn write(
-        &self,
-        stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-    ) -> Result<WriteReport, ConnectorError> {
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
         self.attempts.fetch_add(1, Ordering::SeqCst);
         let left = self.failures.load(Ordering::SeqCst);
         if left > 0 {
@@ -342,13 +344,14 @@ impl Connector for FlakyTarget {
                 "connection reset by peer (injected)",
             ));
         }
-        self.inner.write(stream, mode, records).await
+        self.inner.write(request).await
     }
 }
 
 /// An in-memory target keyed by `id` that stores checkpoints in the same "transaction" as
 /// the rows, rejects records without an `email`, and fails its first `failures` writes
-/// transiently (writing nothing).
+/// transiently (writing nothing). It only writes with a checkpoint: a plain write is
+/// refused as unsupported.
 #[derive(Default)]
 pub struct AtomicMemoryTarget {
     pub state: Mutex<(BTreeMap<i64, Record>, HashMap<String, Checkpoint>)>,
@@ -362,7 +365,10 @@ impl Connector for AtomicMemoryTarget {
         "memory"
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL
+        Capabilities {
+            write: WriteCapabilities::ALL.with_checkpoint(),
+            ..Capabilities::ALL
+        }
     }
     fn spec(&self) -> Value {
         json!({})
@@ -370,16 +376,12 @@ impl Connector for AtomicMemoryTarget {
     async fn check(&self) -> HealthReport {
         HealthReport::measure(async { Ok(()) }).await
     }
-    fn commits_checkpoints(&self) -> bool {
-        true
-    }
-    async fn write_with_checkpoint(
-        &self,
-        _stream: &str,
-        mode: WriteMode,
-        records: Vec<Record>,
-        checkpoint: TargetCheckpoint,
-    ) -> Result<WriteReport, ConnectorError> {
+    async fn write(&self, request: WriteRequest) -> Result<WriteReport, ConnectorError> {
+        if request.checkpoint.is_none() {
+            return Err(request.unsupported("this target writes only with a checkpoint"));
+        }
+        let mode = request.mode;
+        let records = request.batch.to_records();
         self.attempts.fetch_add(1, Ordering::SeqCst);
         let left = self.failures.load(Ordering::SeqCst);
         if left > 0 {
@@ -412,10 +414,14 @@ impl Connector for AtomicMemoryTarget {
                 )),
             }
         }
-        checkpoint.before_commit(&outcomes).await?;
+        if let Some(checkpoint) = &request.checkpoint {
+            checkpoint.before_commit(&outcomes).await?;
+        }
         let mut state = self.state.lock().unwrap();
         state.0 = rows;
-        state.1.insert(checkpoint.key, checkpoint.checkpoint);
+        if let Some(checkpoint) = request.checkpoint {
+            state.1.insert(checkpoint.key, checkpoint.checkpoint);
+        }
         Ok(WriteReport::new(outcomes))
     }
     async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
@@ -446,7 +452,7 @@ impl Connector for ScriptedSource {
     async fn check(&self) -> HealthReport {
         HealthReport::measure(async { Ok(()) }).await
     }
-    async fn read(&self, request: ReadRequest) -> Result<RecordBatchStream, ConnectorError> {
+    async fn read(&self, request: ReadRequest) -> Result<ReadStream, ConnectorError> {
         use futures::StreamExt as _;
         let start = request
             .checkpoint
@@ -455,7 +461,7 @@ impl Connector for ScriptedSource {
             .and_then(Value::as_u64)
             .unwrap_or(0);
         let size = self.size;
-        let batches: Vec<Result<connector_sdk::RecordBatch, ConnectorError>> = (0..self.batches)
+        let batches: Vec<Result<connector_sdk::ReadBatch, ConnectorError>> = (0..self.batches)
             .map(|b| {
                 let first = start + b * size + 1;
                 let records: Vec<Record> = (first..first + size)
@@ -468,14 +474,14 @@ impl Connector for ScriptedSource {
                         record
                     })
                     .collect();
-                Ok(connector_sdk::RecordBatch::new(
+                Ok(connector_sdk::ReadBatch::new(
                     request.stream.clone(),
                     records,
                     Some(Checkpoint::cursor("id", json!(first + size - 1))),
                 ))
             })
             .collect();
-        let tail: RecordBatchStream = match (&self.error, self.stall) {
+        let tail: ReadStream = match (&self.error, self.stall) {
             (Some(error), _) => futures::stream::iter(vec![Err(error.clone())]).boxed(),
             (None, true) => futures::stream::pending().boxed(),
             (None, false) => futures::stream::empty().boxed(),

@@ -485,13 +485,10 @@ async fn sample(
     let mut samples = Vec::with_capacity(limit);
     while samples.len() < limit {
         match batches.next().await {
-            Some(Ok(batch)) => samples.extend(
-                batch
-                    .records
-                    .into_iter()
-                    .take(limit - samples.len())
-                    .map(Value::Object),
-            ),
+            Some(Ok(batch)) => {
+                let wanted = batch.batch.slice(0, limit - samples.len());
+                samples.extend(wanted.to_records().into_iter().map(Value::Object));
+            }
             Some(Err(error)) => return Err(super::connectors::connector_error(error)),
             None => break,
         }
