@@ -4,7 +4,9 @@
 //!
 //! A pure library: no I/O. The Interoperability service stores [`MappingSpec`]s, calls
 //! [`validate`] when one is saved, [`preview`] when a user tries one, and
-//! [`Mapping::compile`] + [`CompiledMapping::apply`] inside flows.
+//! [`Mapping::compile`] + [`CompiledMapping::apply_batch`] inside flows: a batch is mapped
+//! column by column (see [`batch`]), with the same result as [`CompiledMapping::apply`] on
+//! each record.
 //!
 //! ```
 //! use mapping::{Mapping, MappingSpec};

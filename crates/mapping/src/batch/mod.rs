@@ -2,10 +2,11 @@
 //!
 //! Each top-level rule that copies (or renames) a top-level source field or writes a
 //! constant — with a default, the transform steps, a cast, `required` — is computed from
-//! the source column in one pass ([`kernel`]); a column copied unchanged is the very same
+//! the source column in one pass; a column copied unchanged is the very same
 //! Arrow array. The other rules (CEL `expr` and `when`, nested targets or sources,
 //! `coalesce`, `concat`, nested `rules`) are evaluated on the batch's JSON view, converted
-//! once and only when such a rule exists. A row any rule fails on is mapped again by
+//! once and only when such a rule exists (of only the columns they name, unless one of them
+//! runs an expression). A row any rule fails on is mapped again by
 //! [`CompiledMapping::apply`], which gives its errors: the output, the source rows and the
 //! rejects are exactly those of `apply` on each record of the JSON view followed by
 //! [`Batch::from_records`], as JSON views (the columns may be typed more precisely: an `int`
