@@ -1,6 +1,9 @@
-//! Decoding the records of a page into Arrow columns, once per page.
+//! Decoding the records of a page ([`FieldCells`], parsed or raw JSON) into Arrow columns,
+//! once per page.
 //!
-//! Without a declared schema the records are typed by [`Batch::from_records`]. With one
+//! Without a declared schema the records are typed by the rules of [`Batch::from_records`]
+//! (from parsed records, the very batch it builds; from a page read in one pass, the same
+//! columns, a JSON column holding each value's text as the response wrote it). With one
 //! ([`RecordShape`]), each declared field becomes a column of its declared type when every
 //! record of the page holds a value the type stores exactly — one whose JSON view reads back
 //! the same: an integer for `integer`, a float for `number`, `"12.30"` for `decimal(p, 2)`,
@@ -14,21 +17,22 @@
 //! Fields the schema does not declare are kept (typed from their values), dropped or make
 //! the read fail, as the stream's `extra_fields` says.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Timelike as _;
+use connector_sdk::arrow_array::builder::StringBuilder;
 use connector_sdk::arrow_array::types::{Decimal128Type, DecimalType as _};
 use connector_sdk::arrow_array::{
     ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, FixedSizeBinaryArray,
-    Float64Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray, Time64MicrosecondArray,
-    TimestampMicrosecondArray, new_null_array,
+    Float64Array, Int64Array, NullArray, RecordBatch, RecordBatchOptions, StringArray,
+    Time64MicrosecondArray, TimestampMicrosecondArray,
 };
 use connector_sdk::arrow_schema::{DataType, Field as ArrowField, Schema};
 use connector_sdk::batch::json_field;
-use connector_sdk::{Batch, ConnectorError, Record, text};
-use serde_json::Value;
+use connector_sdk::{Batch, ConnectorError, text};
+use serde_json::Number;
 
+use crate::cells::{FieldCells, JsonCell, JsonKind};
 use crate::config::ExtraFields;
 use crate::records::PageLabel;
 use crate::shape::{ColumnKind, DeclaredColumn, RecordShape, UTC};
@@ -43,88 +47,59 @@ pub(crate) struct DecodedPage {
     pub(crate) misfits: Vec<String>,
 }
 
-/// Decodes `records` into one batch: against `shape` when the stream declares one, else
-/// by [`Batch::from_records`] inference.
-pub(crate) fn decode_page(
-    records: Vec<Record>,
+/// Decodes the records of `cells` into one batch: against `shape` when the stream
+/// declares one, else typed from their values exactly as [`Batch::from_records`] types
+/// the same records.
+pub(crate) fn decode<'a, C: JsonCell<'a>>(
+    cells: &FieldCells<'_, C>,
     shape: Option<&RecordShape>,
     label: PageLabel<'_>,
 ) -> Result<DecodedPage, ConnectorError> {
-    let Some(shape) = shape else {
-        return Ok(DecodedPage {
-            batch: Batch::from_records(&records),
-            misfits: Vec::new(),
-        });
+    let rows = cells.rows();
+    let mut fields: Vec<Arc<ArrowField>> = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    let mut misfits = Vec::new();
+    let mut undeclared: Vec<(&str, &[Option<C>])> = match shape {
+        Some(shape) => cells
+            .fields()
+            .filter(|(name, _)| !shape.declares(name))
+            .collect(),
+        None => cells.fields().collect(),
     };
-    if shape.extra_fields == ExtraFields::Reject {
-        refuse_extra_fields(&records, shape, label)?;
-    }
-    let rows = records.len();
-    let typed: Vec<Option<ArrayRef>> = shape
-        .columns
-        .iter()
-        .map(|column| typed_column(column, &records))
-        .collect();
-    let misfits: HashSet<&str> = shape
-        .columns
-        .iter()
-        .zip(&typed)
-        .filter(|(_, array)| array.is_none())
-        .map(|(column, _)| column.name.as_str())
-        .collect();
-    let keep_extra = shape.extra_fields == ExtraFields::Keep;
-    let rest = if misfits.is_empty() && !keep_extra {
-        Batch::of_empty_records(rows)
-    } else {
-        let rest: Vec<Record> = records
-            .into_iter()
-            .map(|mut record| {
-                record.retain(|name, _| {
-                    if shape.declares(name) {
-                        misfits.contains(name.as_str())
-                    } else {
-                        keep_extra
-                    }
-                });
-                record
-            })
-            .collect();
-        Batch::from_records(&rest)
-    };
-
-    let mut fields: Vec<Arc<ArrowField>> = Vec::with_capacity(typed.len());
-    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(typed.len());
-    for (column, array) in shape.columns.iter().zip(typed) {
-        match array {
-            Some(array) => {
-                fields.push(column.arrow.clone());
-                arrays.push(array);
-            }
-            None => match rest.column(&column.name) {
-                Some((field, array)) => {
-                    fields.push(Arc::new(field.clone()));
-                    arrays.push(array.clone());
+    if let Some(shape) = shape {
+        if shape.extra_fields == ExtraFields::Reject {
+            refuse_extra_fields(&undeclared, label)?;
+        }
+        let absent = vec![None; rows];
+        for column in &shape.columns {
+            let values = cells.field(&column.name).unwrap_or(&absent);
+            match typed_column(column, values) {
+                Some(array) => {
+                    fields.push(column.arrow.clone());
+                    arrays.push(array);
                 }
-                // No record has the field: an all-absent JSON column.
                 None => {
-                    fields.push(Arc::new(json_field(&column.name)));
-                    arrays.push(new_null_array(&DataType::Utf8, rows));
+                    misfits.push(column.name.clone());
+                    let (field, array) = inferred_column(&column.name, values);
+                    fields.push(Arc::new(field));
+                    arrays.push(array);
                 }
-            },
+            }
+        }
+        if shape.extra_fields != ExtraFields::Keep {
+            undeclared.clear();
         }
     }
-    let rest_schema = rest.schema();
-    for (field, array) in rest_schema.fields().iter().zip(rest.arrow().columns()) {
-        if !shape.declares(field.name()) {
-            fields.push(field.clone());
-            arrays.push(array.clone());
-        }
+    undeclared.sort_unstable_by_key(|(name, _)| *name);
+    for (name, values) in undeclared {
+        let (field, array) = inferred_column(name, values);
+        fields.push(Arc::new(field));
+        arrays.push(array);
     }
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
     let columns =
         RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays, &options)
             .map_err(|e| label.error(format!("its records do not make columns: {e}")))?;
-    let mut misfits: Vec<String> = misfits.into_iter().map(str::to_owned).collect();
     misfits.sort_unstable();
     Ok(DecodedPage {
         batch: Batch::new(columns),
@@ -132,57 +107,164 @@ pub(crate) fn decode_page(
     })
 }
 
-/// `extra_fields: reject`: the first record with an undeclared field fails the read.
-fn refuse_extra_fields(
-    records: &[Record],
-    shape: &RecordShape,
+/// `extra_fields: reject`: the first record holding a field the schema does not declare
+/// fails the read.
+fn refuse_extra_fields<C>(
+    undeclared: &[(&str, &[Option<C>])],
     label: PageLabel<'_>,
 ) -> Result<(), ConnectorError> {
-    for (index, record) in records.iter().enumerate() {
-        if let Some(name) = record.keys().find(|name| !shape.declares(name)) {
-            return Err(label.error(format!(
-                "record {index} has the field `{name}`, which the stream's schema does not declare \
-                 (schema.extra_fields: reject)"
-            )));
-        }
+    let first = undeclared
+        .iter()
+        .filter_map(|(name, values)| Some((values.iter().position(Option::is_some)?, *name)))
+        .min_by_key(|(row, _)| *row);
+    match first {
+        None => Ok(()),
+        Some((row, name)) => Err(label.error(format!(
+            "record {row} has the field `{name}`, which the stream's schema does not declare \
+             (schema.extra_fields: reject)"
+        ))),
     }
-    Ok(())
 }
 
-/// The typed column of `column` over `records`, or `None` when some value does not fit.
-fn typed_column(column: &DeclaredColumn, records: &[Record]) -> Option<ArrayRef> {
-    let array: ArrayRef = match column.kind {
-        ColumnKind::Json => Arc::new(json_column(column, records)),
-        ColumnKind::Boolean => {
-            Arc::new(BooleanArray::from(slots(column, records, Value::as_bool)?))
+/// What every value of one field has in common (as [`Batch::from_records`] sees it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Inferred {
+    Unseen,
+    Bool,
+    Int,
+    Float,
+    Text,
+    Json,
+}
+
+fn number_kind(number: Option<Number>) -> Inferred {
+    match number {
+        Some(n) if n.is_i64() => Inferred::Int,
+        Some(n) if n.is_f64() => Inferred::Float,
+        _ => Inferred::Json,
+    }
+}
+
+/// The column of a field typed from its values: booleans, 64-bit integers, floats and
+/// strings when every record has the field (nulls allowed), a JSON column otherwise — the
+/// rules of [`Batch::from_records`].
+fn inferred_column<'a, C: JsonCell<'a>>(
+    name: &str,
+    values: &[Option<C>],
+) -> (ArrowField, ArrayRef) {
+    let mut kind = Inferred::Unseen;
+    for value in values {
+        let Some(value) = value else {
+            kind = Inferred::Json;
+            break;
+        };
+        let this = match value.kind() {
+            JsonKind::Null => continue,
+            JsonKind::Bool => Inferred::Bool,
+            JsonKind::Number => number_kind(value.number()),
+            JsonKind::String => Inferred::Text,
+            JsonKind::Nested => Inferred::Json,
+        };
+        kind = match kind {
+            Inferred::Unseen => this,
+            same if same == this => same,
+            _ => Inferred::Json,
+        };
+        if kind == Inferred::Json {
+            break;
         }
-        ColumnKind::Integer => Arc::new(Int64Array::from(slots(column, records, integer)?)),
-        ColumnKind::Float => Arc::new(Float64Array::from(slots(column, records, float)?)),
-        ColumnKind::Text => Arc::new(StringArray::from(slots(column, records, Value::as_str)?)),
-        ColumnKind::Decimal { precision, scale } => Arc::new(
-            Decimal128Array::from(slots(column, records, |v| decimal(v, precision, scale))?)
-                .with_precision_and_scale(precision, scale)
-                .ok()?,
+    }
+    let typed = |data_type| ArrowField::new(name, data_type, true);
+    match kind {
+        Inferred::Unseen => (
+            typed(DataType::Null),
+            Arc::new(NullArray::new(values.len())),
         ),
-        ColumnKind::Date => Arc::new(Date32Array::from(slots(column, records, date)?)),
-        ColumnKind::Time => Arc::new(Time64MicrosecondArray::from(slots(column, records, time)?)),
+        Inferred::Bool => (
+            typed(DataType::Boolean),
+            Arc::new(
+                values
+                    .iter()
+                    .map(|v| v.and_then(JsonCell::boolean))
+                    .collect::<BooleanArray>(),
+            ),
+        ),
+        Inferred::Int => (
+            typed(DataType::Int64),
+            Arc::new(
+                values
+                    .iter()
+                    .map(|v| v.and_then(JsonCell::number).and_then(|n| n.as_i64()))
+                    .collect::<Int64Array>(),
+            ),
+        ),
+        Inferred::Float => (
+            typed(DataType::Float64),
+            Arc::new(
+                values
+                    .iter()
+                    .map(|v| v.and_then(JsonCell::number).and_then(|n| n.as_f64()))
+                    .collect::<Float64Array>(),
+            ),
+        ),
+        Inferred::Text => {
+            let mut builder = StringBuilder::with_capacity(values.len(), values.len() * 16);
+            for value in values {
+                builder.append_option(value.and_then(JsonCell::text));
+            }
+            (typed(DataType::Utf8), Arc::new(builder.finish()))
+        }
+        Inferred::Json => (json_field(name), Arc::new(json_column(values))),
+    }
+}
+
+/// The typed column of `column`, or `None` when some value does not fit its type.
+fn typed_column<'a, C: JsonCell<'a>>(
+    column: &DeclaredColumn,
+    values: &[Option<C>],
+) -> Option<ArrayRef> {
+    let array: ArrayRef = match column.kind {
+        ColumnKind::Json => Arc::new(json_column(values)),
+        ColumnKind::Boolean => {
+            Arc::new(BooleanArray::from(slots(column, values, |v| v.boolean())?))
+        }
+        ColumnKind::Integer => Arc::new(Int64Array::from(slots(column, values, integer)?)),
+        ColumnKind::Float => Arc::new(Float64Array::from(slots(column, values, float)?)),
+        ColumnKind::Text => {
+            let texts = slots(column, values, |v| v.text())?;
+            Arc::new(texts.iter().map(Option::as_deref).collect::<StringArray>())
+        }
+        ColumnKind::Decimal { precision, scale } => Arc::new(
+            Decimal128Array::from(slots(column, values, |v| {
+                decimal(&v.text()?, precision, scale)
+            })?)
+            .with_precision_and_scale(precision, scale)
+            .ok()?,
+        ),
+        ColumnKind::Date => Arc::new(Date32Array::from(slots(column, values, |v| {
+            date(&v.text()?)
+        })?)),
+        ColumnKind::Time => Arc::new(Time64MicrosecondArray::from(slots(column, values, |v| {
+            time(&v.text()?)
+        })?)),
         ColumnKind::Timestamp => Arc::new(TimestampMicrosecondArray::from(slots(
-            column, records, timestamp,
+            column,
+            values,
+            |v| timestamp(&v.text()?),
         )?)),
         ColumnKind::TimestampTz => Arc::new(
-            TimestampMicrosecondArray::from(slots(column, records, timestamp_tz)?)
+            TimestampMicrosecondArray::from(slots(column, values, |v| timestamp_tz(&v.text()?))?)
                 .with_timezone(UTC),
         ),
         ColumnKind::Uuid => {
-            let values = slots(column, records, uuid)?;
+            let uuids = slots(column, values, |v| uuid(&v.text()?))?;
             Arc::new(
-                FixedSizeBinaryArray::try_from_sparse_iter_with_size(values.into_iter(), 16)
-                    .ok()?,
+                FixedSizeBinaryArray::try_from_sparse_iter_with_size(uuids.into_iter(), 16).ok()?,
             )
         }
         ColumnKind::Bytes => {
-            let values = slots(column, records, bytes)?;
-            Arc::new(BinaryArray::from_iter(values))
+            let blobs = slots(column, values, |v| bytes(&v.text()?))?;
+            Arc::new(BinaryArray::from_iter(blobs))
         }
     };
     Some(array)
@@ -191,44 +273,51 @@ fn typed_column(column: &DeclaredColumn, records: &[Record]) -> Option<ArrayRef>
 /// The slot of each record for a typed column: `None` (the column does not fit) when a
 /// record lacks the field, holds null where the field is not nullable, or holds a value
 /// `convert` does not take.
-fn slots<'a, T>(
+fn slots<'a, C: JsonCell<'a>, T>(
     column: &DeclaredColumn,
-    records: &'a [Record],
-    convert: impl Fn(&'a Value) -> Option<T>,
+    values: &[Option<C>],
+    convert: impl Fn(C) -> Option<T>,
 ) -> Option<Vec<Option<T>>> {
-    let mut out = Vec::with_capacity(records.len());
-    for record in records {
-        match record.get(&column.name)? {
-            Value::Null if column.nullable => out.push(None),
-            Value::Null => return None,
-            value => out.push(Some(convert(value)?)),
+    let mut out = Vec::with_capacity(values.len());
+    for value in values {
+        let value = (*value)?;
+        if value.kind() == JsonKind::Null {
+            if !column.nullable {
+                return None;
+            }
+            out.push(None);
+        } else {
+            out.push(Some(convert(value)?));
         }
     }
     Some(out)
 }
 
 /// A JSON column: every value as JSON text, a null slot where the record lacks the field.
-fn json_column(column: &DeclaredColumn, records: &[Record]) -> StringArray {
-    records
-        .iter()
-        .map(|record| record.get(&column.name).map(Value::to_string))
-        .collect()
+fn json_column<'a, C: JsonCell<'a>>(values: &[Option<C>]) -> StringArray {
+    let mut builder = StringBuilder::with_capacity(values.len(), values.len() * 32);
+    for value in values {
+        match value {
+            Some(value) => builder.append_value(value.json_text()),
+            None => builder.append_null(),
+        }
+    }
+    builder.finish()
 }
 
 /// An integer written as one (`5`, not `5.0`).
-fn integer(value: &Value) -> Option<i64> {
-    if value.is_i64() { value.as_i64() } else { None }
+fn integer<'a, C: JsonCell<'a>>(value: C) -> Option<i64> {
+    value.number().filter(Number::is_i64)?.as_i64()
 }
 
 /// A number written with a fraction or exponent (`1.5`, `2e3`): one written as an integer
 /// would read back as `5.0`.
-fn float(value: &Value) -> Option<f64> {
-    if value.is_f64() { value.as_f64() } else { None }
+fn float<'a, C: JsonCell<'a>>(value: C) -> Option<f64> {
+    value.number().filter(Number::is_f64)?.as_f64()
 }
 
 /// A decimal string with exactly `scale` decimals in canonical form (`"12.30"`).
-fn decimal(value: &Value, precision: u8, scale: i8) -> Option<i128> {
-    let text = value.as_str()?;
+fn decimal(text: &str, precision: u8, scale: i8) -> Option<i128> {
     let digits = text.strip_prefix('-').unwrap_or(text);
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     if whole.is_empty()
@@ -255,8 +344,7 @@ fn decimal(value: &Value, precision: u8, scale: i8) -> Option<i128> {
 }
 
 /// A `YYYY-MM-DD` date, as days since 1970-01-01.
-fn date(value: &Value) -> Option<i32> {
-    let text = value.as_str()?;
+fn date(text: &str) -> Option<i32> {
     let day = text::parse_date(text).ok()?;
     if text::format_date(day) != text {
         return None;
@@ -266,8 +354,7 @@ fn date(value: &Value) -> Option<i32> {
 }
 
 /// A time of day (`10:00:00.5`), as microseconds since midnight.
-fn time(value: &Value) -> Option<i64> {
-    let text = value.as_str()?;
+fn time(text: &str) -> Option<i64> {
     let at = text::parse_time(text).ok()?;
     let nanos = at.nanosecond();
     if nanos >= 1_000_000_000 || nanos % 1_000 != 0 || text::format_time(at) != text {
@@ -277,8 +364,7 @@ fn time(value: &Value) -> Option<i64> {
 }
 
 /// A timestamp without zone (`2024-05-01T10:00:00.5`), as microseconds since the epoch.
-fn timestamp(value: &Value) -> Option<i64> {
-    let text = value.as_str()?;
+fn timestamp(text: &str) -> Option<i64> {
     let at = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
     if at.nanosecond() % 1_000 != 0 || text::format_timestamp(at) != text {
         return None;
@@ -287,8 +373,7 @@ fn timestamp(value: &Value) -> Option<i64> {
 }
 
 /// An instant in UTC (`2024-05-01T10:00:00.5Z`), as microseconds since the epoch.
-fn timestamp_tz(value: &Value) -> Option<i64> {
-    let text = value.as_str()?;
+fn timestamp_tz(text: &str) -> Option<i64> {
     let at = text::parse_timestamp_tz(text).ok()?.to_utc();
     if at.nanosecond() % 1_000 != 0 || text::format_timestamp_tz(at) != text {
         return None;
@@ -297,8 +382,7 @@ fn timestamp_tz(value: &Value) -> Option<i64> {
 }
 
 /// A lower-case hyphenated UUID, as its 16 bytes.
-fn uuid(value: &Value) -> Option<[u8; 16]> {
-    let text = value.as_str()?;
+fn uuid(text: &str) -> Option<[u8; 16]> {
     let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
     if hex.len() != 32 {
         return None;
@@ -312,8 +396,7 @@ fn uuid(value: &Value) -> Option<[u8; 16]> {
 }
 
 /// Canonical base64, as its bytes.
-fn bytes(value: &Value) -> Option<Vec<u8>> {
-    let text = value.as_str()?;
+fn bytes(text: &str) -> Option<Vec<u8>> {
     let decoded = text::decode_base64(text).ok()?;
     (text::encode_base64(&decoded) == text).then_some(decoded)
 }
@@ -323,8 +406,17 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::config::SchemaConfig;
+    use connector_sdk::Record;
     use connector_sdk::batch::is_json;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn decode_page(
+        records: Vec<Record>,
+        shape: Option<&RecordShape>,
+        label: PageLabel<'_>,
+    ) -> Result<DecodedPage, ConnectorError> {
+        decode(&FieldCells::of_records(&records), shape, label)
+    }
 
     const LABEL: PageLabel<'static> = PageLabel {
         stream: "s",
@@ -497,5 +589,134 @@ mod tests {
         assert_eq!(decoded.batch, Batch::from_records(&input));
         let empty = decode_page(Vec::new(), Some(&every_type()), LABEL).unwrap();
         assert_eq!(empty.batch.len(), 0);
+    }
+
+    /// A small deterministic generator (no seed to manage, the same pages on every run).
+    struct Generator(u64);
+
+    impl Generator {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) % below
+        }
+
+        fn value(&mut self, depth: u32) -> Value {
+            match self.next(if depth > 1 { 12 } else { 14 }) {
+                0 => Value::Null,
+                1 => json!(self.next(2) == 0),
+                2 => json!(self.next(1000) as i64 - 500),
+                3 => json!(u64::MAX - self.next(3)),
+                4 => json!(self.next(1000) as f64 / 8.0 - 7.0),
+                5 => json!(format!("text {} \"quoted\" \\ é \u{1F600}", self.next(9))),
+                6 => json!(
+                    ["2024-05-01T10:00:00Z", "2024-05-01T10:00:00.5+02:00"][self.next(2) as usize]
+                ),
+                7 => json!(["12.30", "-0.05", "12.3", "1e3"][self.next(4) as usize]),
+                8 => json!("123e4567-e89b-12d3-a456-426614174000"),
+                9 => json!(self.next(5) as i64),
+                10 => json!(format!("s{}", self.next(3))),
+                11 => json!(0.5),
+                12 => Value::Array((0..self.next(3)).map(|_| self.value(depth + 1)).collect()),
+                _ => {
+                    let fields = self.next(3);
+                    Value::Object(
+                        (0..fields)
+                            .map(|i| (format!("k{i}"), self.value(depth + 1)))
+                            .collect(),
+                    )
+                }
+            }
+        }
+
+        fn page(&mut self) -> Vec<Value> {
+            let names = [
+                "id", "name", "amount", "at", "uid", "flag", "note", "nested", "x y", "ünï",
+            ];
+            (0..self.next(6))
+                .map(|_| {
+                    let mut record = serde_json::Map::new();
+                    for name in names {
+                        if self.next(5) > 0 {
+                            record.insert(name.to_owned(), self.value(0));
+                        }
+                    }
+                    Value::Object(record)
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn pages_read_in_one_pass_decode_to_the_records_the_tree_reads() {
+        use crate::raw::{RawPlan, parse};
+        use crate::selector::Selector;
+
+        let plan = RawPlan::new(
+            &Selector::parse("$.data").unwrap(),
+            &[&Selector::parse("$.next").unwrap()],
+        )
+        .unwrap();
+        let declared = shape(
+            json!([
+                {"name": "id", "type": {"type": "integer"}},
+                {"name": "amount", "type": {"type": "decimal", "precision": 10, "scale": 2}},
+                {"name": "at", "type": {"type": "timestamp_tz"}},
+                {"name": "uid", "type": {"type": "uuid"}},
+                {"name": "flag", "type": {"type": "boolean"}},
+                {"name": "nested", "type": {"type": "json"}}
+            ]),
+            "keep",
+        );
+        let mut generator = Generator(7);
+        let mut typed_columns = 0;
+        for round in 0..400 {
+            let page = generator.page();
+            let document = json!({"data": page, "next": format!("c{round}")});
+            let body = if round % 3 == 0 {
+                serde_json::to_string_pretty(&document).unwrap()
+            } else {
+                document.to_string()
+            };
+            let records: Vec<Record> = page
+                .iter()
+                .map(|r| r.as_object().unwrap().clone())
+                .collect();
+            let raw = parse(&plan, body.as_bytes()).unwrap();
+            assert_eq!(raw.document, json!({"next": format!("c{round}")}));
+            for shape in [None, Some(&declared)] {
+                let from_raw = decode(&raw.cells, shape, LABEL).unwrap().batch;
+                let from_tree = decode(&FieldCells::of_records(&records), shape, LABEL)
+                    .unwrap()
+                    .batch;
+                assert_eq!(from_raw.to_records(), records, "round {round}: {body}");
+                assert_eq!(from_tree.to_records(), records, "round {round}");
+                if shape.is_none() {
+                    assert_eq!(from_tree, Batch::from_records(&records), "round {round}");
+                }
+                let types = |batch: &Batch| -> Vec<(String, DataType)> {
+                    batch
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| (f.name().clone(), f.data_type().clone()))
+                        .collect()
+                };
+                assert_eq!(types(&from_raw), types(&from_tree), "round {round}");
+                typed_columns += from_raw
+                    .schema()
+                    .fields()
+                    .iter()
+                    .filter(|f| !is_json(f) && f.data_type() != &DataType::Null)
+                    .count();
+            }
+            assert_eq!(raw.cells.content_hash().is_some(), !records.is_empty());
+        }
+        assert!(
+            typed_columns > 100,
+            "the pages exercise typed columns: {typed_columns}"
+        );
     }
 }

@@ -19,6 +19,7 @@ use crate::config::{
 use crate::paginator::{
     CursorPaginator, NextUrlPaginator, OffsetPaginator, PageNumberPaginator, Paginator, StopRules,
 };
+use crate::raw::RawPlan;
 use crate::selector::Selector;
 use crate::shape::RecordShape;
 use crate::template::{TextTemplate, body_placeholders, scalar_text};
@@ -70,6 +71,8 @@ pub(crate) struct CompiledStream {
     pub(crate) primary_key: Vec<String>,
     /// The declared fields of the records, when the stream declares them.
     pub(crate) shape: Option<RecordShape>,
+    /// How a JSON page is read in one pass, when every place a read looks is a pointer.
+    pub(crate) raw: Option<RawPlan>,
     pub(crate) paginator: Paginator,
     pub(crate) stop: StopRules,
     pub(crate) incremental: Option<IncrementalPlan>,
@@ -444,6 +447,14 @@ fn compile_stream(stream: &StreamConfig, pointer: &str) -> Result<CompiledStream
         .as_ref()
         .map(|write| compile_write(write, &stream.path, &format!("{pointer}/write")))
         .transpose()?;
+    let raw = match stream.format {
+        Some(BodyFormat::Ndjson | BodyFormat::Csv) => None,
+        Some(BodyFormat::Json) | None => {
+            let mut looks = paginator.body_selectors();
+            looks.extend(stop.body_selectors());
+            RawPlan::new(&records, &looks)
+        }
+    };
     Ok(CompiledStream {
         name: stream.name.clone(),
         path: stream.path.clone(),
@@ -455,6 +466,7 @@ fn compile_stream(stream: &StreamConfig, pointer: &str) -> Result<CompiledStream
         format: stream.format,
         primary_key: stream.primary_key.clone(),
         shape,
+        raw,
         paginator,
         stop,
         incremental,

@@ -11,7 +11,7 @@
 //!
 //! Built on `connector-sdk`: [`RestConnectorFactory`] is the `ConnectorFactory` of type
 //! `rest`; a read fetches one page at a time (each page retried on its own) and decodes it
-//! into Arrow columns once; a write sends the JSON view of its batch, and refuses a
+//! into Arrow columns once, in one pass over the body when its places are JSON Pointers; a write sends the JSON view of its batch, and refuses a
 //! checkpoint (an HTTP API has no transaction to commit one with the records); the default
 //! layers are the SDK's timeout and observe layers (plus its rate limit when configured).
 //!
@@ -38,9 +38,11 @@
 //! errors), `request` (HTTP, status mapping), `redact` (credentials kept out of errors),
 //! `records` (JSON/NDJSON/CSV bodies), `selector` (JSONPath/Pointer), `template` (path and
 //! body templates), `paginator` (styles, stop rules, progress guard), `incremental`,
-//! `shape` (the declared schema), `columns` (records to Arrow columns), `read`, `write`,
+//! `shape` (the declared schema), `raw` (a JSON page read in one pass), `cells` (a page's
+//! records field by field), `columns` (records to Arrow columns), `read`, `write`,
 //! `discover` (type inference), [`spec`] (the JSON Schema), `connector`.
 
+mod cells;
 mod columns;
 mod compile;
 pub mod config;
@@ -48,6 +50,7 @@ mod connector;
 mod discover;
 mod incremental;
 mod paginator;
+mod raw;
 mod read;
 mod records;
 mod redact;

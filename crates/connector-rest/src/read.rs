@@ -11,15 +11,18 @@ use reqwest::Url;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use crate::columns::decode_page;
+use crate::cells::{FieldCells, JsonCell};
+use crate::columns::decode;
 use crate::compile::CompiledStream;
 use crate::config::BodyFormat;
 use crate::incremental::Incremental;
-use crate::paginator::{Cap, PageToken, PageView, Paginator, ProgressGuard, content_hash};
+use crate::paginator::{Cap, PageToken, PageView, Paginator, ProgressGuard};
+use crate::raw::{self, RawError};
 use crate::records::{
-    PageLabel, detect_format, parse_csv, parse_json_document, parse_ndjson, take_json_records,
+    PageLabel, detect_format, invalid_json, parse_csv, parse_json_document, parse_ndjson,
+    take_json_records,
 };
-use crate::request::{Http, Outgoing};
+use crate::request::{Http, Outgoing, Received};
 use crate::template::{render_body, scalar_text};
 
 /// One fetched page, parsed, with where the next one starts.
@@ -89,17 +92,22 @@ struct Parsed {
     next: Option<PageToken>,
 }
 
-/// Fetches and parses the page at `token` (page number `page`, after `records_before`
-/// records) and works out the next page: the paginator's answer unless the body says stop.
-pub(crate) async fn fetch_page(
+/// A page's answer and the URL it came from.
+pub(crate) struct Answer {
+    received: Received,
+    url: Url,
+}
+
+/// Sends the request for the page at `token` (page number `page`); an unsuccessful status
+/// is an error.
+pub(crate) async fn send_page(
     http: &Http,
     stream: &CompiledStream,
     paginator: &Paginator,
     token: &PageToken,
     since: Option<&Value>,
     page: u64,
-    records_before: u64,
-) -> Result<FetchedPage, ConnectorError> {
+) -> Result<Answer, ConnectorError> {
     let label = PageLabel {
         stream: &stream.name,
         page,
@@ -114,8 +122,44 @@ pub(crate) async fn fetch_page(
             .status_error(Operation::Read, &received, &format!("page {page}: "))
             .with_stream(&stream.name));
     }
+    Ok(Answer {
+        received,
+        url: request.url,
+    })
+}
+
+/// Fetches and parses the page at `token` (page number `page`, after `records_before`
+/// records) and works out the next page: the paginator's answer unless the body says stop.
+pub(crate) async fn fetch_page(
+    http: &Http,
+    stream: &CompiledStream,
+    paginator: &Paginator,
+    token: &PageToken,
+    since: Option<&Value>,
+    page: u64,
+    records_before: u64,
+) -> Result<FetchedPage, ConnectorError> {
+    let answer = send_page(http, stream, paginator, token, since, page).await?;
+    let label = PageLabel {
+        stream: &stream.name,
+        page,
+    };
+    parse_page(stream, paginator, token, &answer, records_before, label)
+}
+
+/// Parses an answer into records (through the JSON tree, NDJSON or CSV) and works out the
+/// next page.
+fn parse_page(
+    stream: &CompiledStream,
+    paginator: &Paginator,
+    token: &PageToken,
+    answer: &Answer,
+    records_before: u64,
+    label: PageLabel<'_>,
+) -> Result<FetchedPage, ConnectorError> {
+    let received = &answer.received;
     let format = detect_format(stream.format, &received.headers);
-    let url = request.url;
+    let url = &answer.url;
     let parsed = match format {
         BodyFormat::Json => {
             let mut document = parse_json_document(&received.body, label)?;
@@ -128,7 +172,7 @@ pub(crate) async fn fetch_page(
                 &received.headers,
                 count,
                 records_before,
-                &url,
+                url,
                 label,
             )?;
             let records = take_json_records(&mut document, &stream.records, label)?;
@@ -149,7 +193,7 @@ pub(crate) async fn fetch_page(
                 &received.headers,
                 count,
                 records_before,
-                &url,
+                url,
                 label,
             )?;
             Parsed { records, next }
@@ -280,10 +324,9 @@ pub(crate) fn read_stream(
 }
 
 impl ReadState {
-    /// Fetches the page at `position`, applies the stop rules, the progress guard and the
-    /// incremental filter to its records, decodes them into columns once, and cuts the
-    /// columns into batches of at most the batch size, each with the checkpoint reached
-    /// after it.
+    /// Fetches the page at `position` and turns it into batches: a JSON page the stream
+    /// can read in one pass ([`raw`]) is, any other through the JSON tree (or as NDJSON or
+    /// CSV).
     async fn fetch(&self, position: PagePosition) -> Result<PageBatches, ConnectorError> {
         let stream = &self.stream;
         let label = PageLabel {
@@ -291,25 +334,77 @@ impl ReadState {
             page: position.page,
         };
         let since = self.incremental.as_ref().and_then(|i| i.since.as_ref());
-        let fetched = fetch_page(
+        let paginator = &stream.paginator;
+        let answer = send_page(
             &self.http,
             stream,
-            &stream.paginator,
+            paginator,
             &position.token,
             since,
             position.page,
-            position.records_before,
         )
         .await?;
-        let mut records = fetched.records;
-        let mut next = fetched.next;
-        if let Some(max) = stream.stop.max_records {
-            let room = max.saturating_sub(position.records_before);
-            if (records.len() as u64) > room {
-                records.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+        let received = &answer.received;
+        let one_pass = stream
+            .raw
+            .as_ref()
+            .filter(|_| detect_format(stream.format, &received.headers) == BodyFormat::Json);
+        if let Some(plan) = one_pass {
+            match raw::parse(plan, &received.body) {
+                Ok(page) => {
+                    let next = next_token(
+                        stream,
+                        paginator,
+                        &position.token,
+                        Some(&page.document),
+                        &received.headers,
+                        page.count as u64,
+                        position.records_before,
+                        &answer.url,
+                        label,
+                    )?;
+                    return self.batches(position, page.cells, next, label);
+                }
+                Err(RawError::Json(e)) => return Err(invalid_json(label, &e)),
+                Err(RawError::NotAnObject { index, kind }) => {
+                    return Err(
+                        label.error(format!("record {index} is not a JSON object but {kind}"))
+                    );
+                }
+                Err(RawError::Unsupported) => {}
             }
         }
-        let records_so_far = position.records_before + records.len() as u64;
+        let fetched = parse_page(
+            stream,
+            paginator,
+            &position.token,
+            &answer,
+            position.records_before,
+            label,
+        )?;
+        let cells = FieldCells::of_records(&fetched.records);
+        self.batches(position, cells, fetched.next, label)
+    }
+
+    /// Applies the stop rules, the progress guard and the incremental filter to a page's
+    /// records, decodes them into columns once, and cuts the columns into batches of at
+    /// most the batch size, each with the checkpoint reached after it.
+    fn batches<'a, C: JsonCell<'a>>(
+        &self,
+        position: PagePosition,
+        mut cells: FieldCells<'_, C>,
+        mut next: Option<PageToken>,
+        label: PageLabel<'_>,
+    ) -> Result<PageBatches, ConnectorError> {
+        let stream = &self.stream;
+        if let Some(max) = stream.stop.max_records {
+            let room = max.saturating_sub(position.records_before);
+            if (cells.rows() as u64) > room {
+                cells.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+            }
+        }
+        let rows = cells.rows();
+        let records_so_far = position.records_before + rows as u64;
         if next.is_some()
             && let Some(cap) = stream.stop.cap_reached(position.page, records_so_far)
         {
@@ -325,31 +420,46 @@ impl ReadState {
         if stream.stop.progress_guard {
             let mut guard = self.guard.lock().unwrap_or_else(|e| e.into_inner());
             guard
-                .advance(position.page, content_hash(&records), next.as_ref())
+                .advance(position.page, cells.content_hash(), next.as_ref())
                 .map_err(|e| label.error(e))?;
         }
-        if let Some(incremental) = &self.incremental {
-            incremental.drop_delivered(&mut records);
+
+        // The incremental filter and the checkpoint after each batch.
+        let cursors: Vec<Option<Value>> = match &self.incremental {
+            Some(incremental) => match cells.field(&incremental.field) {
+                Some(values) => values.iter().map(|v| v.map(JsonCell::to_value)).collect(),
+                None => vec![None; rows],
+            },
+            None => Vec::new(),
+        };
+        let kept: Vec<usize> = match &self.incremental {
+            Some(incremental) => (0..rows)
+                .filter(|row| !incremental.delivered(cursors[*row].as_ref()))
+                .collect(),
+            None => (0..rows).collect(),
+        };
+        let mut high = position.high;
+        let mut checkpoints = Vec::with_capacity(kept.len().div_ceil(self.batch_size).max(1));
+        for chunk in kept.chunks(self.batch_size) {
+            high = self.high_after(high, chunk.iter().map(|row| cursors[*row].as_ref()));
+            checkpoints.push(self.checkpoint(&high));
+        }
+        if kept.is_empty() {
+            checkpoints.push(self.checkpoint(&high));
         }
 
-        let mut high = position.high;
-        let mut checkpoints = Vec::with_capacity(records.len().div_ceil(self.batch_size).max(1));
-        for chunk in records.chunks(self.batch_size) {
-            high = self.high_after(high, chunk);
-            checkpoints.push(self.checkpoint(&high));
-        }
-        if records.is_empty() {
-            checkpoints.push(self.checkpoint(&high));
-        }
-        let decoded = decode_page(records, stream.shape.as_ref(), label)?;
+        let decoded = decode(&cells, stream.shape.as_ref(), label)?;
         self.report_misfits(&decoded.misfits, position.page);
+        let page = if kept.len() < rows {
+            decoded.batch.take(&kept)
+        } else {
+            decoded.batch
+        };
         let batches = checkpoints
             .into_iter()
             .enumerate()
             .map(|(index, checkpoint)| {
-                let rows = decoded
-                    .batch
-                    .slice(index * self.batch_size, self.batch_size);
+                let rows = page.slice(index * self.batch_size, self.batch_size);
                 ReadBatch::new(stream.name.as_str(), rows, checkpoint)
             })
             .collect();
@@ -385,9 +495,13 @@ impl ReadState {
         }
     }
 
-    fn high_after(&self, high: Option<Value>, records: &[Record]) -> Option<Value> {
+    fn high_after<'v>(
+        &self,
+        high: Option<Value>,
+        cursors: impl IntoIterator<Item = Option<&'v Value>>,
+    ) -> Option<Value> {
         match &self.incremental {
-            Some(incremental) => incremental.high_after(high, records),
+            Some(incremental) => incremental.high_after(high, cursors),
             None => None,
         }
     }

@@ -53,13 +53,16 @@ pub(crate) fn parse_json_document(
     body: &[u8],
     label: PageLabel<'_>,
 ) -> Result<Value, ConnectorError> {
-    serde_json::from_slice(body).map_err(|e| {
-        label.error(format!(
-            "the response is not valid JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        ))
-    })
+    serde_json::from_slice(body).map_err(|e| invalid_json(label, &e))
+}
+
+/// The error of a body that is not valid JSON, with where it breaks.
+pub(crate) fn invalid_json(label: PageLabel<'_>, e: &serde_json::Error) -> ConnectorError {
+    label.error(format!(
+        "the response is not valid JSON (line {}, column {}): {e}",
+        e.line(),
+        e.column()
+    ))
 }
 
 /// Moves the records found by `selector` out of `document`.

@@ -211,3 +211,19 @@ async fn discover_reports_the_declared_fields_and_the_kept_extra_ones() {
         ["id", "name", "updated_at", "score", "balance", "address"]
     );
 }
+
+#[tokio::test]
+async fn a_body_the_one_pass_read_cannot_follow_is_read_through_the_json_tree() {
+    let (_server, base) = spawn(5).await;
+    // `/0` indexes the bare array each page is: only the tree follows a pointer into an array.
+    let connector = build(config(
+        &base,
+        json!([{"name": "firsts", "path": "/link", "records": "/0",
+                "paginator": {"type": "link_header"}}]),
+    ))
+    .await;
+    let batches = read_all(connector.as_ref(), ReadRequest::full("firsts"))
+        .await
+        .unwrap();
+    assert_eq!(common::ids(&batches), vec![1, 3, 5]);
+}

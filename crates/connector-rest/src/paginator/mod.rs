@@ -20,7 +20,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 pub(crate) use cursor::CursorPaginator;
-pub(crate) use guard::{ProgressGuard, content_hash};
+pub(crate) use guard::ProgressGuard;
 pub(crate) use next_url::NextUrlPaginator;
 pub(crate) use offset::OffsetPaginator;
 pub(crate) use page_number::PageNumberPaginator;
@@ -114,6 +114,15 @@ impl Paginator {
         matches!(self, Self::Cursor(_) | Self::NextUrl(_))
     }
 
+    /// Where in a JSON body the paginator looks (the next cursor or URL).
+    pub(crate) fn body_selectors(&self) -> Vec<&Selector> {
+        match self {
+            Self::Cursor(cursor) => vec![&cursor.cursor_path],
+            Self::NextUrl(next) => vec![&next.path],
+            Self::None | Self::Offset(_) | Self::PageNumber(_) | Self::LinkHeader => Vec::new(),
+        }
+    }
+
     /// The token of the page after `token`, or `None` when this was the last page by the
     /// paginator's own rule.
     pub(crate) fn next(
@@ -166,6 +175,11 @@ pub(crate) enum Cap {
 }
 
 impl StopRules {
+    /// Where in a JSON body the stop rules look (`has_more`, `total`).
+    pub(crate) fn body_selectors(&self) -> Vec<&Selector> {
+        self.has_more.iter().chain(&self.total).collect()
+    }
+
     /// Whether the body says this was the last page: an empty page, `has_more` false, or
     /// the `total` reached by `records_so_far` (this page included).
     pub(crate) fn body_says_last(
