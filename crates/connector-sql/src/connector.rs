@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use connector_sdk::connector::TargetCheckpoint;
 use connector_sdk::{
-    BuildContext, Capabilities, Catalog, Checkpoint, Connector, ConnectorError, ConnectorFactory,
-    HealthReport, Operation, ReadRequest, ReadStream, Record, SecretSource, WriteCapabilities,
-    WriteMode, WriteReport, WriteRequest,
+    Batch, BuildContext, Capabilities, Catalog, Checkpoint, Connector, ConnectorError,
+    ConnectorFactory, HealthReport, Operation, ReadRequest, ReadStream, SecretSource,
+    WriteCapabilities, WriteMode, WriteReport, WriteRequest,
 };
 use serde_json::Value;
 use tokio::sync::{OnceCell, RwLock};
@@ -435,13 +435,14 @@ impl Connector for SqlConnector {
         )
         .map_err(with_stream)?;
         let batch_size = request.batch_size.min(self.config.batch_size).max(1);
-        let batcher = Batcher::new(
-            &stream,
+        let batcher = Batcher::new(&stream, plan.cursor.clone(), request.checkpoint.clone());
+        Ok(read::spawn(
+            db,
+            self.config.clone(),
+            plan,
+            batcher,
             batch_size,
-            plan.cursor.clone(),
-            request.checkpoint.clone(),
-        );
-        Ok(read::spawn(db, self.config.clone(), plan, batcher))
+        ))
     }
 
     /// Writes the batch; with a checkpoint, upserts it in the same transaction, bad rows
@@ -459,8 +460,7 @@ impl Connector for SqlConnector {
             batch,
             checkpoint,
         } = request;
-        self.write_batch(&stream, mode, batch.to_records(), checkpoint)
-            .await
+        self.write_batch(&stream, mode, batch, checkpoint).await
     }
 
     async fn load_checkpoint(&self, key: &str) -> Result<Option<Checkpoint>, ConnectorError> {
@@ -472,48 +472,47 @@ impl Connector for SqlConnector {
 }
 
 impl SqlConnector {
-    /// Writes `records` to `stream` in `mode` and, with a `checkpoint`, upserts it in the
+    /// Writes `batch` to `stream` in `mode` and, with a `checkpoint`, upserts it in the
     /// same transaction, bad rows isolated in savepoints; see [`crate::checkpoint`] for why
     /// this design.
     async fn write_batch(
         &self,
         stream: &str,
         mode: WriteMode,
-        records: Vec<Record>,
+        batch: Batch,
         checkpoint: Option<TargetCheckpoint>,
     ) -> Result<WriteReport, ConnectorError> {
         let with_stream = |e: ConnectorError| e.with_stream(stream);
         if let Some(checkpoint) = &checkpoint {
             checkpoint::check_key(&checkpoint.key, Operation::Write)?;
         }
-        let info = match records.is_empty() {
+        let info = match batch.is_empty() {
             true => None,
             false => Some(self.writable(stream).await.map_err(with_stream)?),
         };
-        let prepare = |info: &TableInfo| {
-            write::prepare(self.engine, info, mode, &records).map_err(with_stream)
-        };
+        // The CPU work (checks, encoding), done before any connection is taken.
+        let prepared = info
+            .as_deref()
+            .map(|info| write::prepare(self.engine, info, mode, &batch).map_err(with_stream))
+            .transpose()?;
+        drop(batch);
         let Some(checkpoint) = checkpoint else {
-            let Some(info) = info else {
+            let (Some(info), Some(prepared)) = (info, prepared) else {
                 return Ok(WriteReport::default());
             };
-            let prepared = prepare(&info)?;
             let db = self.db(Operation::Write).await?;
             let scope = Scope::autocommit();
-            return write::apply(db, &self.config, &info, prepared, records, &scope)
+            return write::apply(db, &self.config, &info, prepared, &scope)
                 .await
                 .map_err(with_stream);
         };
-        let prepared = info.as_deref().map(prepare).transpose()?;
         let table = self.checkpoint_table(Operation::Write).await?;
         let db = self.db(Operation::Write).await?;
         let scope = Scope::transaction(db, &self.config).await?;
         let report = match (info, prepared) {
-            (Some(info), Some(prepared)) => {
-                write::apply(db, &self.config, &info, prepared, records, &scope)
-                    .await
-                    .map_err(with_stream)?
-            }
+            (Some(info), Some(prepared)) => write::apply(db, &self.config, &info, prepared, &scope)
+                .await
+                .map_err(with_stream)?,
             _ => WriteReport::default(),
         };
         // The caller's hook sees the outcomes before the commit (the flow engine stores the

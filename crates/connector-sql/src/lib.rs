@@ -8,10 +8,13 @@
 //! - [`dialect`]: quoting, placeholders, parameter limits, upsert syntax and type mapping
 //!   per engine; identifiers are always quoted, values always bound.
 //! - [`introspect`]: tables, views, columns, keys, cursor candidates -> the SDK's catalog.
-//! - [`read`]: one streaming query per read, batches with resumable checkpoints.
-//! - [`write`]: `COPY` on PostgreSQL, multi-row statements elsewhere, bad records isolated
-//!   by bisection so only they are rejected.
-//! - [`values`]: JSON <-> database value conversion.
+//! - [`read`]: one streaming query per read (binary `COPY` for PostgreSQL tables), rows
+//!   decoded straight into Arrow column builders ([`columns`]), batches with resumable
+//!   checkpoints.
+//! - [`write`](mod@write): one [`connector_sdk::WriteRequest`] per batch: binary `COPY` on
+//!   PostgreSQL encoded from the Arrow columns, multi-row statements from the batch's JSON
+//!   view elsewhere, bad records isolated by bisection so only they are rejected.
+//! - [`values`]: database values <-> Arrow columns and JSON values, per engine.
 //! - [`checkpoint`]: flow checkpoints committed in the same transaction as the rows
 //!   ([`transaction`]: where the statements of one write commit).
 //! - [`platform`]: the platform's own database is refused, by file and by identity;
@@ -21,6 +24,7 @@
 //!   refused ([`config`]).
 
 pub mod checkpoint;
+pub mod columns;
 pub mod config;
 pub mod connector;
 pub mod db;

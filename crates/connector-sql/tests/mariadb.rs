@@ -185,6 +185,26 @@ async fn values_round_trip_exactly() {
     let mut back = read_all(c.as_ref(), ReadRequest::full("kinds")).await;
     back.sort_by_key(|r| r["id"].as_i64());
     assert_eq!(back, vec![full, nulls]);
+    // The rows were decoded into typed columns.
+    let types = common::column_types(c.as_ref(), ReadRequest::full("kinds")).await;
+    let expected: Vec<(&str, &str)> = vec![
+        ("at", "Timestamp(µs, \"+00:00\")"),
+        ("big", "UInt64"),
+        ("bin", "Binary"),
+        ("day", "Date32"),
+        ("doc", "json"),
+        ("exact", "Decimal128(38, 10)"),
+        ("flag", "Boolean"),
+        ("id", "Int64"),
+        ("local", "Timestamp(µs)"),
+        ("ratio", "Float64"),
+        ("txt", "Utf8"),
+    ];
+    let types: Vec<(&str, &str)> = types
+        .iter()
+        .map(|(name, kind)| (name.as_str(), kind.as_str()))
+        .collect();
+    assert_eq!(types, expected);
     db.drop_all().await;
 }
 

@@ -65,6 +65,51 @@ async fn values_round_trip_and_bad_rows_are_isolated() {
     db.drop_all().await;
 }
 
+/// Columns are typed from their declared type; a value of another storage class (SQLite
+/// keeps what it is given) turns its column into JSON for that batch, each value read as
+/// it is stored.
+#[tokio::test]
+async fn dynamically_typed_values_read_as_they_are_stored() {
+    let db = TestDb::sqlite().await;
+    db.exec("CREATE TABLE loose (id INTEGER PRIMARY KEY, n INTEGER, flag BOOLEAN, r REAL, t TEXT, b BLOB)")
+        .await;
+    db.exec(
+        "INSERT INTO loose VALUES (1, 5, 1, 1.5, 'x', x'00ff'), (2, 'five', 'yes', 2, 7, 'text'), \
+         (3, NULL, 0, NULL, NULL, NULL)",
+    )
+    .await;
+    let c = connector(db.config(json!([{"name": "loose", "table": "loose"}]))).await;
+    let request = ReadRequest::full("loose").with_batch_size(10);
+    let back: Vec<serde_json::Value> = read_all(c.as_ref(), request.clone())
+        .await
+        .into_iter()
+        .map(serde_json::Value::Object)
+        .collect();
+    assert_eq!(
+        back,
+        vec![
+            json!({"id": 1, "n": 5, "flag": true, "r": 1.5, "t": "x", "b": "AP8="}),
+            json!({"id": 2, "n": "five", "flag": "yes", "r": 2.0, "t": "7", "b": "text"}),
+            json!({"id": 3, "n": null, "flag": false, "r": null, "t": null, "b": null}),
+        ]
+    );
+    let types = common::column_types(c.as_ref(), request).await;
+    assert_eq!(types["id"], "Int64");
+    assert_eq!(types["r"], "Float64");
+    assert_eq!(types["t"], "Utf8", "TEXT affinity stored 7 as '7'");
+    assert_eq!(types["b"], "Utf8", "bytes and text both read as strings");
+    for mixed in ["n", "flag"] {
+        assert_eq!(types[mixed], "json", "{mixed}");
+    }
+    // A batch of the first row alone keeps the declared types.
+    let first =
+        common::column_types(c.as_ref(), ReadRequest::full("loose").with_batch_size(1)).await;
+    assert_eq!(first["n"], "Int64");
+    assert_eq!(first["flag"], "Boolean");
+    assert_eq!(first["b"], "Binary");
+    db.drop_all().await;
+}
+
 #[tokio::test]
 async fn identifier_injection_fails_safely() {
     let db = TestDb::sqlite().await;

@@ -1,6 +1,8 @@
 //! Streaming reads: one query per read, rows pulled from the driver's row stream (never
-//! `fetch_all`), converted and cut into batches by a producer task, handed to the consumer
-//! through a channel of one batch (bounded memory: about three batches in flight).
+//! `fetch_all`) — on PostgreSQL tables, a binary `COPY` stream — decoded straight into
+//! Arrow column builders ([`crate::columns`]) and cut into batches by a producer task,
+//! handed to the consumer through a channel of one batch (bounded memory: about four
+//! batches in flight). [`Batcher`] labels each batch with its checkpoint.
 //!
 //! ## Incremental reads and ties
 //!
@@ -20,20 +22,20 @@
 //! database assigns at commit time, or re-read a safety window. Rows whose cursor is `NULL`
 //! come with the initial (checkpoint-less) read only and never advance the checkpoint.
 
+mod batcher;
+mod produce;
+
 use std::collections::HashMap;
 
-use connector_sdk::{
-    Checkpoint, ConnectorError, FieldType, Operation, ReadBatch, ReadStream, Record,
-};
-use futures::StreamExt as _;
-use serde_json::{Map, Value};
-use tokio::sync::mpsc;
+use connector_sdk::{Checkpoint, ConnectorError, FieldType, Operation};
+use serde_json::Value;
 
-use crate::config::SqlConfig;
-use crate::db::{Db, READ_ONLY_TRANSACTION, sqlx_error};
 use crate::dialect::{Dialect, Engine, keyset_predicate, keyset_predicate_with};
 use crate::introspect::ColumnInfo;
-use crate::values::{self, BindValue};
+use crate::values;
+
+pub use batcher::Batcher;
+pub use produce::spawn;
 
 /// Where the rows come from.
 #[derive(Debug, Clone)]
@@ -256,114 +258,6 @@ pub fn plan(
     })
 }
 
-/// Cuts records into batches and computes each batch's checkpoint.
-#[derive(Debug)]
-pub struct Batcher {
-    stream: String,
-    batch_size: usize,
-    cursor: Option<CursorPlan>,
-    batch: Vec<Record>,
-    /// The checkpoint of the last emitted batch (carried forward when a batch cannot
-    /// advance it).
-    checkpoint: Option<Checkpoint>,
-    /// The cursor value of the previous row.
-    previous: Option<Value>,
-    /// The largest cursor value whose rows have all been seen (no-key mode).
-    completed: Option<Value>,
-}
-
-impl Batcher {
-    /// A batcher of `batch_size` records, resuming after `checkpoint`.
-    pub fn new(
-        stream: impl Into<String>,
-        batch_size: usize,
-        cursor: Option<CursorPlan>,
-        checkpoint: Option<Checkpoint>,
-    ) -> Self {
-        Self {
-            stream: stream.into(),
-            batch_size: batch_size.max(1),
-            cursor,
-            batch: Vec::with_capacity(batch_size.clamp(1, 100_000)),
-            checkpoint,
-            previous: None,
-            completed: None,
-        }
-    }
-
-    /// Adds a record; returns a full batch when this record starts the next one.
-    pub fn push(&mut self, record: Record) -> Option<ReadBatch> {
-        let full = if self.batch.len() >= self.batch_size {
-            Some(self.emit(Some(&record)))
-        } else {
-            None
-        };
-        if let Some(cursor) = &self.cursor
-            && let Some(value) = record.get(&cursor.field).filter(|v| !v.is_null())
-        {
-            if let Some(previous) = &self.previous
-                && previous != value
-            {
-                self.completed = Some(previous.clone());
-            }
-            self.previous = Some(value.clone());
-        }
-        self.batch.push(record);
-        full
-    }
-
-    /// The last, partial batch (none when empty).
-    pub fn finish(mut self) -> Option<ReadBatch> {
-        if self.batch.is_empty() {
-            None
-        } else {
-            Some(self.emit(None))
-        }
-    }
-
-    fn emit(&mut self, next: Option<&Record>) -> ReadBatch {
-        let records = std::mem::replace(
-            &mut self.batch,
-            Vec::with_capacity(self.batch_size.min(100_000)),
-        );
-        if let Some(cursor) = &self.cursor
-            && let Some(last) = records
-                .iter()
-                .rev()
-                .find(|r| r.get(&cursor.field).is_some_and(|v| !v.is_null()))
-        {
-            let value = last.get(&cursor.field).cloned().unwrap_or(Value::Null);
-            let checkpoint = if cursor.exact {
-                let key: Map<String, Value> = cursor
-                    .key
-                    .iter()
-                    .map(|k| (k.clone(), last.get(k).cloned().unwrap_or(Value::Null)))
-                    .collect();
-                let mut checkpoint = Checkpoint::cursor(&cursor.field, value);
-                if !key.is_empty()
-                    && let Some(object) = checkpoint.0.as_object_mut()
-                {
-                    object.insert("key".into(), Value::Object(key));
-                }
-                Some(checkpoint)
-            } else {
-                let tie_continues = next.and_then(|n| n.get(&cursor.field)) == Some(&value);
-                if tie_continues {
-                    self.completed
-                        .clone()
-                        .map(|c| Checkpoint::cursor(&cursor.field, c))
-                } else {
-                    Some(Checkpoint::cursor(&cursor.field, value))
-                }
-            };
-            if checkpoint.is_some() {
-                self.checkpoint = checkpoint;
-            }
-        }
-        ReadBatch::new(self.stream.clone(), records, self.checkpoint.clone())
-    }
-}
-
 /// The text a PostgreSQL parameter is bound as (then cast to the column type).
 fn pg_text(value: &Value) -> String {
     match value {
@@ -395,251 +289,6 @@ fn pg_literal(value: &Value) -> Result<String, ConnectorError> {
     Ok(out)
 }
 
-type Sender = mpsc::Sender<Result<ReadBatch, ConnectorError>>;
-
-/// Starts a read: the producer task runs the query and sends batches.
-pub fn spawn(
-    db: Db,
-    config: std::sync::Arc<SqlConfig>,
-    plan: ReadPlan,
-    batcher: Batcher,
-) -> ReadStream {
-    let (tx, rx) = mpsc::channel(1);
-    let stream_name = batcher.stream.clone();
-    let producer = async move {
-        let result = produce(&db, &config, plan, batcher, &tx).await;
-        if let Err(err) = result {
-            let _ = tx.send(Err(err.with_stream(stream_name))).await;
-        }
-    };
-    tokio::spawn(producer);
-    futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
-    .boxed()
-}
-
-/// Sends a batch; `false` when the consumer is gone (the read stops).
-async fn send(tx: &Sender, batch: Option<ReadBatch>) -> bool {
-    match batch {
-        Some(batch) => tx.send(Ok(batch)).await.is_ok(),
-        None => true,
-    }
-}
-
-fn decode_error(detail: String) -> ConnectorError {
-    ConnectorError::data(Operation::Read, detail)
-}
-
-/// A PostgreSQL read through `COPY (select) TO STDOUT (FORMAT binary)` on one connection:
-/// the statement is described first (the column types), then the stream is decoded
-/// tuple by tuple into the batcher. `false` when the consumer went away.
-async fn pg_copy_read(
-    pool: &sqlx::PgPool,
-    config: &SqlConfig,
-    select: &str,
-    batcher: &mut Batcher,
-    tx: &Sender,
-) -> Result<bool, ConnectorError> {
-    use sqlx::{Column as _, Executor as _, Statement as _, TypeInfo as _};
-    let read_error = |e: sqlx::Error| sqlx_error(Operation::Read, &e, config);
-    let mut conn = CopyConnection {
-        conn: pool.acquire().await.map_err(read_error)?,
-        complete: false,
-    };
-    let statement = (&mut *conn.conn)
-        .prepare(select)
-        .await
-        .map_err(read_error)?;
-    let mut decoder = values::postgres::PgCopyDecoder::new(
-        statement
-            .columns()
-            .iter()
-            .map(|c| (c.name(), c.type_info().name())),
-    );
-    let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
-    let mut chunks = conn.conn.copy_out_raw(&copy).await.map_err(read_error)?;
-    let mut records = Vec::new();
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(read_error)?;
-        decoder.feed(&chunk, &mut records).map_err(decode_error)?;
-        for record in records.drain(..) {
-            if !send(tx, batcher.push(record)).await {
-                return Ok(false);
-            }
-        }
-    }
-    drop(chunks);
-    conn.complete = true;
-    decoder.finish().map_err(decode_error)?;
-    Ok(true)
-}
-
-/// The connection of a `COPY` read: closed rather than handed back to the pool unless the
-/// stream was read to its end (an error, the consumer leaving or the read being dropped
-/// leave it inside the `COPY`).
-struct CopyConnection {
-    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
-    complete: bool,
-}
-
-impl Drop for CopyConnection {
-    fn drop(&mut self) {
-        if !self.complete {
-            self.conn.close_on_drop();
-        }
-    }
-}
-
-async fn produce(
-    db: &Db,
-    config: &SqlConfig,
-    plan: ReadPlan,
-    mut batcher: Batcher,
-    tx: &Sender,
-) -> Result<(), ConnectorError> {
-    let engine = crate::introspect::engine_of(db);
-    let cursor_binds = |engine: Engine| -> Result<Vec<BindValue>, ConnectorError> {
-        plan.binds
-            .iter()
-            .map(|(value, column)| {
-                BindValue::from_cursor(value, &column.field_type, engine).map_err(|e| {
-                    ConnectorError::config(Operation::Read, format!("checkpoint cursor: {e}"))
-                })
-            })
-            .collect()
-    };
-    let read_error = |e: sqlx::Error| sqlx_error(Operation::Read, &e, config);
-    match db {
-        Db::Postgres(pool) if plan.copy_sql.is_some() => {
-            let select = plan.copy_sql.as_deref().unwrap_or_default();
-            if !pg_copy_read(pool, config, select, &mut batcher, tx).await? {
-                return Ok(());
-            }
-        }
-        Db::Postgres(pool) => {
-            let mut query = sqlx::query(&plan.sql);
-            for (value, _) in &plan.binds {
-                query = query.bind(pg_text(value));
-            }
-            let mut read_only = match plan.read_only {
-                true => Some(
-                    pool.begin_with(READ_ONLY_TRANSACTION)
-                        .await
-                        .map_err(read_error)?,
-                ),
-                false => None,
-            };
-            let mut rows = match read_only.as_mut() {
-                Some(tx) => query.fetch(&mut **tx),
-                None => query.fetch(pool),
-            };
-            let mut decoder = None;
-            while let Some(row) = rows.next().await {
-                let row = row.map_err(read_error)?;
-                let decoder =
-                    decoder.get_or_insert_with(|| values::postgres::PgRowDecoder::for_row(&row));
-                let record = decoder.decode(&row).map_err(decode_error)?;
-                if !send(tx, batcher.push(record)).await {
-                    return Ok(());
-                }
-            }
-            drop(rows);
-            if let Some(transaction) = read_only {
-                transaction.rollback().await.map_err(read_error)?;
-            }
-        }
-        Db::MySql(pool) => {
-            let mut query = sqlx::query(&plan.sql);
-            for bind in cursor_binds(engine)? {
-                query = values::mysql::bind(query, bind);
-            }
-            let mut read_only = match plan.read_only {
-                true => Some(
-                    pool.begin_with(READ_ONLY_TRANSACTION)
-                        .await
-                        .map_err(read_error)?,
-                ),
-                false => None,
-            };
-            let mut rows = match read_only.as_mut() {
-                Some(tx) => query.fetch(&mut **tx),
-                None => query.fetch(pool),
-            };
-            let mut decoder = None;
-            while let Some(row) = rows.next().await {
-                let row = row.map_err(read_error)?;
-                let decoder = decoder.get_or_insert_with(|| {
-                    values::mysql::MySqlRowDecoder::for_row(&row, &plan.hints)
-                });
-                let record = decoder.decode(&row).map_err(decode_error)?;
-                if !send(tx, batcher.push(record)).await {
-                    return Ok(());
-                }
-            }
-            drop(rows);
-            if let Some(transaction) = read_only {
-                transaction.rollback().await.map_err(read_error)?;
-            }
-        }
-        Db::Sqlite(pool) => {
-            let mut query = sqlx::query(&plan.sql);
-            for bind in cursor_binds(engine)? {
-                query = values::sqlite::bind(query, bind);
-            }
-            // `pool` is the read-only one here (`query_only`); inside a transaction, which
-            // SQLite's ATTACH also refuses.
-            let mut read_only = match plan.read_only {
-                true => Some(pool.begin().await.map_err(read_error)?),
-                false => None,
-            };
-            let mut rows = match read_only.as_mut() {
-                Some(tx) => query.fetch(&mut **tx),
-                None => query.fetch(pool),
-            };
-            let mut decoder = None;
-            while let Some(row) = rows.next().await {
-                let row = row.map_err(read_error)?;
-                let decoder = decoder.get_or_insert_with(|| {
-                    values::sqlite::SqliteRowDecoder::for_row(&row, &plan.hints)
-                });
-                let record = decoder.decode(&row).map_err(decode_error)?;
-                if !send(tx, batcher.push(record)).await {
-                    return Ok(());
-                }
-            }
-            drop(rows);
-            if let Some(transaction) = read_only {
-                transaction.rollback().await.map_err(read_error)?;
-            }
-        }
-        Db::Mssql(session) => {
-            let mut guard = session.client(Operation::Read).await?;
-            let client = guard
-                .as_mut()
-                .ok_or_else(|| ConnectorError::transient(Operation::Read, "not connected"))?;
-            let mut query = tiberius::Query::new(plan.sql.clone());
-            for bind in cursor_binds(engine)? {
-                values::mssql::bind(&mut query, bind);
-            }
-            let stream = query
-                .query(client)
-                .await
-                .map_err(|e| crate::mssql::error(Operation::Read, &e))?;
-            let mut rows = stream.into_row_stream();
-            while let Some(row) = rows.next().await {
-                let row = row.map_err(|e| crate::mssql::error(Operation::Read, &e))?;
-                let record = values::mssql::decode_row(row).map_err(decode_error)?;
-                if !send(tx, batcher.push(record)).await {
-                    return Ok(());
-                }
-            }
-        }
-    }
-    send(tx, batcher.finish()).await;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -668,10 +317,6 @@ mod tests {
             ),
             column("shape", "geometry", FieldType::unknown("geometry")),
         ]
-    }
-
-    fn record(value: Value) -> Record {
-        value.as_object().unwrap().clone()
     }
 
     #[test]
@@ -783,72 +428,5 @@ mod tests {
         };
         let err = plan(&PostgresDialect, from, Some("nope"), &[], None).unwrap_err();
         assert_eq!(err.kind(), connector_sdk::ErrorKind::Config);
-    }
-
-    #[test]
-    fn without_a_key_checkpoints_never_split_a_tie() {
-        let cursor = CursorPlan {
-            field: "c".into(),
-            key: vec![],
-            exact: false,
-        };
-        let mut batcher = Batcher::new("s", 2, Some(cursor), None);
-        let mut batches = Vec::new();
-        for c in [1, 2, 2, 2, 3] {
-            batches.extend(batcher.push(record(json!({"c": c}))));
-        }
-        batches.extend(batcher.finish());
-        let checkpoints: Vec<Value> = batches
-            .iter()
-            .map(|b| {
-                b.checkpoint
-                    .as_ref()
-                    .unwrap()
-                    .cursor_value()
-                    .cloned()
-                    .unwrap()
-            })
-            .collect();
-        // [1,2] is followed by another 2: checkpoint 1. [2,2] followed by 3: checkpoint 2.
-        assert_eq!(checkpoints, vec![json!(1), json!(2), json!(3)]);
-    }
-
-    #[test]
-    fn with_a_key_checkpoints_carry_the_last_key() {
-        let cursor = CursorPlan {
-            field: "c".into(),
-            key: vec!["id".into()],
-            exact: true,
-        };
-        let mut batcher = Batcher::new("s", 2, Some(cursor), None);
-        let mut batches = Vec::new();
-        for (c, id) in [(1, 1), (2, 2), (2, 3)] {
-            batches.extend(batcher.push(record(json!({"c": c, "id": id}))));
-        }
-        batches.extend(batcher.finish());
-        assert_eq!(
-            batches[0].checkpoint.as_ref().unwrap().0,
-            json!({"cursor_field": "c", "cursor": 2, "key": {"id": 2}})
-        );
-        assert_eq!(batches[1].batch.len(), 1);
-        assert_eq!(
-            batches[1].checkpoint.as_ref().unwrap().0,
-            json!({"cursor_field": "c", "cursor": 2, "key": {"id": 3}})
-        );
-    }
-
-    #[test]
-    fn null_cursors_do_not_move_the_checkpoint() {
-        let cursor = CursorPlan {
-            field: "c".into(),
-            key: vec![],
-            exact: true,
-        };
-        let start = Checkpoint::cursor("c", json!(5));
-        let mut batcher = Batcher::new("s", 1, Some(cursor), Some(start.clone()));
-        let mut batches = Vec::new();
-        batches.extend(batcher.push(record(json!({"c": null}))));
-        batches.extend(batcher.finish());
-        assert_eq!(batches[0].checkpoint, Some(start));
     }
 }

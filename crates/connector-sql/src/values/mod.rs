@@ -1,17 +1,25 @@
-//! Type conversion both ways between JSON records and database values.
+//! Type conversion between database values, Arrow columns and JSON values.
 //!
+//! - database -> Arrow: one row reader per engine, built once per result set from the
+//!   column types (and the catalog's types where the driver's are too coarse), decoding
+//!   each value into its column's builder ([`crate::columns`]):
+//!   [`postgres_columns`] (binary `COPY` streams and rows), [`mysql`], [`sqlite`],
+//!   [`mssql`]. The JSON view of a batch is what the row decoders produced before.
+//! - Arrow -> PostgreSQL: [`postgres_binary_columns`] encodes binary `COPY` fields from the
+//!   columns, through [`postgres_binary`]'s encoders (which also encode JSON values), or
+//!   [`postgres::encode_copy_row`] (the text format, for any type).
 //! - JSON -> database: [`BindValue`] (a typed parameter, per column type) for engines that
-//!   bind parameters, and for PostgreSQL [`postgres_binary::BinaryRowEncoder`] (the binary
-//!   `COPY` format, for the common column types) or [`postgres::encode_copy_row`] (the text
-//!   format, for any). Decimals travel as strings (exact), timestamps as RFC 3339, bytes as
+//!   bind parameters. Decimals travel as strings (exact), timestamps as RFC 3339, bytes as
 //!   base64, JSON as JSON.
-//! - database -> JSON: one row decoder per engine, built once per result set from the
-//!   column types (and the catalog's types where the driver's are too coarse).
 
 pub mod mssql;
 pub mod mysql;
 pub mod postgres;
 pub mod postgres_binary;
+pub mod postgres_binary_columns;
+pub mod postgres_columns;
+#[cfg(test)]
+mod postgres_reference;
 pub mod sqlite;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};

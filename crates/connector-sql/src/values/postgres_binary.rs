@@ -236,20 +236,7 @@ impl<'a> BinaryRowEncoder<'a> {
             } else {
                 record.get(*name)
             };
-            match value {
-                None | Some(Value::Null) => out.extend_from_slice(&(-1i32).to_be_bytes()),
-                Some(value) => match binary_type {
-                    BinaryType::Scalar(scalar) => {
-                        encode_scalar(out, *scalar, value, &mut self.scratch)?
-                    }
-                    BinaryType::Array {
-                        element,
-                        element_oid,
-                    } => with_length(out, |out| {
-                        encode_array(out, *element, *element_oid, value, &mut self.scratch)
-                    })?,
-                },
-            }
+            encode_field(out, *binary_type, value, &mut self.scratch)?;
         }
         if let Some(ordinal) = ordinal {
             out.extend_from_slice(&8i32.to_be_bytes());
@@ -258,6 +245,35 @@ impl<'a> BinaryRowEncoder<'a> {
         Ok(())
     }
 }
+
+/// Appends one field of `binary_type` holding `value` (`None` or JSON `null`: `NULL`).
+/// On [`NotEncoded`] the buffer may hold part of the field: the caller truncates.
+pub fn encode_field(
+    out: &mut Vec<u8>,
+    binary_type: BinaryType,
+    value: Option<&Value>,
+    scratch: &mut Vec<u8>,
+) -> Encoded {
+    match (value, binary_type) {
+        (None | Some(Value::Null), _) => {
+            out.extend_from_slice(&NULL_FIELD);
+            Ok(())
+        }
+        (Some(value), BinaryType::Scalar(scalar)) => encode_scalar(out, scalar, value, scratch),
+        (
+            Some(value),
+            BinaryType::Array {
+                element,
+                element_oid,
+            },
+        ) => with_length(out, |out| {
+            encode_array(out, element, element_oid, value, scratch)
+        }),
+    }
+}
+
+/// The field length of `NULL`.
+pub const NULL_FIELD: [u8; 4] = (-1i32).to_be_bytes();
 
 /// Appends a field written by `write` after its 32-bit length.
 fn with_length(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>) -> Encoded) -> Encoded {
@@ -285,17 +301,16 @@ fn encode_scalar(
     scratch: &mut Vec<u8>,
 ) -> Encoded {
     match (scalar, value) {
+        (Scalar::Json, _) => with_length(out, |out| json(out, value)),
+        (Scalar::Jsonb, _) => with_length(out, |out| {
+            // The jsonb binary format: a version byte, then the JSON text.
+            out.push(1);
+            json(out, value)
+        }),
+        (_, Value::String(text)) => encode_str(out, scalar, text),
         (Scalar::Bool, Value::Bool(b)) => fixed(out, &[u8::from(*b)]),
-        (Scalar::Int2, Value::Number(n)) => {
-            let v = n.as_i64().and_then(|v| i16::try_from(v).ok());
-            fixed(out, &v.ok_or(NotEncoded)?.to_be_bytes())
-        }
-        (Scalar::Int4, Value::Number(n)) => {
-            let v = n.as_i64().and_then(|v| i32::try_from(v).ok());
-            fixed(out, &v.ok_or(NotEncoded)?.to_be_bytes())
-        }
-        (Scalar::Int8, Value::Number(n)) => {
-            fixed(out, &n.as_i64().ok_or(NotEncoded)?.to_be_bytes())
+        (Scalar::Int2 | Scalar::Int4 | Scalar::Int8, Value::Number(n)) => {
+            encode_integer(out, scalar, i128::from(n.as_i64().ok_or(NotEncoded)?))
         }
         (Scalar::Float4, Value::Number(n)) => fixed(out, &float4(n, scratch)?.to_be_bytes()),
         (Scalar::Float8, Value::Number(n)) => fixed(out, &float8(n)?.to_be_bytes()),
@@ -305,39 +320,102 @@ fn encode_scalar(
             serde_json::to_writer(&mut *scratch, n).map_err(|_| NotEncoded)?;
             with_length(out, |out| encode_numeric(out, scratch))
         }
-        (Scalar::Numeric, Value::String(text)) => {
-            with_length(out, |out| encode_numeric(out, text.as_bytes()))
-        }
-        (Scalar::Text, Value::String(text)) => text_field(out, text),
-        (Scalar::Name, Value::String(text)) if text.len() < 64 => text_field(out, text),
-        (Scalar::Date, Value::String(text)) => fixed(out, &date(text.as_bytes())?.to_be_bytes()),
-        (Scalar::Time, Value::String(text)) => {
+        _ => Err(NotEncoded),
+    }
+}
+
+/// Appends an integer as a field of `scalar` (`int2`, `int4` or `int8`), when it is in
+/// the column's range.
+pub fn encode_integer(out: &mut Vec<u8>, scalar: Scalar, value: i128) -> Encoded {
+    match scalar {
+        Scalar::Int2 => fixed(
+            out,
+            &i16::try_from(value).map_err(|_| NotEncoded)?.to_be_bytes(),
+        ),
+        Scalar::Int4 => fixed(
+            out,
+            &i32::try_from(value).map_err(|_| NotEncoded)?.to_be_bytes(),
+        ),
+        Scalar::Int8 => fixed(
+            out,
+            &i64::try_from(value).map_err(|_| NotEncoded)?.to_be_bytes(),
+        ),
+        _ => Err(NotEncoded),
+    }
+}
+
+/// Appends a string value as a field of `scalar`, as the server's text parser reads it
+/// (see the [module documentation](self)).
+pub fn encode_str(out: &mut Vec<u8>, scalar: Scalar, text: &str) -> Encoded {
+    match scalar {
+        Scalar::Numeric => with_length(out, |out| encode_numeric(out, text.as_bytes())),
+        Scalar::Text => text_field(out, text),
+        Scalar::Name if text.len() < 64 => text_field(out, text),
+        Scalar::Date => fixed(out, &date(text.as_bytes())?.to_be_bytes()),
+        Scalar::Time => {
             let (micros, []) = time(text.as_bytes())? else {
                 return Err(NotEncoded);
             };
             fixed(out, &micros.to_be_bytes())
         }
-        (Scalar::Timestamp, Value::String(text)) => {
-            fixed(out, &timestamp(text.as_bytes(), false)?.to_be_bytes())
-        }
-        (Scalar::TimestampTz, Value::String(text)) => {
-            fixed(out, &timestamp(text.as_bytes(), true)?.to_be_bytes())
-        }
-        (Scalar::Json, _) => with_length(out, |out| json(out, value)),
-        (Scalar::Jsonb, _) => with_length(out, |out| {
-            // The jsonb binary format: a version byte, then the JSON text.
-            out.push(1);
-            json(out, value)
+        Scalar::Timestamp => fixed(out, &timestamp(text.as_bytes(), false)?.to_be_bytes()),
+        Scalar::TimestampTz => fixed(out, &timestamp(text.as_bytes(), true)?.to_be_bytes()),
+        Scalar::Json => with_length(out, |out| {
+            serde_json::to_writer(&mut *out, text).map_err(|_| NotEncoded)
         }),
-        (Scalar::Uuid, Value::String(text)) => fixed(out, &uuid(text.as_bytes())?),
-        (Scalar::Bytea, Value::String(text)) => with_length(out, |out| {
+        Scalar::Jsonb => with_length(out, |out| {
+            out.push(1);
+            serde_json::to_writer(&mut *out, text).map_err(|_| NotEncoded)
+        }),
+        Scalar::Uuid => fixed(out, &uuid(text.as_bytes())?),
+        Scalar::Bytea => with_length(out, |out| {
             // As `values::decode_base64` reads it: padding optional.
             base64::engine::general_purpose::STANDARD_NO_PAD
                 .decode_vec(text.trim_end_matches('='), out)
                 .map_err(|_| NotEncoded)
         }),
-        _ => Err(NotEncoded),
+        Scalar::Bool
+        | Scalar::Int2
+        | Scalar::Int4
+        | Scalar::Int8
+        | Scalar::Float4
+        | Scalar::Float8
+        | Scalar::Name => Err(NotEncoded),
     }
+}
+
+/// Appends an exact decimal (`mantissa × 10^-scale`, `scale` at least 0) as a `numeric`
+/// field, as its text with `scale` decimals reads.
+pub fn encode_decimal(
+    out: &mut Vec<u8>,
+    mantissa: i128,
+    scale: u8,
+    scratch: &mut Vec<u8>,
+) -> Encoded {
+    use std::io::Write as _;
+    scratch.clear();
+    let digits = mantissa.unsigned_abs();
+    let scale = usize::from(scale);
+    if mantissa < 0 {
+        scratch.push(b'-');
+    }
+    write!(scratch, "{digits:0>width$}", width = scale + 1).map_err(|_| NotEncoded)?;
+    if scale > 0 {
+        let point = scratch.len() - scale;
+        scratch.insert(point, b'.');
+    }
+    with_length(out, |out| encode_numeric(out, scratch))
+}
+
+/// Appends `bytes` as one field (fixed-size values, `bytea`).
+pub fn encode_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> Encoded {
+    fixed(out, bytes)
+}
+
+/// Appends text as a field, without a NUL (which the server refuses in both formats, with
+/// messages of its own: left to the text format).
+pub fn encode_text(out: &mut Vec<u8>, text: &str) -> Encoded {
+    text_field(out, text)
 }
 
 /// Text as is; a NUL (which the server refuses in both formats, with messages of its own)

@@ -1,26 +1,44 @@
-//! SQLite values: row decoding by declared type and storage class, and parameter binding.
+//! SQLite values: rows decoded into Arrow columns by declared type and storage class, and
+//! parameter binding.
+//!
+//! A column is typed from its declared type (`Boolean`, `Int64`, `Float64`, `Binary`,
+//! JSON text; decimals and everything else `Utf8`); a value of another storage class
+//! (SQLite keeps what it is given) turns the column into its JSON view for that batch.
 
 use std::collections::HashMap;
 
-use connector_sdk::{FieldType, Record};
-use serde_json::{Map, Value};
+use connector_sdk::{Batch, FieldType};
 use sqlx::query::Query;
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteRow};
 use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
 
-use super::{BindValue, encode_base64};
+use super::BindValue;
+use crate::columns::{BatchBuilder, Cell, ColumnBuilder, ColumnKind};
 use crate::dialect::{Dialect as _, SqliteDialect};
 
-/// Decodes the rows of one result set into records.
-#[derive(Debug, Clone)]
-pub struct SqliteRowDecoder {
-    columns: Vec<(String, FieldType)>,
+/// The Arrow kind of a column declared as `field_type`.
+fn column_kind(field_type: &FieldType) -> ColumnKind {
+    match field_type {
+        FieldType::Boolean => ColumnKind::Boolean,
+        FieldType::Integer => ColumnKind::Int64,
+        FieldType::Number => ColumnKind::Float64,
+        FieldType::Json => ColumnKind::Json,
+        FieldType::Bytes => ColumnKind::Binary,
+        _ => ColumnKind::Utf8,
+    }
 }
 
-impl SqliteRowDecoder {
-    /// A decoder for rows shaped like `row`; `hints` are the declared types by column name.
-    pub fn for_row(row: &SqliteRow, hints: &HashMap<String, FieldType>) -> Self {
-        let columns = row
+/// Decodes the rows of one result set into batches.
+#[derive(Debug)]
+pub struct SqliteRowReader {
+    columns: Vec<(String, FieldType)>,
+    batch: BatchBuilder,
+}
+
+impl SqliteRowReader {
+    /// A reader of rows shaped like `row`; `hints` are the declared types by column name.
+    pub fn for_row(row: &SqliteRow, hints: &HashMap<String, FieldType>, batch_size: usize) -> Self {
+        let columns: Vec<(String, FieldType)> = row
             .columns()
             .iter()
             .map(|c| {
@@ -32,52 +50,86 @@ impl SqliteRowDecoder {
                 (name, field_type)
             })
             .collect();
-        Self { columns }
+        let kinds = columns
+            .iter()
+            .map(|(name, field_type)| (name.clone(), column_kind(field_type)))
+            .collect();
+        Self {
+            columns,
+            batch: BatchBuilder::new(kinds, batch_size),
+        }
     }
 
     /// Decodes one row; the error names the column.
-    pub fn decode(&self, row: &SqliteRow) -> Result<Record, String> {
-        let mut record = Map::new();
-        for (index, (name, field_type)) in self.columns.iter().enumerate() {
-            let value = decode_value(row, index, field_type)
+    pub fn decode(&mut self, row: &SqliteRow) -> Result<(), String> {
+        for (index, ((name, field_type), builder)) in
+            self.columns.iter().zip(self.batch.columns()).enumerate()
+        {
+            append_value(row, index, field_type, builder)
                 .map_err(|e| format!("column `{name}`: {e}"))?;
-            record.insert(name.clone(), value);
         }
-        Ok(record)
+        self.batch.end_row();
+        Ok(())
+    }
+
+    /// How many rows the current batch holds.
+    pub fn rows(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// The rows decoded so far, as a batch.
+    pub fn take_batch(&mut self) -> Batch {
+        self.batch.finish()
     }
 }
 
-fn decode_value(
+/// Appends the value at `index` of `row` (a column declared as `field_type`) by the
+/// storage class of this very value (SQLite is dynamically typed): a value the column's
+/// Arrow type does not hold turns the column into its JSON view.
+fn append_value(
     row: &SqliteRow,
     index: usize,
     field_type: &FieldType,
-) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    builder: &mut ColumnBuilder,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let raw = row.try_get_raw(index)?;
     if raw.is_null() {
-        return Ok(Value::Null);
+        builder.append_null();
+        return Ok(());
     }
-    // The storage class of this very value (SQLite is dynamically typed).
     let storage = raw.type_info().name().to_owned();
-    Ok(match (storage.as_str(), field_type) {
+    match (storage.as_str(), field_type) {
         ("INTEGER" | "BOOLEAN", FieldType::Boolean) => {
-            Value::Bool(row.try_get_unchecked::<i64, _>(index)? != 0)
+            builder.append(Cell::Bool(row.try_get_unchecked::<i64, _>(index)? != 0))
         }
-        ("INTEGER" | "BOOLEAN", FieldType::Decimal { .. }) => {
-            Value::String(row.try_get_unchecked::<i64, _>(index)?.to_string())
+        ("INTEGER" | "BOOLEAN", FieldType::Decimal { .. }) => builder.append(Cell::Text(
+            &row.try_get_unchecked::<i64, _>(index)?.to_string(),
+        )),
+        ("REAL", FieldType::Decimal { .. }) => builder.append(Cell::Text(
+            &row.try_get_unchecked::<f64, _>(index)?.to_string(),
+        )),
+        ("INTEGER" | "BOOLEAN", _) => {
+            builder.append(Cell::Int(row.try_get_unchecked::<i64, _>(index)?))
         }
-        ("REAL", FieldType::Decimal { .. }) => {
-            Value::String(row.try_get_unchecked::<f64, _>(index)?.to_string())
+        ("REAL", _) => {
+            let v = row.try_get_unchecked::<f64, _>(index)?;
+            builder.append(if v.is_finite() {
+                Cell::Float64(v)
+            } else {
+                Cell::Null
+            });
         }
-        ("INTEGER" | "BOOLEAN", _) => Value::from(row.try_get_unchecked::<i64, _>(index)?),
-        ("REAL", _) => serde_json::Number::from_f64(row.try_get_unchecked::<f64, _>(index)?)
-            .map_or(Value::Null, Value::Number),
-        ("BLOB", _) => Value::String(encode_base64(row.try_get_unchecked::<&[u8], _>(index)?)),
+        ("BLOB", _) => builder.append(Cell::Bytes(row.try_get_unchecked::<&[u8], _>(index)?)),
         (_, FieldType::Json) => {
             let text = row.try_get_unchecked::<&str, _>(index)?;
-            serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+            match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => builder.append(Cell::Json(text)),
+                Err(_) => builder.append(Cell::Text(text)),
+            }
         }
-        _ => Value::String(row.try_get_unchecked::<String, _>(index)?),
-    })
+        _ => builder.append(Cell::Text(row.try_get_unchecked::<&str, _>(index)?)),
+    }
+    Ok(())
 }
 
 /// Binds one value to a SQLite query.

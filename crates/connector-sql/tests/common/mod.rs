@@ -188,6 +188,31 @@ pub async fn read_all(connector: &dyn Connector, request: ReadRequest) -> Vec<Re
     records
 }
 
+/// The Arrow type of each column of the first batch of a read (`json` for JSON columns,
+/// `uuid` for UUID ones), by name.
+pub async fn column_types(
+    connector: &dyn Connector,
+    request: ReadRequest,
+) -> std::collections::BTreeMap<String, String> {
+    let mut stream = connector.read(request).await.unwrap();
+    let batch = stream.next().await.unwrap().unwrap().batch;
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| {
+            let kind = if connector_sdk::batch::is_json(field) {
+                "json".to_owned()
+            } else if connector_sdk::batch::is_uuid(field) {
+                "uuid".to_owned()
+            } else {
+                field.data_type().to_string()
+            };
+            (field.name().clone(), kind)
+        })
+        .collect()
+}
+
 /// The customers fixture of the behaviour kit.
 pub fn customers() -> Vec<Record> {
     (1..=5)
