@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use connector_sdk::{
-    BuildContext, Capabilities, Catalog, Connector, ConnectorError, ConnectorExt, ConnectorFactory,
-    ErrorKind, HealthReport, ObserveLayer, Operation, RateLimitLayer, ReadRequest, ReadStream,
-    Record, RetryPolicy, TimeoutLayer, WriteCapabilities, WriteReport, WriteRequest,
+    BuildContext, Capabilities, Catalog, Connector, ConnectorError, ConnectorFactory, ErrorKind,
+    HealthReport, LayerStack, Operation, ReadRequest, ReadStream, Record, RetryLayer, RetryPolicy,
+    WriteCapabilities, WriteReport, WriteRequest,
 };
 use reqwest::Method;
 use serde_json::Value;
@@ -25,8 +25,8 @@ pub const CONNECTOR_TYPE: &str = "rest";
 /// A connection to one REST API, built from a [`RestConfig`].
 ///
 /// Build it with [`RestConnector::new`] or [`RestConnector::from_value`]; nothing is
-/// resolved or sent until the first operation. [`RestConnector::with_default_layers`] wraps
-/// it the way the factory does.
+/// resolved or sent until the first operation. The registry wraps it in the standard layer
+/// stack with the settings of [`Connector::layers`].
 #[derive(Debug)]
 pub struct RestConnector {
     plan: Plan,
@@ -63,25 +63,6 @@ impl RestConnector {
     /// Parses a JSON (or YAML-as-JSON) configuration and prepares the connection.
     pub fn from_value(config: Value, context: &BuildContext) -> Result<Self, ConnectorError> {
         Self::new(&RestConfig::from_value(config)?, context)
-    }
-
-    /// Wraps the connector in the default layers: the configured rate limit (if any),
-    /// timeouts, and tracing + metrics. No retry layer: the connector retries each HTTP
-    /// request itself (page by page, record by record), which a whole-operation retry
-    /// would only multiply.
-    pub fn with_default_layers(self) -> Arc<dyn Connector> {
-        let rate_limit = self.plan.rate_limit;
-        match rate_limit {
-            Some((per_second, burst)) => self
-                .layer(RateLimitLayer::new(per_second, burst))
-                .layer(TimeoutLayer::default())
-                .layer(ObserveLayer::new())
-                .into_dyn(),
-            None => self
-                .layer(TimeoutLayer::default())
-                .layer(ObserveLayer::new())
-                .into_dyn(),
-        }
     }
 
     fn stream(
@@ -155,6 +136,17 @@ impl RestConnector {
 impl Connector for RestConnector {
     fn connector_type(&self) -> &str {
         CONNECTOR_TYPE
+    }
+
+    /// The standard stack with the configured rate limit (if any), and no whole-operation
+    /// retries: the connector retries each HTTP request itself (page by page, record by
+    /// record), which a retry of the whole operation would only multiply.
+    fn layers(&self) -> LayerStack {
+        let stack = LayerStack::default().with_retry(RetryLayer::new(RetryPolicy::none()));
+        match self.plan.rate_limit {
+            Some((per_second, burst)) => stack.with_rate_limit(per_second, burst),
+            None => stack,
+        }
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -286,6 +278,6 @@ impl ConnectorFactory for RestConnectorFactory {
         config: Value,
         context: &BuildContext,
     ) -> Result<Arc<dyn Connector>, ConnectorError> {
-        Ok(RestConnector::from_value(config, context)?.with_default_layers())
+        Ok(Arc::new(RestConnector::from_value(config, context)?))
     }
 }
