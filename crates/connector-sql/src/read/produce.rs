@@ -137,9 +137,17 @@ async fn pg_copy_read(
         out.batch_size,
     );
     let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
-    let mut chunks = conn.conn.copy_out_raw(&copy).await.map_err(read_error)?;
-    while let Some(chunk) = chunks.next().await {
-        reader.feed(&chunk.map_err(read_error)?);
+    // The server sends a message per row: the ones already received are decoded together.
+    let mut chunks = conn
+        .conn
+        .copy_out_raw(&copy)
+        .await
+        .map_err(read_error)?
+        .ready_chunks(1024);
+    while let Some(received) = chunks.next().await {
+        for chunk in received {
+            reader.feed(&chunk.map_err(read_error)?);
+        }
         while reader.decode(out.batch_size).map_err(decode_error)? >= out.batch_size {
             if !out.send(reader.take_batch()).await {
                 return Ok(false);

@@ -59,6 +59,8 @@ enum Source<'a> {
     Float32(&'a PrimitiveArray<Float32Type>),
     Float64(&'a PrimitiveArray<Float64Type>),
     Utf8(&'a GenericStringArray<i32>),
+    /// Text into a text column, with no NUL anywhere in the array: copied as is.
+    PlainText(&'a GenericStringArray<i32>),
     LargeUtf8(&'a GenericStringArray<i64>),
     Utf8View(&'a StringViewArray),
     Decimal(&'a Decimal128Array, u8),
@@ -111,6 +113,13 @@ fn source<'a>(field: &Field, array: &'a dyn Array, target: BinaryType) -> Source
         (DataType::UInt64, _) if integer => Source::UInt64(array.as_primitive()),
         (DataType::Float32, Scalar::Float4) => Source::Float32(array.as_primitive()),
         (DataType::Float64, Scalar::Float8) => Source::Float64(array.as_primitive()),
+        (DataType::Utf8, Scalar::Text) => {
+            let strings = array.as_string::<i32>();
+            match strings.values().as_slice().contains(&0) {
+                false => Source::PlainText(strings),
+                true => Source::Utf8(strings),
+            }
+        }
         (DataType::Utf8, _) => Source::Utf8(array.as_string()),
         (DataType::LargeUtf8, _) => Source::LargeUtf8(array.as_string()),
         (DataType::Utf8View, _) => Source::Utf8View(array.as_string_view()),
@@ -188,6 +197,7 @@ impl<'a> ColumnEncoder<'a> {
                 _ => Err(NotEncoded),
             },
             Source::Utf8(a) => encode_string(out, scalar, a.value(row)),
+            Source::PlainText(a) => encode_bytes(out, a.value(row).as_bytes()),
             Source::LargeUtf8(a) => encode_string(out, scalar, a.value(row)),
             Source::Utf8View(a) => encode_string(out, scalar, a.value(row)),
             Source::Decimal(a, scale) => {
@@ -358,6 +368,33 @@ mod tests {
             }
             b.finish()
         });
+        // Without a NUL anywhere, text is copied as is.
+        let clean: ArrayRef = Arc::new(connector_sdk::arrow_array::StringArray::from(vec![
+            Some("plain"),
+            None,
+            Some("grüße 🚀"),
+            Some(""),
+        ]));
+        let text_field = Field::new("t", DataType::Utf8, true);
+        assert!(matches!(
+            ColumnEncoder::new(
+                &text_field,
+                clean.as_ref(),
+                BinaryType::Scalar(Scalar::Text)
+            )
+            .source,
+            Source::PlainText(_)
+        ));
+        same_both_ways(text_field.clone(), clean, Scalar::Text, true);
+        assert!(matches!(
+            ColumnEncoder::new(
+                &text_field,
+                texts.as_ref(),
+                BinaryType::Scalar(Scalar::Text)
+            )
+            .source,
+            Source::Utf8(_)
+        ));
         for target in [
             Scalar::Text,
             Scalar::Name,
