@@ -75,6 +75,31 @@ impl Output {
         }
     }
 
+    /// Decodes every row of `rows` into the reader `start` builds from the first row (the
+    /// result's column types), sending each full batch and then the last one; `false` when
+    /// the consumer left.
+    async fn drain<Row, E, Reader: RowBatches>(
+        &mut self,
+        mut rows: impl futures::Stream<Item = Result<Row, E>> + Unpin,
+        error: impl Fn(E) -> ConnectorError,
+        start: impl Fn(&Row) -> Reader,
+        decode: impl Fn(&mut Reader, Row) -> Result<(), String>,
+    ) -> Result<bool, ConnectorError> {
+        let mut reader = None;
+        while let Some(row) = rows.next().await {
+            let row = row.map_err(&error)?;
+            let reader = reader.get_or_insert_with(|| start(&row));
+            decode(reader, row).map_err(decode_error)?;
+            if !self.send_from(reader, false).await {
+                return Ok(false);
+            }
+        }
+        match reader.as_mut() {
+            Some(reader) => Ok(self.send_from(reader, true).await),
+            None => Ok(true),
+        }
+    }
+
     /// Sends the last batch.
     async fn finish(self) {
         if let Some(last) = self.batcher.finish() {
@@ -219,24 +244,19 @@ async fn produce(
                 ),
                 false => None,
             };
-            let mut rows = match read_only.as_mut() {
+            let rows = match read_only.as_mut() {
                 Some(tx) => query.fetch(&mut **tx),
                 None => query.fetch(pool),
             };
-            let mut reader = None;
-            while let Some(row) = rows.next().await {
-                let row = row.map_err(read_error)?;
-                let reader = reader
-                    .get_or_insert_with(|| PgRowReader::for_row(&row, &plan.hints, batch_size));
-                reader.decode(&row).map_err(decode_error)?;
-                if !out.send_from(reader, false).await {
-                    return Ok(false);
-                }
-            }
-            drop(rows);
-            if let Some(reader) = reader.as_mut()
-                && !out.send_from(reader, true).await
-            {
+            let drained = out
+                .drain(
+                    rows,
+                    read_error,
+                    |row| PgRowReader::for_row(row, &plan.hints, batch_size),
+                    |reader, row| reader.decode(&row),
+                )
+                .await?;
+            if !drained {
                 return Ok(false);
             }
             if let Some(transaction) = read_only {
@@ -256,24 +276,19 @@ async fn produce(
                 ),
                 false => None,
             };
-            let mut rows = match read_only.as_mut() {
+            let rows = match read_only.as_mut() {
                 Some(tx) => query.fetch(&mut **tx),
                 None => query.fetch(pool),
             };
-            let mut reader = None;
-            while let Some(row) = rows.next().await {
-                let row = row.map_err(read_error)?;
-                let reader = reader
-                    .get_or_insert_with(|| MySqlRowReader::for_row(&row, &plan.hints, batch_size));
-                reader.decode(&row).map_err(decode_error)?;
-                if !out.send_from(reader, false).await {
-                    return Ok(false);
-                }
-            }
-            drop(rows);
-            if let Some(reader) = reader.as_mut()
-                && !out.send_from(reader, true).await
-            {
+            let drained = out
+                .drain(
+                    rows,
+                    read_error,
+                    |row| MySqlRowReader::for_row(row, &plan.hints, batch_size),
+                    |reader, row| reader.decode(&row),
+                )
+                .await?;
+            if !drained {
                 return Ok(false);
             }
             if let Some(transaction) = read_only {
@@ -291,24 +306,19 @@ async fn produce(
                 true => Some(pool.begin().await.map_err(read_error)?),
                 false => None,
             };
-            let mut rows = match read_only.as_mut() {
+            let rows = match read_only.as_mut() {
                 Some(tx) => query.fetch(&mut **tx),
                 None => query.fetch(pool),
             };
-            let mut reader = None;
-            while let Some(row) = rows.next().await {
-                let row = row.map_err(read_error)?;
-                let reader = reader
-                    .get_or_insert_with(|| SqliteRowReader::for_row(&row, &plan.hints, batch_size));
-                reader.decode(&row).map_err(decode_error)?;
-                if !out.send_from(reader, false).await {
-                    return Ok(false);
-                }
-            }
-            drop(rows);
-            if let Some(reader) = reader.as_mut()
-                && !out.send_from(reader, true).await
-            {
+            let drained = out
+                .drain(
+                    rows,
+                    read_error,
+                    |row| SqliteRowReader::for_row(row, &plan.hints, batch_size),
+                    |reader, row| reader.decode(&row),
+                )
+                .await?;
+            if !drained {
                 return Ok(false);
             }
             if let Some(transaction) = read_only {
@@ -328,20 +338,16 @@ async fn produce(
                 .query(client)
                 .await
                 .map_err(|e| crate::mssql::error(Operation::Read, &e))?;
-            let mut rows = stream.into_row_stream();
-            let mut reader = None;
-            while let Some(row) = rows.next().await {
-                let row = row.map_err(|e| crate::mssql::error(Operation::Read, &e))?;
-                let reader =
-                    reader.get_or_insert_with(|| MssqlRowReader::for_row(&row, batch_size));
-                reader.decode(row).map_err(decode_error)?;
-                if !out.send_from(reader, false).await {
-                    return Ok(false);
-                }
-            }
-            if let Some(reader) = reader.as_mut()
-                && !out.send_from(reader, true).await
-            {
+            let rows = stream.into_row_stream();
+            let drained = out
+                .drain(
+                    rows,
+                    |e| crate::mssql::error(Operation::Read, &e),
+                    |row| MssqlRowReader::for_row(row, batch_size),
+                    |reader, row| reader.decode(row),
+                )
+                .await?;
+            if !drained {
                 return Ok(false);
             }
         }
