@@ -68,9 +68,10 @@ impl ConnectorRegistry {
     }
 
     /// Build a connector of `connector_type` from `config`, wrapped in the one layer stack
-    /// every connector runs in ([`connector_sdk::LayerStack`]: rate limit when configured, timeout, retry,
-    /// observe), with the settings the connector asks for ([`Connector::layers`]) and this
-    /// registry's operation timeout when set. Factories return bare connectors.
+    /// every connector runs in ([`connector_sdk::LayerStack`]: rate limit when configured,
+    /// timeout, retry, observe), with the settings the connector asks for
+    /// ([`Connector::layers`]) and this registry's operation timeout when set. Factories
+    /// return bare connectors.
     pub async fn build(
         &self,
         connector_type: &str,

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_sdk::WriteMode;
 use connector_sdk::{
-    Batch, Connector, ConnectorError, TargetCheckpoint, WriteReport, WriteRequest,
+    Batch, Connector, ConnectorError, TargetCheckpoint, WriteMode, WriteReport, WriteRequest,
 };
 use rand::Rng as _;
 use serde_json::json;
