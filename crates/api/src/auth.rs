@@ -60,6 +60,7 @@ impl Caller {
 
 fn access_name(access: Access) -> &'static str {
     match access {
+        Access::Shared => "shared",
         Access::Read => "read",
         Access::Operate => "operator",
         Access::Admin => "admin",

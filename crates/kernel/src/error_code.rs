@@ -127,6 +127,10 @@ error_codes! {
         "Flows use the connector or mapping; `flows` lists them (`?cascade=true` deletes them).";
     GrantExists = "grant_exists", Kind(Conflict),
         "The subject already has a grant for this reference.";
+    GroupExists = "group_exists", Kind(Conflict),
+        "A group with this id exists already.";
+    PolicyExists = "policy_exists", Kind(Conflict),
+        "A policy with this name exists already.";
     PreconditionFailed = "precondition_failed", Kind(PreconditionFailed),
         "`If-Match` names a stale version; read again, reapply, retry.";
     PayloadTooLarge = "payload_too_large", Kind(PayloadTooLarge),
@@ -159,6 +163,16 @@ error_codes! {
         "A dependency (database, identity provider) is down; retry later.";
     ConnectorAuth = "connector_auth", Kind(Validation),
         "The system a connector points at refused its credentials: fix the configuration or the secret it references.";
+    InvalidAuthzReference = "invalid_authz_reference", Kind(Validation),
+        "An object or subject is not written `type:id` or `type:id#relation` with a known type.";
+    UnknownAction = "unknown_action", Kind(Validation),
+        "The object type has no such action; the detail lists its actions.";
+    InvalidRelationship = "invalid_relationship", Kind(Validation),
+        "The object type has no such relation, or the subject cannot hold one.";
+    RevisionUnknown = "revision_unknown", Kind(Validation),
+        "The `at_least` revision has not been written yet.";
+    PolicyInvalid = "policy_invalid", Kind(Validation),
+        "The Rego policy does not compile (or its tests fail); the detail names line and column.";
     ConnectorUnavailable = "connector_unavailable", Kind(Unavailable),
         "The system a connector points at cannot be reached or failed; retry later.";
     MigrationFailed = "migration_failed", Kind(Unavailable),

@@ -17,4 +17,4 @@ pub use error_code::ErrorCode;
 pub use id::new_id;
 pub use page::{Page, PageRequest};
 pub use principal::{API_TOKEN_PREFIX, Access, Principal, PrincipalKind, Role};
-pub use redact::redact_url_password;
+pub use redact::{mask_secret_looking, redact_url_password};

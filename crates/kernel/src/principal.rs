@@ -17,11 +17,15 @@ pub enum Role {
     Viewer,
     /// A machine principal for service-to-service calls: reads and operates.
     Service,
+    /// Signs in and sees only what is shared with them (object-level grants).
+    Member,
 }
 
 /// The level of access an operation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
+    /// Only what is shared with the caller, object by object.
+    Shared,
     /// Read non-secret state.
     Read,
     /// Change integrations, run flows.
@@ -32,7 +36,13 @@ pub enum Access {
 
 impl Role {
     /// All roles, most powerful first.
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Operator, Role::Viewer, Role::Service];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Operator,
+        Role::Viewer,
+        Role::Service,
+        Role::Member,
+    ];
 
     /// The highest access level this role grants.
     pub fn max_access(self) -> Access {
@@ -40,6 +50,7 @@ impl Role {
             Role::Admin => Access::Admin,
             Role::Operator | Role::Service => Access::Operate,
             Role::Viewer => Access::Read,
+            Role::Member => Access::Shared,
         }
     }
 
@@ -61,6 +72,7 @@ impl Role {
             Role::Operator => "operator",
             Role::Viewer => "viewer",
             Role::Service => "service",
+            Role::Member => "member",
         }
     }
 }
@@ -73,7 +85,7 @@ impl fmt::Display for Role {
 
 /// The error of parsing an unknown role name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}; expected one of admin, operator, viewer, service")]
+#[error("unknown role {0:?}; expected one of admin, operator, viewer, service, member")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
