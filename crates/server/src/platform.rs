@@ -109,6 +109,12 @@ impl Platform {
             .map(|oidc| OidcVerifier::new(oidc_settings(oidc), http_client.clone()));
         let authenticator: SharedAuthenticator =
             Arc::new(IdentityAuthenticator::new(db.clone(), oidc));
+        let authz = authz::Authz::open(db.clone())
+            .await
+            .map_err(StartupError::Database)?;
+        // Other servers on the same database commit relationships too: catch up every second
+        // (a check that names a newer revision catches up at once).
+        authz.keep_fresh(std::time::Duration::from_secs(1));
         let secret_grants = secret_access::SqlSecretGrants::new(db.clone());
         let mut access = interop::ConnectorAccess::new(
             connector_registry(),
@@ -138,6 +144,7 @@ impl Platform {
                 secret_store,
                 secret_grants,
                 interop: interop.clone(),
+                authz: authz.clone(),
             },
             authenticator,
         );
@@ -275,6 +282,7 @@ struct Services {
     secret_store: Arc<secrets::LocalSecretStore>,
     secret_grants: secret_access::SqlSecretGrants,
     interop: InteropState,
+    authz: authz::Authz,
 }
 
 /// The connector types this build of grimOS offers.
@@ -368,7 +376,9 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
         secret_store,
         secret_grants,
         interop,
+        authz,
     } = services;
+    let authorizer: authz::SharedAuthorizer = Arc::new(authz);
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(identity::routes::router().with_state(IdentityState { db: db.clone() }))
         .merge(health_routes().with_state(db.clone()))
@@ -398,6 +408,7 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
             settings.request_timeout,
         ))
         .layer(axum::Extension(authenticator))
+        .layer(axum::Extension(authorizer))
         .layer(axum::middleware::from_fn(
             api::middleware::problem_responses,
         ))
