@@ -7,6 +7,8 @@ import { BackLink } from '@/components/layout/BackLink';
 import { Badge } from '@/components/ui/badge';
 import { Skeleton } from '@/components/ui/skeleton';
 import { toast } from '@/components/ui/toast-store';
+import { connector_access } from '@/features/access/access-schema';
+import { AccessPanel } from '@/features/access/AccessPanel';
 import { ConnectorForm } from '@/features/connectors/ConnectorForm';
 import { ConnectorHeaderActions } from '@/features/connectors/ConnectorHeaderActions';
 import { ConnectorStatusBadge } from '@/features/connectors/ConnectorStatusBadge';
@@ -103,6 +105,11 @@ export function EditConnectorPage() {
           }}
         />
       )}
+      <AccessPanel
+        resource={`connector:${connector.id}`}
+        relations={connector_access.relations}
+        actions={connector_access.actions}
+      />
       {can_manage && (
         <DeleteConnectorDialog
           connector={deleting ? connector : null}

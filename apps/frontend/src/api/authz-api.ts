@@ -1,0 +1,204 @@
+import type { Client } from 'openapi-fetch';
+import { answer, type ApiClient } from './client';
+import type {
+  CheckRequest,
+  Decision,
+  DryRunAnswer,
+  DryRunRequest,
+  Group,
+  Policy,
+  PolicyDenial,
+  PolicyTestOutcome,
+  Relationship,
+  SubjectAccess,
+  WriteRelationshipsRequest,
+} from './authz-contract';
+import type { AuthzPaths } from './authz-paths';
+import type { components } from './schema';
+
+export type User = components['schemas']['User'];
+
+/** A policy with the version to send back as `If-Match`. */
+export interface VersionedPolicy {
+  policy: Policy;
+  version: string;
+}
+
+/** The same client (token, problem+json, 401), typed for the authorization routes. */
+function authz(client: ApiClient): Client<AuthzPaths> {
+  return client as unknown as Client<AuthzPaths>;
+}
+
+/** `connector:01a2` → `{ type: 'connector', id: '01a2' }` (ids may hold colons). */
+export function splitObject(object: string): { type: string; id: string } {
+  const at = object.indexOf(':');
+  return at < 0
+    ? { type: object, id: '' }
+    : { type: object.slice(0, at), id: object.slice(at + 1) };
+}
+
+export async function checkAccess(client: ApiClient, request: CheckRequest): Promise<Decision> {
+  const { data } = await answer(authz(client).POST('/api/v1/authz/check', { body: request }));
+  return data;
+}
+
+export async function listSubjects(
+  client: ApiClient,
+  resource: string,
+  action: string,
+): Promise<SubjectAccess[]> {
+  const { data } = await answer(
+    authz(client).GET('/api/v1/authz/subjects', { params: { query: { resource, action } } }),
+  );
+  return data.items;
+}
+
+/** Every relationship on one object (all pages). */
+export async function listRelationships(
+  client: ApiClient,
+  resource: string,
+): Promise<Relationship[]> {
+  const { type, id } = splitObject(resource);
+  const items: Relationship[] = [];
+  let cursor: string | undefined;
+  do {
+    const { data } = await answer(
+      authz(client).GET('/api/v1/authz/relationships', {
+        params: { query: { resource_type: type, resource_id: id, limit: 500, cursor } },
+      }),
+    );
+    items.push(...data.items);
+    cursor = data.next_cursor ?? undefined;
+  } while (cursor !== undefined && cursor !== '');
+  return items;
+}
+
+export async function writeRelationships(
+  client: ApiClient,
+  request: WriteRelationshipsRequest,
+): Promise<string> {
+  const { data } = await answer(
+    authz(client).POST('/api/v1/authz/relationships', { body: request }),
+  );
+  return data.revision;
+}
+
+export async function listGroups(client: ApiClient): Promise<Group[]> {
+  const { data } = await answer(
+    authz(client).GET('/api/v1/authz/groups', { params: { query: { limit: 500 } } }),
+  );
+  return data.items;
+}
+
+/** The first 500 users, to pick from. */
+export async function listUsers(client: ApiClient): Promise<User[]> {
+  const { data } = await answer(client.GET('/api/v1/users', { params: { query: { limit: 500 } } }));
+  return data.items;
+}
+
+function versionedPolicy(policy: Policy, etag: string | null): VersionedPolicy {
+  return { policy, version: etag ?? String(policy.version) };
+}
+
+export async function listPolicies(client: ApiClient): Promise<Policy[]> {
+  const { data } = await answer(
+    authz(client).GET('/api/v1/authz/policies', { params: { query: { limit: 500 } } }),
+  );
+  return data.items;
+}
+
+export async function getPolicy(client: ApiClient, id: string): Promise<VersionedPolicy> {
+  const { data, etag } = await answer(
+    authz(client).GET('/api/v1/authz/policies/{id}', { params: { path: { id } } }),
+  );
+  return versionedPolicy(data, etag);
+}
+
+export async function createPolicy(
+  client: ApiClient,
+  name: string,
+  source: string,
+): Promise<VersionedPolicy> {
+  const { data, etag } = await answer(
+    authz(client).POST('/api/v1/authz/policies', { body: { name, source } }),
+  );
+  return versionedPolicy(data, etag);
+}
+
+export async function updatePolicy(
+  client: ApiClient,
+  id: string,
+  version: string,
+  source: string,
+): Promise<VersionedPolicy> {
+  const { data, etag } = await answer(
+    authz(client).PUT('/api/v1/authz/policies/{id}', {
+      params: { path: { id }, header: { 'If-Match': `"${version}"` } },
+      body: { source },
+    }),
+  );
+  return versionedPolicy(data, etag);
+}
+
+export async function deletePolicy(client: ApiClient, id: string): Promise<void> {
+  await authz(client).DELETE('/api/v1/authz/policies/{id}', { params: { path: { id } } });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A list answer, bare or as `{ items }`. */
+function itemsOf(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (isRecord(value) && Array.isArray(value.items)) return value.items;
+  if (isRecord(value) && Array.isArray(value.results)) return value.results;
+  return [];
+}
+
+function asTestOutcome(value: unknown): PolicyTestOutcome | null {
+  if (!isRecord(value) || typeof value.test !== 'string') return null;
+  return {
+    policy: typeof value.policy === 'string' ? value.policy : '',
+    test: value.test,
+    passed: value.passed === true,
+    error: typeof value.error === 'string' ? value.error : null,
+  };
+}
+
+export async function testPolicy(client: ApiClient, id: string): Promise<PolicyTestOutcome[]> {
+  const { data } = await answer(
+    authz(client).POST('/api/v1/authz/policies/{id}/test', { params: { path: { id } } }),
+  );
+  return itemsOf(data).flatMap((item) => {
+    const outcome = asTestOutcome(item);
+    return outcome === null ? [] : [outcome];
+  });
+}
+
+function asDenial(value: unknown): PolicyDenial | null {
+  if (!isRecord(value) || typeof value.message !== 'string') return null;
+  return {
+    policy: typeof value.policy === 'string' ? value.policy : '',
+    rule: typeof value.rule === 'string' ? value.rule : '',
+    line: typeof value.line === 'number' ? value.line : undefined,
+    message: value.message,
+  };
+}
+
+export async function dryRunPolicy(
+  client: ApiClient,
+  request: DryRunRequest,
+): Promise<DryRunAnswer> {
+  const { data } = await answer(
+    authz(client).POST('/api/v1/authz/policies/dry-run', { body: request }),
+  );
+  return {
+    items: itemsOf(data).map((item) => ({
+      denials: (isRecord(item) ? itemsOf(item.denials) : itemsOf(item)).flatMap((denial) => {
+        const parsed = asDenial(denial);
+        return parsed === null ? [] : [parsed];
+      }),
+    })),
+  };
+}

@@ -1,0 +1,66 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  checkAccess,
+  listGroups,
+  listRelationships,
+  listUsers,
+  writeRelationships,
+} from '@/api/authz-api';
+import type { CheckRequest, Relationship } from '@/api/authz-contract';
+import { useApiClient } from '@/auth/useSession';
+import { access_keys } from './query-keys';
+
+export function useRelationships(resource: string) {
+  const client = useApiClient();
+  return useQuery({
+    queryKey: access_keys.relationships(resource),
+    queryFn: () => listRelationships(client, resource),
+  });
+}
+
+export function useUsers(enabled: boolean) {
+  const client = useApiClient();
+  return useQuery({
+    queryKey: access_keys.users(),
+    queryFn: () => listUsers(client),
+    enabled,
+    staleTime: 30_000,
+  });
+}
+
+export function useGroups(enabled: boolean) {
+  const client = useApiClient();
+  return useQuery({
+    queryKey: access_keys.groups(),
+    queryFn: () => listGroups(client),
+    enabled,
+    staleTime: 30_000,
+  });
+}
+
+/** Add and remove relationships; every list may change with them, so all are refetched. */
+export function useWriteRelationships(resource: string) {
+  const client = useApiClient();
+  const query_client = useQueryClient();
+  return useMutation({
+    mutationFn: ({
+      writes = [],
+      deletes = [],
+    }: {
+      writes?: Relationship[];
+      deletes?: Relationship[];
+    }) => writeRelationships(client, { writes, deletes }),
+    onSuccess: () =>
+      Promise.all([
+        query_client.invalidateQueries({ queryKey: access_keys.relationships(resource) }),
+        query_client.invalidateQueries({ queryKey: ['connectors', 'list'] }),
+      ]),
+  });
+}
+
+export function useCheckAccess() {
+  const client = useApiClient();
+  return useMutation({
+    mutationFn: (request: CheckRequest) => checkAccess(client, request),
+  });
+}
