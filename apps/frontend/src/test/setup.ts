@@ -27,6 +27,13 @@ class ResizeObserverStub {
 }
 window.ResizeObserver = ResizeObserverStub;
 Element.prototype.scrollIntoView = vi.fn();
+// CodeMirror measures text through ranges, which jsdom does not lay out.
+function emptyRects(): DOMRectList {
+  const rects: DOMRect[] = [];
+  return Object.assign(rects, { item: (index: number) => rects[index] ?? null });
+}
+Range.prototype.getClientRects = emptyRects;
+Range.prototype.getBoundingClientRect = () => new DOMRect(0, 0, 0, 0);
 Element.prototype.hasPointerCapture = vi.fn(() => false);
 Element.prototype.releasePointerCapture = vi.fn();
 

@@ -7,11 +7,13 @@ import {
   DropdownMenuItem,
   DropdownMenuTrigger,
 } from '@/components/ui/dropdown-menu';
-import { nav_items } from './nav-items';
+import { useSession } from '@/auth/useSession';
+import { navItemsFor } from './nav-items';
 
 /** Below the `md` breakpoint the navigation collapses into this menu. */
 export function MobileNav() {
   const navigate = useNavigate();
+  const { principal } = useSession();
   return (
     <DropdownMenu>
       <DropdownMenuTrigger asChild>
@@ -20,7 +22,7 @@ export function MobileNav() {
         </Button>
       </DropdownMenuTrigger>
       <DropdownMenuContent align="start">
-        {nav_items.map((item) => {
+        {navItemsFor(principal?.role).map((item) => {
           const Icon = item.icon;
           return (
             <DropdownMenuItem key={item.to} onSelect={() => void navigate(item.to)}>

@@ -1,16 +1,18 @@
 import { NavLink } from 'react-router';
+import { useSession } from '@/auth/useSession';
 import { cn } from '@/lib/utils';
-import { nav_items } from './nav-items';
+import { navItemsFor, type NavItem } from './nav-items';
 
-function NavIcon({ icon }: { icon: (typeof nav_items)[number]['icon'] }) {
+function NavIcon({ icon }: { icon: NavItem['icon'] }) {
   const Icon = icon;
   return <Icon className="size-4" aria-hidden="true" />;
 }
 
 export function NavLinks({ className }: { className?: string }) {
+  const { principal } = useSession();
   return (
     <ul className={cn('flex items-center gap-1', className)}>
-      {nav_items.map(({ to, label, icon }) => (
+      {navItemsFor(principal?.role).map(({ to, label, icon }) => (
         <li key={to}>
           <NavLink
             to={to}

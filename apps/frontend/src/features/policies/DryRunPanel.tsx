@@ -1,0 +1,130 @@
+import { ShieldCheck, ShieldX } from 'lucide-react';
+import { useId, useState, type SyntheticEvent } from 'react';
+import type { DryRunAnswer } from '@/api/authz-contract';
+import { ErrorBanner } from '@/components/feedback/ErrorBanner';
+import { Button } from '@/components/ui/button';
+import { Label } from '@/components/ui/label';
+import { Textarea } from '@/components/ui/textarea';
+import { describeError } from '@/features/connectors/describe-error';
+import { parseDryRunInputs } from './policy-draft';
+
+const EXAMPLE = JSON.stringify(
+  {
+    subject: { id: 'user:ann', kind: 'user', roles: ['member'], groups: [], attributes: {} },
+    action: 'delete',
+    resource: { type: 'flow', id: '42', owner: 'user:bob', attributes: {} },
+    context: { time: '2025-01-06T20:00:00Z' },
+  },
+  null,
+  2,
+);
+
+interface DryRunPanelProps {
+  /** Evaluate the inputs against the draft; rejects with the API's error. */
+  onRun: (inputs: unknown[]) => Promise<DryRunAnswer>;
+}
+
+function DryRunResults({ answer }: { answer: DryRunAnswer }) {
+  return (
+    <ol className="grid gap-2" aria-label="Dry-run results">
+      {answer.items.map((result, index) => (
+        <li
+          // The results come back in the order of the inputs.
+          key={index}
+          className="grid gap-1 rounded-md border p-3 text-sm"
+        >
+          <p className="flex items-center gap-2 font-medium">
+            {result.denials.length === 0 ? (
+              <ShieldCheck aria-hidden="true" className="size-4 text-success" />
+            ) : (
+              <ShieldX aria-hidden="true" className="size-4 text-destructive" />
+            )}
+            Input {index + 1}:{' '}
+            {result.denials.length === 0
+              ? 'no policy denies it'
+              : `denied by ${result.denials.length} rule${result.denials.length === 1 ? '' : 's'}`}
+          </p>
+          {result.denials.length > 0 && (
+            <ul className="grid gap-1">
+              {result.denials.map((denial, denial_index) => (
+                <li
+                  key={`${denial.rule}-${denial_index}`}
+                  className="rounded-md border border-destructive/40 bg-destructive/10 px-2 py-1 text-destructive"
+                >
+                  <span className="font-mono text-xs">
+                    {denial.policy}
+                    {denial.line !== undefined && `, line ${denial.line}`}
+                  </span>
+                  <span className="block">{denial.message}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** Evaluate the draft against request inputs typed as JSON, and show what each denies. */
+export function DryRunPanel({ onRun }: DryRunPanelProps) {
+  const id = useId();
+  const [text, setText] = useState(EXAMPLE);
+  const [input_error, setInputError] = useState<string | null>(null);
+  const [run_error, setRunError] = useState<unknown>(null);
+  const [running, setRunning] = useState(false);
+  const [answer, setAnswer] = useState<DryRunAnswer | null>(null);
+
+  const submit = async (event: SyntheticEvent) => {
+    event.preventDefault();
+    let inputs: unknown[];
+    try {
+      inputs = parseDryRunInputs(text);
+    } catch (error) {
+      setInputError(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    setInputError(null);
+    setRunError(null);
+    setRunning(true);
+    try {
+      setAnswer(await onRun(inputs));
+    } catch (error) {
+      setAnswer(null);
+      setRunError(error);
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  return (
+    <form className="grid gap-3" aria-label="Dry run" onSubmit={(event) => void submit(event)}>
+      <div className="grid gap-1.5">
+        <Label htmlFor={`${id}-inputs`}>Inputs (one JSON object, or an array of them)</Label>
+        <Textarea
+          id={`${id}-inputs`}
+          rows={10}
+          spellCheck={false}
+          value={text}
+          aria-invalid={input_error !== null}
+          aria-describedby={input_error === null ? undefined : `${id}-error`}
+          onChange={(event) => setText(event.target.value)}
+        />
+        {input_error !== null && (
+          <p id={`${id}-error`} className="text-sm text-destructive">
+            {input_error}
+          </p>
+        )}
+      </div>
+      <div>
+        <Button type="submit" variant="outline" disabled={running}>
+          {running ? 'Running…' : 'Dry run'}
+        </Button>
+      </div>
+      {run_error !== null && (
+        <ErrorBanner title="Could not run the draft">{describeError(run_error)}</ErrorBanner>
+      )}
+      {answer !== null && <DryRunResults answer={answer} />}
+    </form>
+  );
+}
