@@ -1,4 +1,5 @@
-import type { FieldError, Problem } from './types';
+import type { ParsedProblem } from './parse-problem';
+import type { FieldError } from './types';
 
 /** An error answer of the API, parsed from its RFC 9457 problem document. */
 export class ApiError extends Error {
@@ -7,8 +8,10 @@ export class ApiError extends Error {
   readonly detail: string;
   readonly field_errors: FieldError[];
   readonly request_id: string | null;
+  /** The members a problem type adds (e.g. `line` and `column` of `policy_invalid`). */
+  readonly extensions: Readonly<Record<string, unknown>>;
 
-  constructor(status: number, problem: Partial<Problem>) {
+  constructor(status: number, problem: ParsedProblem) {
     const detail = problem.detail ?? problem.title ?? `Request failed with status ${status}`;
     super(detail);
     this.name = 'ApiError';
@@ -17,6 +20,7 @@ export class ApiError extends Error {
     this.detail = detail;
     this.field_errors = problem.errors ?? [];
     this.request_id = problem.request_id ?? null;
+    this.extensions = problem.extensions ?? {};
   }
 
   isUnauthorized(): boolean {

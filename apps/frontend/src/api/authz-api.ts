@@ -3,12 +3,11 @@ import { answer, type ApiClient } from './client';
 import type {
   CheckRequest,
   Decision,
-  DryRunAnswer,
+  DryRunReport,
   DryRunRequest,
   Group,
   Policy,
-  PolicyDenial,
-  PolicyTestOutcome,
+  PolicyTestReport,
   Relationship,
   SubjectAccess,
   WriteRelationshipsRequest,
@@ -140,65 +139,28 @@ export async function updatePolicy(
   return versionedPolicy(data, etag);
 }
 
-export async function deletePolicy(client: ApiClient, id: string): Promise<void> {
-  await authz(client).DELETE('/api/v1/authz/policies/{id}', { params: { path: { id } } });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A list answer, bare or as `{ items }`. */
-function itemsOf(value: unknown): unknown[] {
-  if (Array.isArray(value)) return value;
-  if (isRecord(value) && Array.isArray(value.items)) return value.items;
-  if (isRecord(value) && Array.isArray(value.results)) return value.results;
-  return [];
-}
-
-function asTestOutcome(value: unknown): PolicyTestOutcome | null {
-  if (!isRecord(value) || typeof value.test !== 'string') return null;
-  return {
-    policy: typeof value.policy === 'string' ? value.policy : '',
-    test: value.test,
-    passed: value.passed === true,
-    error: typeof value.error === 'string' ? value.error : null,
-  };
-}
-
-export async function testPolicy(client: ApiClient, id: string): Promise<PolicyTestOutcome[]> {
-  const { data } = await answer(
-    authz(client).POST('/api/v1/authz/policies/{id}/test', { params: { path: { id } } }),
-  );
-  return itemsOf(data).flatMap((item) => {
-    const outcome = asTestOutcome(item);
-    return outcome === null ? [] : [outcome];
+export async function deletePolicy(client: ApiClient, id: string, version: string): Promise<void> {
+  // 204 without a body; an error answer is thrown by the client.
+  await authz(client).DELETE('/api/v1/authz/policies/{id}', {
+    params: { path: { id }, header: { 'If-Match': `"${version}"` } },
   });
 }
 
-function asDenial(value: unknown): PolicyDenial | null {
-  if (!isRecord(value) || typeof value.message !== 'string') return null;
-  return {
-    policy: typeof value.policy === 'string' ? value.policy : '',
-    rule: typeof value.rule === 'string' ? value.rule : '',
-    line: typeof value.line === 'number' ? value.line : undefined,
-    message: value.message,
-  };
+/** The `test_*` rules of the stored policy, run with the other stored policies loaded. */
+export async function testPolicy(client: ApiClient, id: string): Promise<PolicyTestReport> {
+  const { data } = await answer(
+    authz(client).POST('/api/v1/authz/policies/{id}/test', { params: { path: { id } } }),
+  );
+  return data;
 }
 
+/** Evaluate a draft (or the stored policies) on inputs: what each input is denied by. */
 export async function dryRunPolicy(
   client: ApiClient,
   request: DryRunRequest,
-): Promise<DryRunAnswer> {
+): Promise<DryRunReport> {
   const { data } = await answer(
     authz(client).POST('/api/v1/authz/policies/dry-run', { body: request }),
   );
-  return {
-    items: itemsOf(data).map((item) => ({
-      denials: (isRecord(item) ? itemsOf(item.denials) : itemsOf(item)).flatMap((denial) => {
-        const parsed = asDenial(denial);
-        return parsed === null ? [] : [parsed];
-      }),
-    })),
-  };
+  return data;
 }

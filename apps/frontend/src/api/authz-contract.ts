@@ -22,6 +22,8 @@ export interface CheckRequest {
   action: string;
   resource: string;
   context?: Record<string, unknown>;
+  /** Decide at this revision or later (the `revision` a write answered). */
+  at_least?: string;
 }
 
 export interface Decision {
@@ -65,6 +67,8 @@ export interface Group {
   id: string;
   display_name: string;
   description?: string | null;
+  created_at?: string;
+  created_by?: string | null;
 }
 
 export interface GroupPage {
@@ -94,43 +98,57 @@ export interface CreatePolicyRequest {
   source: string;
 }
 
+/** A policy just saved, and the revision from which decisions use it. */
+export type SavedPolicy = Policy & { revision: string };
+
 export interface UpdatePolicyRequest {
   source: string;
-  name?: string;
 }
 
 /** The result of one `test_*` rule. */
 export interface PolicyTestOutcome {
   policy: string;
+  /** As `opa test` names it: `grimos.policies.<name>.test_…`. */
   test: string;
   passed: boolean;
+  /** Why it failed: `false`, `undefined`, another value, or the evaluation error. */
   error?: string | null;
-  package?: string;
 }
 
-export interface PolicyTestAnswer {
-  items: PolicyTestOutcome[];
+export interface PolicyTestReport {
+  /** Whether every test passed (true when there are none). */
+  passed: boolean;
+  tests: PolicyTestOutcome[];
 }
 
 /** One denial of a policy: which policy and rule, on which line, and its message. */
 export interface PolicyDenial {
   policy: string;
   rule: string;
-  line?: number;
+  line: number;
   message: string;
 }
 
 export interface DryRunRequest {
-  /** A draft to evaluate in place of the stored policy of the same name. */
-  source?: string;
+  /** The draft's name (default: read from its `package` line). */
   name?: string;
-  inputs: unknown[];
+  /** A draft evaluated in place of the stored policy of its name; without it, the stored ones. */
+  source?: string;
+  /** Decision inputs, each an object as the decision point builds it. */
+  inputs: Record<string, unknown>[];
 }
 
 export interface DryRunResult {
+  /** Whether a policy denies. */
+  denied: boolean;
   denials: PolicyDenial[];
+  /** Why the input could not be evaluated (then `denied` is true). */
+  error?: string | null;
 }
 
-export interface DryRunAnswer {
-  items: DryRunResult[];
+export interface DryRunReport {
+  /** The policies evaluated, by name. */
+  policies: string[];
+  /** One per input, in order. */
+  results: DryRunResult[];
 }

@@ -5,10 +5,13 @@ import type {
   CheckRequest,
   CreatePolicyRequest,
   Decision,
+  DryRunReport,
   DryRunRequest,
   GroupPage,
   Policy,
   PolicyPage,
+  PolicyTestReport,
+  SavedPolicy,
   RelationshipPage,
   SubjectPage,
   UpdatePolicyRequest,
@@ -100,7 +103,7 @@ export interface AuthzPaths {
     post: {
       parameters: Parameters;
       requestBody: Json<CreatePolicyRequest>;
-      responses: { 201: Answer<Policy> };
+      responses: { 201: Answer<SavedPolicy> };
     };
   };
   '/api/v1/authz/policies/{id}': Omit<Route, 'get' | 'put' | 'delete'> & {
@@ -117,10 +120,15 @@ export interface AuthzPaths {
         cookie?: never;
       };
       requestBody: Json<UpdatePolicyRequest>;
-      responses: { 200: Answer<Policy> };
+      responses: { 200: Answer<SavedPolicy> };
     };
     delete: {
-      parameters: { path: PolicyPath; query?: never; header?: never; cookie?: never };
+      parameters: {
+        path: PolicyPath;
+        header?: { 'If-Match'?: string };
+        query?: never;
+        cookie?: never;
+      };
       requestBody?: never;
       responses: { 204: NoAnswer };
     };
@@ -129,14 +137,14 @@ export interface AuthzPaths {
     post: {
       parameters: { path: PolicyPath; query?: never; header?: never; cookie?: never };
       requestBody?: never;
-      responses: { 200: Answer<unknown> };
+      responses: { 200: Answer<PolicyTestReport> };
     };
   };
   '/api/v1/authz/policies/dry-run': Omit<Route, 'post'> & {
     post: {
       parameters: Parameters;
       requestBody: Json<DryRunRequest>;
-      responses: { 200: Answer<unknown> };
+      responses: { 200: Answer<DryRunReport> };
     };
   };
 }

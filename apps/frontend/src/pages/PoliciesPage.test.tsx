@@ -60,10 +60,19 @@ describe('policies', () => {
     const api = mockApi({
       'GET /api/v1/auth/whoami': () => json(admin_whoami),
       'POST /api/v1/authz/policies': () =>
-        problem(
-          422,
-          'policy_invalid',
-          'policy "hours" does not compile at line 4, column 6: unexpected keyword',
+        json(
+          {
+            type: 'urn:grimos:problem:policy_invalid',
+            title: 'Unprocessable Entity',
+            status: 422,
+            code: 'policy_invalid',
+            detail: 'policy "hours" does not compile at line 4, column 6: unexpected keyword',
+            errors: [{ path: '/source', message: 'line 4, column 6: unexpected keyword' }],
+            policy: 'hours',
+            line: 4,
+            column: 6,
+          },
+          { status: 422 },
         ),
     });
     renderApp('/policies/new');
@@ -89,6 +98,72 @@ describe('policies', () => {
     expect(body.source).toBe(view.state.doc.toString());
   });
 
+  it('lists the failing tests when a save is refused for them', async () => {
+    const actor = userEvent.setup();
+    mockApi({
+      'GET /api/v1/auth/whoami': () => json(admin_whoami),
+      'POST /api/v1/authz/policies': () =>
+        json(
+          {
+            type: 'urn:grimos:problem:policy_invalid',
+            title: 'Unprocessable Entity',
+            status: 422,
+            code: 'policy_invalid',
+            detail:
+              'policy "hours" compiles but 1 of its tests fail: grimos.policies.hours.test_a; nothing was saved',
+            errors: [{ path: '/source', message: 'grimos.policies.hours.test_a fails: false' }],
+            policy: 'hours',
+            failed_tests: [
+              {
+                policy: 'hours',
+                test: 'grimos.policies.hours.test_a',
+                passed: false,
+                error: 'false',
+              },
+            ],
+          },
+          { status: 422 },
+        ),
+    });
+    renderApp('/policies/new');
+    await actor.type(await screen.findByLabelText('Name'), 'hours');
+    await editorView();
+    await actor.click(screen.getByRole('button', { name: 'Create policy' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('Could not save the policy');
+    expect(alert).toHaveTextContent('grimos.policies.hours.test_a fails: false');
+    expect(document.querySelector('.cm-lintRange-error')).toBeNull();
+  });
+
+  it('does not mark this editor when the error is in another stored policy', async () => {
+    const actor = userEvent.setup();
+    mockApi({
+      'GET /api/v1/auth/whoami': () => json(admin_whoami),
+      'POST /api/v1/authz/policies': () =>
+        json(
+          {
+            type: 'urn:grimos:problem:policy_invalid',
+            title: 'Unprocessable Entity',
+            status: 422,
+            code: 'policy_invalid',
+            detail: 'policy "other" does not compile at line 2, column 1: conflicting rules',
+            errors: [],
+            policy: 'other',
+            line: 2,
+            column: 1,
+          },
+          { status: 422 },
+        ),
+    });
+    renderApp('/policies/new');
+    await actor.type(await screen.findByLabelText('Name'), 'hours');
+    await editorView();
+    await actor.click(screen.getByRole('button', { name: 'Create policy' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('policy "other" does not compile at line 2, column 1');
+    expect(document.querySelector('.cm-lintRange-error')).toBeNull();
+  });
+
   it('refuses a name the server would refuse, before sending', async () => {
     const actor = userEvent.setup();
     const api = mockApi({ 'GET /api/v1/auth/whoami': () => json(admin_whoami) });
@@ -111,19 +186,33 @@ describe('policies', () => {
           return problem(412, 'precondition_failed', 'stale');
         const { source } = request.body as { source: string };
         stored = { ...stored, source, version: stored.version + 1 };
-        return json(stored, { headers: { ETag: `"${stored.version}"` } });
+        return json({ ...stored, revision: '12' }, { headers: { ETag: `"${stored.version}"` } });
       },
       'POST /api/v1/authz/policies/p1/test': () =>
         json({
-          items: [
-            { policy: 'hours', test: 'test_weekend_denied', passed: true, error: null },
-            { policy: 'hours', test: 'test_night_denied', passed: false, error: 'undefined' },
+          passed: false,
+          tests: [
+            {
+              policy: 'hours',
+              test: 'grimos.policies.hours.test_weekend_denied',
+              passed: true,
+              error: null,
+            },
+            {
+              policy: 'hours',
+              test: 'grimos.policies.hours.test_night_denied',
+              passed: false,
+              error: 'undefined',
+            },
           ],
         }),
       'POST /api/v1/authz/policies/dry-run': (request) => {
         const { inputs } = request.body as { inputs: { action: string }[] };
         return json({
-          items: inputs.map((input) => ({
+          policies: ['hours'],
+          results: inputs.map((input) => ({
+            denied: input.action === 'edit',
+            error: null,
             denials:
               input.action === 'edit'
                 ? [
@@ -156,7 +245,7 @@ describe('policies', () => {
     const results = await screen.findByRole('list', { name: 'Test results' });
     const items = within(results).getAllByRole('listitem');
     expect(items.map((item) => item.getAttribute('data-passed'))).toEqual(['true', 'false']);
-    expect(items[1]).toHaveTextContent('test_night_denied failed');
+    expect(items[1]).toHaveTextContent('grimos.policies.hours.test_night_denied failed');
     expect(items[1]).toHaveTextContent('undefined');
     expect(screen.getByText('1 failed')).toBeInTheDocument();
 

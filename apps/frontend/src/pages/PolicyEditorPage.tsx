@@ -62,7 +62,7 @@ function PolicyForm({ stored, onReloadLatest }: PolicyFormProps) {
   /** A compile error marks its line in the editor; any error is also shown above it. */
   const showError = (error: unknown) => {
     setSaveError(error);
-    const location = compileProblem(error);
+    const location = compileProblem(error, stored?.policy.name ?? name);
     setProblems(location === null ? NO_PROBLEMS : [location]);
   };
 
@@ -92,7 +92,10 @@ function PolicyForm({ stored, onReloadLatest }: PolicyFormProps) {
     }
   };
 
-  const location = problems[0];
+  const location =
+    save_error === null ? null : compileProblem(save_error, stored?.policy.name ?? name);
+  const details =
+    save_error instanceof ApiError && location === null ? save_error.field_errors : [];
 
   return (
     <div className="grid gap-6">
@@ -124,7 +127,7 @@ function PolicyForm({ stored, onReloadLatest }: PolicyFormProps) {
         {save_error !== null && (
           <ErrorBanner
             title={
-              location !== undefined
+              location !== null
                 ? `The policy does not compile: line ${location.line}, column ${location.column}`
                 : stale
                   ? 'Someone else changed this policy'
@@ -138,7 +141,14 @@ function PolicyForm({ stored, onReloadLatest }: PolicyFormProps) {
               ) : undefined
             }
           >
-            {location !== undefined ? location.message : describeError(save_error)}
+            {location !== null ? location.message : describeError(save_error)}
+            {details.length > 0 && (
+              <ul className="mt-1 list-disc pl-5">
+                {details.map((detail) => (
+                  <li key={`${detail.path}-${detail.message}`}>{detail.message}</li>
+                ))}
+              </ul>
+            )}
           </ErrorBanner>
         )}
         <div className="grid gap-1.5">
@@ -190,7 +200,7 @@ function PolicyForm({ stored, onReloadLatest }: PolicyFormProps) {
                 {describeError(run_tests.error)}
               </ErrorBanner>
             )}
-            {run_tests.data && <PolicyTestResults outcomes={run_tests.data} />}
+            {run_tests.data && <PolicyTestResults outcomes={run_tests.data.tests} />}
           </CardContent>
         </Card>
       )}
@@ -214,7 +224,7 @@ function PolicyForm({ stored, onReloadLatest }: PolicyFormProps) {
                 setProblems(NO_PROBLEMS);
                 return answer;
               } catch (error) {
-                const where = compileProblem(error);
+                const where = compileProblem(error, stored?.policy.name ?? name);
                 if (where !== null) setProblems([where]);
                 throw error;
               }
@@ -232,14 +242,18 @@ function PolicyForm({ stored, onReloadLatest }: PolicyFormProps) {
           confirm_label={deletion.isPending ? 'Deleting…' : 'Delete policy'}
           busy={deletion.isPending}
           onConfirm={() =>
-            deletion.mutate(stored.policy.id, {
-              onSuccess: () => {
-                toast.success(`Deleted ${stored.policy.name}`);
-                setDeleting(false);
-                void navigate('/policies', { replace: true });
+            deletion.mutate(
+              { id: stored.policy.id, version: stored.version },
+              {
+                onSuccess: () => {
+                  toast.success(`Deleted ${stored.policy.name}`);
+                  setDeleting(false);
+                  void navigate('/policies', { replace: true });
+                },
+                onError: (error) =>
+                  toast.error('Could not delete the policy', describeError(error)),
               },
-              onError: (error) => toast.error('Could not delete the policy', describeError(error)),
-            })
+            )
           }
         />
       )}

@@ -141,6 +141,30 @@ describe('access panel', () => {
     });
   });
 
+  it('checks at least at the revision of the last change made in the panel', async () => {
+    const actor = userEvent.setup();
+    const api = serve([], {
+      'POST /api/v1/authz/check': () => json({ allowed: true, revision: '42', reasons: [] }),
+    });
+    renderApp(`/connectors/${ID}`);
+    const add = await screen.findByRole('form', { name: 'Add access' });
+    await within(add).findByRole('option', { name: 'bob (member)' });
+    await actor.selectOptions(within(add).getByLabelText('User'), 'bob (member)');
+    await actor.click(within(add).getByRole('button', { name: 'Add' }));
+    await screen.findByRole('button', { name: 'Remove bob as viewer' });
+    const why = screen.getByRole('form', { name: 'Why' });
+    await actor.selectOptions(within(why).getByLabelText('User'), 'bob (member)');
+    await actor.click(within(why).getByRole('button', { name: 'Check' }));
+    await screen.findByText('at revision 42');
+    const check = api.requests.find((request) => request.path === '/api/v1/authz/check');
+    expect(check?.body).toEqual({
+      subject: 'user:u2',
+      action: 'view',
+      resource: RESOURCE,
+      at_least: '42',
+    });
+  });
+
   it('shows a failed check as a problem', async () => {
     const actor = userEvent.setup();
     serve([], {

@@ -113,15 +113,17 @@ function AddRelationshipForm({
   users,
   groups,
   names,
+  onWritten,
 }: {
   resource: string;
   relations: readonly string[];
   users: User[] | undefined;
   groups: Group[] | undefined;
   names: SubjectNames;
+  onWritten: (revision: string) => void;
 }) {
   const id = useId();
-  const write = useWriteRelationships(resource);
+  const write = useWriteRelationships(resource, onWritten);
   const [kind, setKind] = useState<SubjectKind>('user');
   const [subject, setSubject] = useState('');
   const [relation, setRelation] = useState(relations[relations.length - 1] ?? '');
@@ -200,11 +202,14 @@ function WhyForm({
   actions,
   users,
   names,
+  revision,
 }: {
   resource: string;
   actions: readonly string[];
   users: User[] | undefined;
   names: SubjectNames;
+  /** The revision of the last change made here: the check sees it. */
+  revision: string | undefined;
 }) {
   const id = useId();
   const check = useCheckAccess();
@@ -216,7 +221,7 @@ function WhyForm({
     event.preventDefault();
     const chosen = subject.trim();
     if (chosen === '') return;
-    check.mutate({ subject: chosen, action, resource });
+    check.mutate({ subject: chosen, action, resource, at_least: revision });
   };
 
   return (
@@ -275,12 +280,14 @@ function RelationshipTable({
   resource,
   relationships,
   names,
+  onWritten,
 }: {
   resource: string;
   relationships: Relationship[];
   names: SubjectNames;
+  onWritten: (revision: string) => void;
 }) {
-  const write = useWriteRelationships(resource);
+  const write = useWriteRelationships(resource, onWritten);
   const { type } = splitObject(resource);
   if (relationships.length === 0) {
     return (
@@ -370,6 +377,7 @@ export function AccessPanel({ resource, relations, actions }: AccessPanelProps) 
   // A list that cannot be read (no permission) leaves a field to type the reference in.
   const user_options = users.isError ? undefined : (users.data ?? []);
   const group_options = groups.isError ? undefined : (groups.data ?? []);
+  const [revision, setRevision] = useState<string | undefined>(undefined);
 
   return (
     <Card>
@@ -407,6 +415,7 @@ export function AccessPanel({ resource, relations, actions }: AccessPanelProps) 
               resource={resource}
               relationships={relationships.data}
               names={names}
+              onWritten={setRevision}
             />
             <AddRelationshipForm
               resource={resource}
@@ -414,8 +423,15 @@ export function AccessPanel({ resource, relations, actions }: AccessPanelProps) 
               users={user_options}
               groups={group_options}
               names={names}
+              onWritten={setRevision}
             />
-            <WhyForm resource={resource} actions={actions} users={user_options} names={names} />
+            <WhyForm
+              resource={resource}
+              actions={actions}
+              users={user_options}
+              names={names}
+              revision={revision}
+            />
           </>
         )}
       </CardContent>

@@ -38,8 +38,11 @@ export function useGroups(enabled: boolean) {
   });
 }
 
-/** Add and remove relationships; every list may change with them, so all are refetched. */
-export function useWriteRelationships(resource: string) {
+/**
+ * Add and remove relationships; every list may change with them, so all are refetched.
+ * `on_written` gets the revision of the write (for checks that must see it).
+ */
+export function useWriteRelationships(resource: string, on_written?: (revision: string) => void) {
   const client = useApiClient();
   const query_client = useQueryClient();
   return useMutation({
@@ -50,11 +53,13 @@ export function useWriteRelationships(resource: string) {
       writes?: Relationship[];
       deletes?: Relationship[];
     }) => writeRelationships(client, { writes, deletes }),
-    onSuccess: () =>
-      Promise.all([
+    onSuccess: (revision) => {
+      on_written?.(revision);
+      return Promise.all([
         query_client.invalidateQueries({ queryKey: access_keys.relationships(resource) }),
         query_client.invalidateQueries({ queryKey: ['connectors', 'list'] }),
-      ]),
+      ]);
+    },
   });
 }
 

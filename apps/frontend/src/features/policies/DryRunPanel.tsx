@@ -1,6 +1,6 @@
 import { ShieldCheck, ShieldX } from 'lucide-react';
 import { useId, useState, type SyntheticEvent } from 'react';
-import type { DryRunAnswer } from '@/api/authz-contract';
+import type { DryRunReport, DryRunResult } from '@/api/authz-contract';
 import { ErrorBanner } from '@/components/feedback/ErrorBanner';
 import { Button } from '@/components/ui/button';
 import { Label } from '@/components/ui/label';
@@ -21,29 +21,34 @@ const EXAMPLE = JSON.stringify(
 
 interface DryRunPanelProps {
   /** Evaluate the inputs against the draft; rejects with the API's error. */
-  onRun: (inputs: unknown[]) => Promise<DryRunAnswer>;
+  onRun: (inputs: Record<string, unknown>[]) => Promise<DryRunReport>;
 }
 
-function DryRunResults({ answer }: { answer: DryRunAnswer }) {
+function verdict(result: DryRunResult): string {
+  if (result.error) return 'could not be evaluated (so it is denied)';
+  if (!result.denied) return 'no policy denies it';
+  const count = result.denials.length;
+  return `denied by ${count} rule${count === 1 ? '' : 's'}`;
+}
+
+function DryRunResults({ report }: { report: DryRunReport }) {
   return (
     <ol className="grid gap-2" aria-label="Dry-run results">
-      {answer.items.map((result, index) => (
+      {report.results.map((result, index) => (
         <li
           // The results come back in the order of the inputs.
           key={index}
           className="grid gap-1 rounded-md border p-3 text-sm"
         >
           <p className="flex items-center gap-2 font-medium">
-            {result.denials.length === 0 ? (
-              <ShieldCheck aria-hidden="true" className="size-4 text-success" />
-            ) : (
+            {result.denied ? (
               <ShieldX aria-hidden="true" className="size-4 text-destructive" />
+            ) : (
+              <ShieldCheck aria-hidden="true" className="size-4 text-success" />
             )}
-            Input {index + 1}:{' '}
-            {result.denials.length === 0
-              ? 'no policy denies it'
-              : `denied by ${result.denials.length} rule${result.denials.length === 1 ? '' : 's'}`}
+            Input {index + 1}: {verdict(result)}
           </p>
+          {result.error && <p className="text-destructive">{result.error}</p>}
           {result.denials.length > 0 && (
             <ul className="grid gap-1">
               {result.denials.map((denial, denial_index) => (
@@ -52,8 +57,7 @@ function DryRunResults({ answer }: { answer: DryRunAnswer }) {
                   className="rounded-md border border-destructive/40 bg-destructive/10 px-2 py-1 text-destructive"
                 >
                   <span className="font-mono text-xs">
-                    {denial.policy}
-                    {denial.line !== undefined && `, line ${denial.line}`}
+                    {denial.rule}, line {denial.line}
                   </span>
                   <span className="block">{denial.message}</span>
                 </li>
@@ -73,11 +77,11 @@ export function DryRunPanel({ onRun }: DryRunPanelProps) {
   const [input_error, setInputError] = useState<string | null>(null);
   const [run_error, setRunError] = useState<unknown>(null);
   const [running, setRunning] = useState(false);
-  const [answer, setAnswer] = useState<DryRunAnswer | null>(null);
+  const [report, setReport] = useState<DryRunReport | null>(null);
 
   const submit = async (event: SyntheticEvent) => {
     event.preventDefault();
-    let inputs: unknown[];
+    let inputs: Record<string, unknown>[];
     try {
       inputs = parseDryRunInputs(text);
     } catch (error) {
@@ -88,9 +92,9 @@ export function DryRunPanel({ onRun }: DryRunPanelProps) {
     setRunError(null);
     setRunning(true);
     try {
-      setAnswer(await onRun(inputs));
+      setReport(await onRun(inputs));
     } catch (error) {
-      setAnswer(null);
+      setReport(null);
       setRunError(error);
     } finally {
       setRunning(false);
@@ -124,7 +128,7 @@ export function DryRunPanel({ onRun }: DryRunPanelProps) {
       {run_error !== null && (
         <ErrorBanner title="Could not run the draft">{describeError(run_error)}</ErrorBanner>
       )}
-      {answer !== null && <DryRunResults answer={answer} />}
+      {report !== null && <DryRunResults report={report} />}
     </form>
   );
 }

@@ -23,18 +23,48 @@ test_members_may_not_delete_flows if {
 `;
 }
 
-/** The place a 422 `policy_invalid` answer names, if the error is one. */
-export function compileProblem(error: unknown): PolicyLocation | null {
+function positiveNumber(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
+}
+
+/**
+ * The place in `policy_name`'s source a 422 `policy_invalid` answer names: its `line` and
+ * `column` members, else the `line:column` its detail names. Null for any other error, for
+ * failing tests (no place), and when the answer blames another stored policy.
+ */
+export function compileProblem(error: unknown, policy_name?: string): PolicyLocation | null {
   if (!(error instanceof ApiError) || error.status !== 422) return null;
   if (error.code !== 'policy_invalid') return null;
-  return parsePolicyLocation(error.detail);
+  const { policy, line, column } = error.extensions;
+  if (
+    policy_name !== undefined &&
+    policy_name !== '' &&
+    typeof policy === 'string' &&
+    policy !== '' &&
+    policy !== policy_name
+  )
+    return null;
+  const parsed = parsePolicyLocation(error.detail);
+  const at_line = positiveNumber(line);
+  if (at_line !== null) {
+    return {
+      line: at_line,
+      column: positiveNumber(column) ?? 1,
+      message: parsed?.message ?? error.detail,
+    };
+  }
+  return parsed;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
  * The inputs typed into the dry-run box: one JSON object, or an array of them.
  * Throws a readable error when the text is not that.
  */
-export function parseDryRunInputs(text: string): unknown[] {
+export function parseDryRunInputs(text: string): Record<string, unknown>[] {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -43,11 +73,9 @@ export function parseDryRunInputs(text: string): unknown[] {
       cause: error,
     });
   }
-  const inputs = Array.isArray(value) ? value : [value];
+  const inputs: unknown[] = Array.isArray(value) ? value : [value];
   if (inputs.length === 0) throw new Error('Give at least one input.');
-  if (
-    !inputs.every((input) => typeof input === 'object' && input !== null && !Array.isArray(input))
-  )
+  if (!inputs.every(isObject))
     throw new Error('Each input is a JSON object: {"subject": …, "action": …, "resource": …}.');
   return inputs;
 }

@@ -68,8 +68,9 @@ export function useDeletePolicy() {
   const client = useApiClient();
   const query_client = useQueryClient();
   return useMutation({
-    mutationFn: (id: string) => deletePolicy(client, id),
-    onSuccess: (_, id) => {
+    mutationFn: ({ id, version }: { id: string; version: string }) =>
+      deletePolicy(client, id, version),
+    onSuccess: (_, { id }) => {
       query_client.removeQueries({ queryKey: policy_keys.detail(id) });
       return query_client.invalidateQueries({ queryKey: policy_keys.list() });
     },
