@@ -93,7 +93,16 @@ pub struct Graph {
     /// Secret objects written as a prefix (`vault:secret/crm/*`), without the `*`.
     secret_prefixes: Vec<String>,
     attributes: HashMap<ObjectRef, Value>,
-    memberships: Mutex<HashMap<SubjectRef, Arc<Memberships>>>,
+    /// Per principal, its memberships with its stored roles (slot 0) and under each
+    /// credential role (slot 1 + the role's index in `Role::ALL`).
+    memberships: Mutex<HashMap<SubjectRef, MembershipSlots>>,
+}
+
+type MembershipSlots = [Option<Arc<Memberships>>; Role::ALL.len() + 1];
+
+fn slot(role: Option<Role>) -> usize {
+    role.and_then(|role| Role::ALL.iter().position(|known| *known == role))
+        .map_or(0, |index| index + 1)
 }
 
 impl Clone for Graph {
@@ -253,33 +262,54 @@ impl Graph {
             .map(|(_, subject)| subject)
     }
 
-    /// The usersets `principal` belongs to (cached per snapshot).
+    /// The usersets `principal` belongs to through stored relationships, its stored roles
+    /// included (cached per snapshot).
     pub fn memberships(&self, principal: &SubjectRef) -> Arc<Memberships> {
+        self.memberships_with(principal, None)
+    }
+
+    /// The usersets that count for `subject`: with a credential role, the principal's
+    /// stored roles (and whatever it reaches only through them) are left out and the
+    /// credential's role userset — and the groups it is a member of — put in (cached per
+    /// snapshot).
+    pub fn memberships_for(&self, subject: &Subject) -> Arc<Memberships> {
+        self.memberships_with(&subject.principal, subject.role)
+    }
+
+    fn memberships_with(&self, principal: &SubjectRef, role: Option<Role>) -> Arc<Memberships> {
+        let slot = slot(role);
         if let Ok(cache) = self.memberships.lock()
-            && let Some(found) = cache.get(principal)
+            && let Some(found) = cache.get(principal).and_then(|slots| slots[slot].as_ref())
         {
             return found.clone();
         }
-        let computed = Arc::new(self.compute_memberships(principal));
+        let computed = Arc::new(self.compute_memberships(principal, role));
         if let Ok(mut cache) = self.memberships.lock() {
             if cache.len() > 100_000 {
                 cache.clear();
             }
-            cache.insert(principal.clone(), computed.clone());
+            cache.entry(principal.clone()).or_default()[slot] = Some(computed.clone());
         }
         computed
     }
 
-    fn compute_memberships(&self, principal: &SubjectRef) -> Memberships {
+    fn compute_memberships(&self, principal: &SubjectRef, role: Option<Role>) -> Memberships {
         let mut via = HashMap::new();
         let mut queue = VecDeque::from([principal.clone()]);
+        if let Some(role) = role {
+            let userset = role_userset(role.as_str());
+            via.insert(userset.clone(), principal.clone());
+            queue.push_back(userset);
+        }
         while let Some(current) = queue.pop_front() {
             for (object, relation) in self.by_subject.get(&current).into_iter().flatten() {
                 let userset_is_membership = matches!(
                     (object.kind, relation.as_str()),
                     (ObjectType::Group, "member") | (ObjectType::Platform, _)
                 );
-                if !userset_is_membership {
+                // A credential's role replaces every stored role, however it is held.
+                if !userset_is_membership || (role.is_some() && object.kind == ObjectType::Platform)
+                {
                     continue;
                 }
                 let userset = SubjectRef::userset(object.clone(), relation.clone());
@@ -296,17 +326,9 @@ impl Graph {
     /// The subjects whose relationships count for `subject`: the principal and every
     /// userset it belongs to (platform roles replaced by the credential's role, if any).
     pub fn holders_for(&self, subject: &Subject) -> Vec<SubjectRef> {
-        let memberships = self.memberships(&subject.principal);
+        let memberships = self.memberships_for(subject);
         let mut holders = vec![subject.principal.clone()];
-        holders.extend(
-            memberships
-                .usersets()
-                .filter(|userset| subject.role.is_none() || !is_role_userset(userset))
-                .cloned(),
-        );
-        if let Some(role) = subject.role {
-            holders.push(role_userset(role.as_str()));
-        }
+        holders.extend(memberships.usersets().cloned());
         holders
     }
 
@@ -382,11 +404,16 @@ impl Graph {
         permission: &Permission,
         resource: &ObjectRef,
     ) -> Grant {
-        let memberships = self.memberships(&subject.principal);
+        let memberships = self.memberships_for(subject);
         for role in permission.roles {
             if let Some(path) = self.role_path(subject, &memberships, role) {
                 return Grant::Path(path);
             }
+        }
+        // The relations of `platform:grimos` are the stored roles, which a credential's
+        // role replaces: only the roles above count then.
+        if subject.role.is_some() && resource.kind == ObjectType::Platform {
+            return Grant::None;
         }
         for object in self.candidates(resource) {
             for (relation, holder) in self.by_object.get(&object).into_iter().flatten() {
@@ -410,7 +437,7 @@ impl Graph {
         action: &str,
     ) -> Result<Option<Vec<String>>, Error> {
         let permission = permission_for(kind, action)?;
-        let memberships = self.memberships(&subject.principal);
+        let memberships = self.memberships_for(subject);
         Ok(permission
             .roles
             .iter()
@@ -426,7 +453,10 @@ impl Graph {
         action: &str,
     ) -> Result<Vec<(ObjectRef, Vec<String>)>, Error> {
         let permission = permission_for(kind, action)?;
-        let memberships = self.memberships(&subject.principal);
+        if subject.role.is_some() && kind == ObjectType::Platform {
+            return Ok(Vec::new());
+        }
+        let memberships = self.memberships_for(subject);
         let mut found: HashMap<ObjectRef, Vec<String>> = HashMap::new();
         for holder in self.holders_for(subject) {
             for (object, relation) in self.by_subject.get(&holder).into_iter().flatten() {

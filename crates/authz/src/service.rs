@@ -489,7 +489,7 @@ fn granted_by(permission: &schema::Permission) -> String {
 /// The policies' input document for one request.
 pub fn policy_input(graph: &Graph, request: &CheckRequest, path: &[String]) -> Value {
     let subject = &request.subject;
-    let memberships = graph.memberships(&subject.principal);
+    let memberships = graph.memberships_for(subject);
     let mut roles: Vec<String> = match subject.role {
         Some(role) => vec![role.as_str().to_owned()],
         None => memberships
