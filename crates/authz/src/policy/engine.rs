@@ -13,7 +13,7 @@ use regorus::languages::rego::compiler::Compiler;
 use regorus::rvm::program::Program;
 use regorus::rvm::vm::RegoVM;
 use regorus::utils::limits::ExecutionTimerConfig;
-use regorus::{Engine, Value};
+use regorus::{CompiledPolicy, Engine, Value};
 
 use super::{EVAL_TIME_LIMIT, MAX_INSTRUCTIONS};
 
@@ -100,15 +100,7 @@ impl Evaluator {
             // The RVM compiler finds what the interpreter only finds when a rule runs
             // (unsafe variables, unknown functions): those are errors of the policies. Rules
             // it cannot compile for other reasons are checked by the interpreter only.
-            for rule in check {
-                let checked = Compiler::compile_from_policy(&compiled, &[rule.as_str()])
-                    .map_err(anyhow::Error::from);
-                if let Err(error) = checked
-                    && is_policy_error(&error)
-                {
-                    return Err(error);
-                }
-            }
+            check_rules(&compiled, check)?;
             let program = match Compiler::compile_from_policy(&compiled, &[entry.as_str()])
                 .map_err(anyhow::Error::from)
             {
@@ -243,6 +235,21 @@ impl Drop for Session<'_> {
             self.owner.put_back(worker);
         }
     }
+}
+
+/// Compile each of `rules` (rule paths) for the RVM, only to find the errors of the
+/// policies the interpreter finds when a rule runs (unsafe variables, unknown functions).
+pub(crate) fn check_rules(compiled: &CompiledPolicy, rules: &[String]) -> anyhow::Result<()> {
+    for rule in rules {
+        let checked =
+            Compiler::compile_from_policy(compiled, &[rule.as_str()]).map_err(anyhow::Error::from);
+        if let Err(error) = checked
+            && is_policy_error(&error)
+        {
+            return Err(error);
+        }
+    }
+    Ok(())
 }
 
 /// Whether an RVM compiler error is an error of the policy (the interpreter would fail on

@@ -94,3 +94,26 @@ fn is_excerpt_line(line: &str) -> bool {
     let after_number = trimmed.trim_start_matches(|c: char| c.is_ascii_digit());
     after_number.trim_start().starts_with('|')
 }
+
+/// The 1-based character column (a tab counts as one, as in an editor) of regorus's
+/// column `col` on `line` of `source`: regorus counts a tab as 4 columns and a multi-byte
+/// character as its bytes.
+pub(crate) fn char_column(source: &str, line: u32, col: u32) -> u32 {
+    if line == 0 || col == 0 {
+        return col;
+    }
+    let Some(text) = source.lines().nth((line - 1) as usize) else {
+        return col;
+    };
+    let mut regorus_col: u32 = 1;
+    let mut column: u32 = 1;
+    for c in text.chars() {
+        if regorus_col >= col {
+            break;
+        }
+        let width = if c == '\t' { 4 } else { c.len_utf8() as u32 };
+        regorus_col = regorus_col.saturating_add(width);
+        column += 1;
+    }
+    column
+}

@@ -6,9 +6,9 @@ use std::sync::mpsc;
 use regorus::{Engine, Value};
 use serde::Serialize;
 
-use super::engine::{Backend, Evaluator, is_policy_error};
-use super::error::located;
-use super::set::{data_value, new_engine, test_outcome, tests_of};
+use super::engine::{Backend, Evaluator, check_rules, is_policy_error};
+use super::error::{char_column, located};
+use super::set::{data_value, new_engine, rules_of, test_outcome, tests_of};
 use super::{PolicyError, TestOutcome};
 
 /// One Rego file: its path (as shown in errors) and its text.
@@ -50,15 +50,36 @@ impl RegoFiles {
         };
         let mut engine = new_engine();
         let mut described = Vec::with_capacity(files.len());
+        let mut rules = Vec::new();
+        let sources: Vec<(String, String)> = files
+            .iter()
+            .map(|file| (file.path.clone(), file.source.clone()))
+            .collect();
+        let file_error = |error: &anyhow::Error, default_file: &str| {
+            let place = located(error);
+            let file = place.file.unwrap_or_else(|| default_file.to_string());
+            let column = sources
+                .iter()
+                .find(|(path, _)| *path == file)
+                .map_or(place.column, |(_, source)| {
+                    char_column(source, place.line, place.column)
+                });
+            PolicyError::new(file, place.line, column, place.message)
+        };
         for file in files {
             let package = engine
                 .add_policy(file.path.clone(), file.source)
                 .map_err(|error| file_error(&error, &file.path))?;
-            let tests = engine
-                .get_modules()
-                .last()
-                .map(|m| tests_of(m))
-                .unwrap_or_default();
+            let module = engine.get_modules().last().cloned();
+            let tests = module.as_ref().map(|m| tests_of(m)).unwrap_or_default();
+            rules.extend(
+                module
+                    .as_ref()
+                    .map(|m| rules_of(m))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|rule| format!("{package}.{rule}")),
+            );
             let package = package.trim_start_matches("data.").to_string();
             described.push((file.path, package, tests));
         }
@@ -69,6 +90,15 @@ impl RegoFiles {
         engine
             .eval_query("true".to_string(), false)
             .map_err(|error| file_error(&error, ""))?;
+        // What the interpreter only finds when a rule runs (unsafe variables, unknown
+        // functions), the RVM compiler finds now.
+        if let Some(first) = rules.first() {
+            let compiled = engine
+                .clone()
+                .compile_with_entrypoint(&regorus::Rc::from(first.as_str()))
+                .map_err(|error| file_error(&error, ""))?;
+            check_rules(&compiled, &rules).map_err(|error| file_error(&error, ""))?;
+        }
         Ok(Self {
             engine,
             data,
@@ -116,7 +146,7 @@ impl RegoFiles {
                 force_interpreter,
             ) {
                 Ok(evaluator) => evaluator,
-                Err(error) if is_policy_error(&error) => return Err(file_error(&error, "")),
+                Err(error) if is_policy_error(&error) => return Err(query_error(&error)),
                 // Not a rule (a package, a partial path): evaluate it as a query.
                 Err(_) => self.query_evaluator(query)?,
             }
@@ -135,7 +165,7 @@ impl RegoFiles {
             &[],
             true,
         )
-        .map_err(|error| file_error(&error, ""))
+        .map_err(|error| query_error(&error))
     }
 }
 
@@ -148,10 +178,11 @@ fn is_rule_path(query: &str) -> bool {
         && !query.ends_with('.')
 }
 
-fn file_error(error: &anyhow::Error, default_file: &str) -> PolicyError {
+/// An error of a query: no source text to locate columns in.
+fn query_error(error: &anyhow::Error) -> PolicyError {
     let place = located(error);
     PolicyError::new(
-        place.file.unwrap_or_else(|| default_file.to_string()),
+        place.file.unwrap_or_default(),
         place.line,
         place.column,
         place.message,
@@ -180,9 +211,7 @@ impl Query {
 fn message(error: &anyhow::Error) -> String {
     let place = located(error);
     match (place.file, place.line) {
-        (Some(file), line) if line > 0 => {
-            format!("{file}:{line}:{}: {}", place.column, place.message)
-        }
+        (Some(file), line) if line > 0 => format!("{file}:{line}: {}", place.message),
         _ => place.message,
     }
 }

@@ -198,7 +198,8 @@ pub struct PolicyError {
     pub policy: String,
     /// The 1-based line of the offending text, 0 when unknown.
     pub line: u32,
-    /// The 1-based column of the offending text, 0 when unknown.
+    /// The 1-based column of the offending text in characters (a tab counts as one, as in
+    /// an editor), 0 when unknown.
     pub column: u32,
     /// What is wrong, in regorus's words.
     pub message: String,

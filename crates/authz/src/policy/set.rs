@@ -8,7 +8,7 @@ use regorus::{Engine, Value};
 use serde::Deserialize as _;
 
 use super::engine::{Backend, Evaluator, timer_config};
-use super::error::located;
+use super::error::{char_column, located};
 use super::{Denial, POLICY_EVAL_FAILED, PolicyError, PolicySource, TestOutcome, validate_name};
 
 /// The package of the generated rule gathering every policy's denials.
@@ -98,6 +98,17 @@ impl PolicySet {
         data: &serde_json::Value,
     ) -> Result<Self, PolicyError> {
         Self::build(policies, data, false)
+    }
+
+    /// [`PolicySet::compile_with_data`] on a chosen backend: [`Backend::Interpreter`]
+    /// skips the RVM (to compare, or to work around an RVM difference); [`Backend::Rvm`]
+    /// is the default, with the interpreter as fallback.
+    pub fn compile_with_backend(
+        policies: Vec<PolicySource>,
+        data: &serde_json::Value,
+        backend: Backend,
+    ) -> Result<Self, PolicyError> {
+        Self::build(policies, data, backend != Backend::Rvm)
     }
 
     pub(crate) fn build(
@@ -352,7 +363,8 @@ fn analyse(policy: &PolicySource) -> Result<Analysed, PolicyError> {
         .add_policy(policy.file_name(), policy.source.clone())
         .map_err(|error| {
             let place = located(&error);
-            PolicyError::new(name, place.line, place.column, place.message)
+            let column = char_column(&policy.source, place.line, place.column);
+            PolicyError::new(name, place.line, column, place.message)
         })?;
     let expected = format!("data.{}", policy.package());
     let module = probe
@@ -365,7 +377,7 @@ fn analyse(policy: &PolicySource) -> Result<Analysed, PolicyError> {
         return Err(PolicyError::new(
             name,
             span.line,
-            span.col,
+            char_column(&policy.source, span.line, span.col),
             format!(
                 "the package must be `{}` (the policy's name under grimos.policies), not `{}`",
                 policy.package(),
@@ -376,20 +388,8 @@ fn analyse(policy: &PolicySource) -> Result<Analysed, PolicyError> {
 
     // (start, end, line, column) of each `deny` token to rename.
     let mut deny_heads: Vec<(usize, usize, u32, u32)> = Vec::new();
-    let mut rules: Vec<String> = Vec::new();
+    let rules = rules_of(&module);
     for rule in &module.policy {
-        if let Rule::Spec {
-            head: RuleHead::Compr { refr, .. } | RuleHead::Set { refr, .. },
-            ..
-        } = rule.as_ref()
-        {
-            let name = refr.span().text();
-            if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !rules.iter().any(|r| r == name)
-            {
-                rules.push(name.to_string());
-            }
-        }
         let (refr, is_set, is_default) = match rule.as_ref() {
             Rule::Spec { head, .. } => match head {
                 RuleHead::Set { refr, key, .. } => (refr, key.is_some(), false),
@@ -404,7 +404,7 @@ fn analyse(policy: &PolicySource) -> Result<Analysed, PolicyError> {
             return Err(PolicyError::new(
                 name,
                 span.line,
-                span.col,
+                char_column(&policy.source, span.line, span.col),
                 format!("rule names starting with `{RESERVED_PREFIX}` are reserved"),
             ));
         }
@@ -415,7 +415,7 @@ fn analyse(policy: &PolicySource) -> Result<Analysed, PolicyError> {
                 return Err(PolicyError::new(
                     name,
                     span.line,
-                    span.col,
+                    char_column(&policy.source, span.line, span.col),
                     "`deny` must be a partial set of messages: write `deny contains msg if { ... }`",
                 ));
             }
@@ -433,7 +433,7 @@ fn analyse(policy: &PolicySource) -> Result<Analysed, PolicyError> {
             return Err(PolicyError::new(
                 name,
                 line,
-                column,
+                char_column(&policy.source, line, column),
                 "could not locate this `deny` rule in the source",
             ));
         }
@@ -467,6 +467,26 @@ fn analyse(policy: &PolicySource) -> Result<Analysed, PolicyError> {
         renames,
         appended_from,
     })
+}
+
+/// The names of a module's rules that are not functions (each once), in source order.
+pub(crate) fn rules_of(module: &Module) -> Vec<String> {
+    let mut rules: Vec<String> = Vec::new();
+    for rule in &module.policy {
+        if let Rule::Spec {
+            head: RuleHead::Compr { refr, .. } | RuleHead::Set { refr, .. },
+            ..
+        } = rule.as_ref()
+        {
+            let name = refr.span().text();
+            if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !rules.iter().any(|r| r == name)
+            {
+                rules.push(name.to_string());
+            }
+        }
+    }
+    rules
 }
 
 /// The `test_*` rules of a module (plain rules, not functions), in source order.
@@ -528,6 +548,7 @@ fn map_error(
             .sum();
         column = column.saturating_sub(shift);
     }
+    let column = char_column(&policy.source, line, column);
     PolicyError::new(&policy.name, line, column, message)
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::error::located_text;
+use super::error::{char_column, located_text};
 use super::*;
 
 const BUSINESS_HOURS: &str = r#"package grimos.policies.business_hours
@@ -434,6 +434,14 @@ fn regorus_error_text_is_located() {
     assert_eq!((place.line, place.column), (12, 7));
     assert_eq!(place.message, "while loading: unexpected token");
 
+    // regorus counts a tab as 4 columns and a character as its bytes; editors count both
+    // as one.
+    let source = "package x\n\tx := \"é\" + nope\n";
+    assert_eq!(char_column(source, 2, 5), 2); // x
+    assert_eq!(char_column(source, 2, 17), 13); // nope: after a tab and "é" (2 bytes)
+    assert_eq!(char_column(source, 1, 9), 9);
+    assert_eq!(char_column(source, 9, 3), 3);
+
     let place = located_text("no location here");
     assert_eq!((place.file, place.line, place.column), (None, 0, 0));
     assert_eq!(place.message, "no location here");
@@ -489,6 +497,27 @@ fn files_of_any_package_run_their_tests() {
     assert_eq!(error.policy, "bad.rego");
     assert_eq!(error.line, 5, "{error}");
     assert!(error.to_string().starts_with("bad.rego:5:"), "{error}");
+
+    // An unsafe variable in a test is a compile error, as in OPA.
+    let error = RegoFiles::compile(
+        vec![
+            RegoFile {
+                path: "ok.rego".into(),
+                source: FILE_POLICY.into(),
+            },
+            RegoFile {
+                path: "unsafe.rego".into(),
+                source: "package u\n\ntest_x if {\n\tx := \"é\" + nope\n}\n".into(),
+            },
+        ],
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(
+        (error.policy.as_str(), error.line, error.column),
+        ("unsafe.rego", 4, 13),
+        "{error}"
+    );
 }
 
 fn run_lines(query: &Query, text: &str, threads: usize) -> (String, EvalSummary) {
