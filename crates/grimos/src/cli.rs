@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Test and evaluate Rego v1 policies without a server, like `opa test` / `opa eval`.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -155,6 +160,43 @@ enum SecretsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Compile Rego files and run their `test_*` rules: one PASS/FAIL line per test and a
+    /// summary. Exit 0 when all pass, 1 when one fails, 2 when a file does not compile
+    /// (printed as FILE:LINE:COLUMN: message).
+    Test {
+        /// The .rego files (any package).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// A JSON data document (`data.*` in the policies).
+        #[arg(long, value_name = "FILE")]
+        data: Option<PathBuf>,
+    },
+    /// Evaluate a query once per line of a JSON-lines file (each line is `input`) and
+    /// print one JSON line per input line, in order: {"result": ...}, {} when undefined,
+    /// or {"error": {"line", "message"}} for a line that is not JSON or fails. Exit 0 when
+    /// every line was evaluated, 1 when a line printed an error, 2 when a policy, the data
+    /// or the query does not compile.
+    Eval {
+        /// A .rego file (repeat for more).
+        #[arg(long = "policy", required = true, value_name = "FILE")]
+        policies: Vec<PathBuf>,
+        /// A JSON data document (`data.*` in the policies).
+        #[arg(long, value_name = "FILE")]
+        data: Option<PathBuf>,
+        /// The query, e.g. data.x.allow (a rule path runs fastest).
+        #[arg(long, value_name = "QUERY")]
+        query: String,
+        /// The JSON-lines file of inputs (`-` for stdin).
+        #[arg(long, value_name = "FILE")]
+        inputs: PathBuf,
+        /// Worker threads [default: the available cores].
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Print the effective configuration (flags > environment > file > defaults), secrets
     /// redacted, with the source of every value.
@@ -232,6 +274,16 @@ pub fn run() -> ExitCode {
         Command::Secrets { command } => secrets_command(command),
         Command::Connector { command } => connector_command(command),
         Command::Flow { command } => flow_command(command),
+        Command::Policy { command } => match command {
+            PolicyCommand::Test { files, data } => crate::policy::test(&files, data.as_deref()),
+            PolicyCommand::Eval {
+                policies,
+                data,
+                query,
+                inputs,
+                threads,
+            } => crate::policy::eval(&policies, data.as_deref(), &query, &inputs, threads),
+        },
         Command::Openapi => match server::openapi_document().to_pretty_json() {
             Ok(json) => {
                 println!("{json}");

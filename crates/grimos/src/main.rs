@@ -2,6 +2,7 @@
 //! hands over to the library crates.
 
 mod cli;
+mod policy;
 
 use std::process::ExitCode;
 
