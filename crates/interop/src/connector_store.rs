@@ -190,12 +190,15 @@ pub struct ConnectorFilter {
     pub search: Option<String>,
 }
 
-/// One page of connectors, in creation order.
+/// One page of connectors, in creation order, among those `scope` lets the caller see
+/// (filtered in the query, so that every page is full).
 pub async fn list(
     db: &Database,
     filter: &ConnectorFilter,
+    scope: &authz::ListScope,
     page: &PageRequest,
 ) -> Result<Page<StoredConnector>, Error> {
+    let (visible, binds) = scope.sql("id", 5);
     let after = page.after.clone().unwrap_or_default();
     let search = filter.search.as_ref().map(|text| {
         format!(
@@ -206,20 +209,22 @@ pub async fn list(
                 .replace('_', "\\_")
         )
     });
+    let sql = format!(
+        "SELECT {COLUMNS} FROM connectors WHERE id > $1 \
+         AND ($2 IS NULL OR connector_type = $2) \
+         AND ($3 IS NULL OR LOWER(name) LIKE $3 ESCAPE '\\') \
+         AND {visible} ORDER BY id LIMIT $4"
+    );
     let rows: Vec<Row> = with_conn!(db, |conn| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM connectors WHERE id > $1 \
-             AND ($2 IS NULL OR connector_type = $2) \
-             AND ($3 IS NULL OR LOWER(name) LIKE $3 ESCAPE '\\') \
-             ORDER BY id LIMIT $4"
-        ))
-        .bind(&after)
-        .bind(&filter.connector_type)
-        .bind(&search)
-        .bind(page.fetch_limit())
-        .fetch_all(conn)
-        .await
-        .map_err(map_sqlx_error)?
+        let mut query = sqlx::query_as(&sql)
+            .bind(&after)
+            .bind(&filter.connector_type)
+            .bind(&search)
+            .bind(page.fetch_limit());
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.fetch_all(conn).await.map_err(map_sqlx_error)?
     });
     let items = rows
         .into_iter()

@@ -106,47 +106,57 @@ pub async fn insert(
     })
 }
 
-/// A run's dead letters, in order.
+/// A run's dead letters, in order, if `scope` lets the caller see the run's flow.
 pub async fn list_by_run(
     db: &Database,
     run_id: &str,
+    scope: &authz::ListScope,
     page: &PageRequest,
 ) -> Result<Page<StoredDeadLetter>, Error> {
     let after = page.after.clone().unwrap_or_default();
+    let (visible, binds) = scope.sql("flow_id", 4);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM dead_letters WHERE run_id = $1 AND id > $2 AND {visible} \
+         ORDER BY id LIMIT $3"
+    );
     let rows: Vec<Row> = with_conn!(db, |conn| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM dead_letters WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        ))
-        .bind(run_id)
-        .bind(&after)
-        .bind(page.fetch_limit())
-        .fetch_all(conn)
-        .await
-        .map_err(map_sqlx_error)?
+        let mut query = sqlx::query_as(&sql)
+            .bind(run_id)
+            .bind(&after)
+            .bind(page.fetch_limit());
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.fetch_all(conn).await.map_err(map_sqlx_error)?
     });
     Ok(Page::from_rows(convert(rows)?, page, |letter| &letter.id))
 }
 
-/// A flow's dead letters, optionally in one status, in order.
+/// A flow's dead letters, optionally in one status, in order, if `scope` lets the caller
+/// see the flow.
 pub async fn list_by_flow(
     db: &Database,
     flow_id: &str,
     status: Option<&str>,
+    scope: &authz::ListScope,
     page: &PageRequest,
 ) -> Result<Page<StoredDeadLetter>, Error> {
     let after = page.after.clone().unwrap_or_default();
+    let (visible, binds) = scope.sql("flow_id", 5);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM dead_letters WHERE flow_id = $1 AND ($2 IS NULL OR status = $2) \
+         AND id > $3 AND {visible} ORDER BY id LIMIT $4"
+    );
     let rows: Vec<Row> = with_conn!(db, |conn| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM dead_letters WHERE flow_id = $1 AND ($2 IS NULL OR status = $2) \
-             AND id > $3 ORDER BY id LIMIT $4"
-        ))
-        .bind(flow_id)
-        .bind(status)
-        .bind(&after)
-        .bind(page.fetch_limit())
-        .fetch_all(conn)
-        .await
-        .map_err(map_sqlx_error)?
+        let mut query = sqlx::query_as(&sql)
+            .bind(flow_id)
+            .bind(status)
+            .bind(&after)
+            .bind(page.fetch_limit());
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.fetch_all(conn).await.map_err(map_sqlx_error)?
     });
     Ok(Page::from_rows(convert(rows)?, page, |letter| &letter.id))
 }
@@ -161,6 +171,27 @@ pub async fn get(db: &Database, id: &str) -> Result<Option<StoredDeadLetter>, Er
             .map_err(map_sqlx_error)?
     });
     row.map(StoredDeadLetter::try_from).transpose()
+}
+
+/// The flow of each of the dead letters `ids` that exists: `(dead letter id, flow id)`.
+pub async fn flows_of(db: &Database, ids: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let placeholders = (1..=chunk.len())
+            .map(|index| format!("${index}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT id, flow_id FROM dead_letters WHERE id IN ({placeholders})");
+        let rows: Vec<(String, String)> = with_conn!(db, |conn| {
+            let mut query = sqlx::query_as(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.fetch_all(conn).await.map_err(map_sqlx_error)?
+        });
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Up to `limit` pending dead letters of a flow, oldest first.

@@ -245,18 +245,23 @@ pub async fn get(db: &Database, id: &str) -> Result<StoredFlow, Error> {
         .ok_or_else(|| Error::not_found("flow", id))
 }
 
-/// One page of flows, in creation order.
-pub async fn list(db: &Database, page: &PageRequest) -> Result<Page<StoredFlow>, Error> {
+/// One page of flows, in creation order, among those `scope` lets the caller see
+/// (filtered in the query, so that every page is full).
+pub async fn list(
+    db: &Database,
+    scope: &authz::ListScope,
+    page: &PageRequest,
+) -> Result<Page<StoredFlow>, Error> {
     let after = page.after.clone().unwrap_or_default();
+    let (visible, binds) = scope.sql("id", 3);
+    let sql =
+        format!("SELECT {COLUMNS} FROM flows WHERE id > $1 AND {visible} ORDER BY id LIMIT $2");
     let rows: Vec<Row> = with_conn!(db, |conn| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM flows WHERE id > $1 ORDER BY id LIMIT $2"
-        ))
-        .bind(&after)
-        .bind(page.fetch_limit())
-        .fetch_all(conn)
-        .await
-        .map_err(map_sqlx_error)?
+        let mut query = sqlx::query_as(&sql).bind(&after).bind(page.fetch_limit());
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.fetch_all(conn).await.map_err(map_sqlx_error)?
     });
     let items = rows
         .into_iter()
@@ -366,6 +371,29 @@ impl Used {
     }
 }
 
+/// The flows that use the connector or mapping `id` now (without locking them).
+pub async fn flows_using(db: &Database, used: Used, id: &str) -> Result<Vec<FlowUse>, Error> {
+    let (uses, column) = match used {
+        Used::Connector => ("flow_connector_uses", "connector_id"),
+        Used::Mapping => ("flow_mapping_uses", "mapping_id"),
+    };
+    let sql = format!(
+        "SELECT f.id, f.name FROM flows f JOIN {uses} u ON u.flow_id = f.id \
+         WHERE u.{column} = $1 ORDER BY f.id"
+    );
+    let rows: Vec<(String, String)> = with_conn!(db, |conn| {
+        sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_all(conn)
+            .await
+            .map_err(map_sqlx_error)?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| FlowUse { id, name })
+        .collect())
+}
+
 /// Why a connector or mapping was not deleted.
 #[derive(Debug)]
 pub enum DeleteRefusal {
@@ -374,6 +402,8 @@ pub enum DeleteRefusal {
     InUse(Vec<FlowUse>),
     /// A cascade was asked for, but these flows using it have a queued or running run.
     RunsActive(Vec<FlowUse>),
+    /// A cascade was asked for, but the caller may not delete these flows using it.
+    NotDeletable(Vec<FlowUse>),
     /// Any other error (404, 412, database).
     Error(Error),
 }
@@ -387,7 +417,9 @@ impl From<Error> for DeleteRefusal {
 /// Delete the connector or mapping `id` (at `expected_version` when given) unless a flow
 /// uses it: then refuse with the flows, or, with `cascade`, delete those flows first (with
 /// their runs, dead letters and checkpoints) — refused while any of them has a queued or
-/// running run, so that no run loses its flow under it. Returns the flows deleted.
+/// running run, so that no run loses its flow under it — and refused unless every one of
+/// them is in `deletable` (the flows the caller may delete, decided beforehand: see
+/// [`flows_using`]). Returns the flows deleted.
 ///
 /// One transaction: on SQLite it takes the write lock first; on PostgreSQL the row and the
 /// flows using it are locked, and a flow that starts using it meanwhile makes the delete
@@ -398,6 +430,7 @@ pub async fn delete_used(
     id: &str,
     expected_version: Option<i64>,
     cascade: bool,
+    deletable: &std::collections::HashSet<String>,
 ) -> Result<Vec<FlowUse>, DeleteRefusal> {
     let table = used.table();
     let touch = format!("UPDATE {} SET version = version WHERE id = $1", table.table);
@@ -422,6 +455,14 @@ pub async fn delete_used(
             .collect();
         if !users.is_empty() && !cascade {
             return Err(DeleteRefusal::InUse(users));
+        }
+        let refused: Vec<FlowUse> = users
+            .iter()
+            .filter(|flow| !deletable.contains(&flow.id))
+            .cloned()
+            .collect();
+        if !refused.is_empty() {
+            return Err(DeleteRefusal::NotDeletable(refused));
         }
         let mut running = Vec::new();
         for flow in &users {

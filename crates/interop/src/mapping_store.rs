@@ -182,18 +182,23 @@ pub async fn get(db: &Database, id: &str) -> Result<StoredMapping, Error> {
         .ok_or_else(|| Error::not_found("mapping", id))
 }
 
-/// One page of mappings.
-pub async fn list(db: &Database, page: &PageRequest) -> Result<Page<StoredMapping>, Error> {
+/// One page of mappings, in creation order, among those `scope` lets the caller see
+/// (filtered in the query, so that every page is full).
+pub async fn list(
+    db: &Database,
+    scope: &authz::ListScope,
+    page: &PageRequest,
+) -> Result<Page<StoredMapping>, Error> {
     let after = page.after.clone().unwrap_or_default();
+    let (visible, binds) = scope.sql("id", 3);
+    let sql =
+        format!("SELECT {COLUMNS} FROM mappings WHERE id > $1 AND {visible} ORDER BY id LIMIT $2");
     let rows: Vec<Row> = with_conn!(db, |conn| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM mappings WHERE id > $1 ORDER BY id LIMIT $2"
-        ))
-        .bind(&after)
-        .bind(page.fetch_limit())
-        .fetch_all(conn)
-        .await
-        .map_err(map_sqlx_error)?
+        let mut query = sqlx::query_as(&sql).bind(&after).bind(page.fetch_limit());
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.fetch_all(conn).await.map_err(map_sqlx_error)?
     });
     let items = rows
         .into_iter()

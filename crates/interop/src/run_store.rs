@@ -145,29 +145,34 @@ pub struct RunFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// One page of runs, newest first (by id, which sorts by creation time).
+/// One page of runs, newest first (by id, which sorts by creation time), of the flows
+/// `scope` lets the caller see (filtered in the query, so that every page is full).
 pub async fn list(
     db: &Database,
     filter: &RunFilter,
+    scope: &authz::ListScope,
     page: &PageRequest,
 ) -> Result<Page<FlowRun>, Error> {
     let before = page.after.clone();
+    let (visible, binds) = scope.sql("flow_id", 7);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM flow_runs WHERE ($1 IS NULL OR id < $1) \
+         AND ($2 IS NULL OR flow_id = $2) AND ($3 IS NULL OR status = $3) \
+         AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5) \
+         AND {visible} ORDER BY id DESC LIMIT $6"
+    );
     let rows: Vec<FlowRun> = with_conn!(db, |conn| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM flow_runs WHERE ($1 IS NULL OR id < $1) \
-             AND ($2 IS NULL OR flow_id = $2) AND ($3 IS NULL OR status = $3) \
-             AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5) \
-             ORDER BY id DESC LIMIT $6"
-        ))
-        .bind(&before)
-        .bind(&filter.flow_id)
-        .bind(&filter.status)
-        .bind(filter.since)
-        .bind(filter.until)
-        .bind(page.fetch_limit())
-        .fetch_all(conn)
-        .await
-        .map_err(map_sqlx_error)?
+        let mut query = sqlx::query_as(&sql)
+            .bind(&before)
+            .bind(&filter.flow_id)
+            .bind(&filter.status)
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(page.fetch_limit());
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.fetch_all(conn).await.map_err(map_sqlx_error)?
     });
     Ok(Page::from_rows(rows, page, |run| &run.id))
 }

@@ -148,6 +148,7 @@ async fn stored(fixture: &Fixture) -> Vec<(String, i64)> {
         &fixture.db,
         &fixture.flow_id,
         None,
+        &authz::ListScope::All,
         &PageRequest {
             limit: 500,
             after: None,

@@ -3,21 +3,20 @@
 use std::time::Instant;
 
 use api::openapi::{CommonErrors, NotFound, UpdateErrors};
-use api::{
-    ApiError, ApiJson, ApiQuery, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag,
-};
+use api::{ApiError, ApiJson, ApiQuery, ApiResult, IfMatch, PageQuery, PageResponse, with_etag};
+use authz::{Guard, ObjectType};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse as _, Response};
 use chrono::Utc;
 use connector_sdk::Catalog;
 use http::{StatusCode, header};
-use kernel::{Access, Error, ErrorKind, FieldError};
+use kernel::{Error, ErrorKind, FieldError};
 use secret_access::Actor;
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::InteropState;
+use super::{InteropState, connector_object, flow_object};
 use crate::connector_store::{
     self, ConnectorChange, ConnectorFilter, LastTest, NewConnector, StoredConnector,
 };
@@ -55,7 +54,7 @@ pub struct ConnectorTypeList {
     pub items: Vec<ConnectorType>,
 }
 
-/// The connector types and their configuration schemas.
+/// The connector types and their configuration schemas (any signed-in caller).
 #[utoipa::path(
     get, path = "/api/v1/interop/connector-types", tag = "connectors",
     security(("bearer" = [])),
@@ -63,9 +62,8 @@ pub struct ConnectorTypeList {
 )]
 async fn list_connector_types(
     State(state): State<InteropState>,
-    caller: Caller,
+    _guard: Guard,
 ) -> ApiResult<ApiJson<ConnectorTypeList>> {
-    caller.require(Access::Read)?;
     let items = state
         .registry
         .types()
@@ -109,7 +107,7 @@ pub struct ConnectorListQuery {
     pub q: Option<String>,
 }
 
-/// List connectors.
+/// List the connectors the caller may see (a role that reads everything sees them all).
 #[utoipa::path(
     get, path = "/api/v1/interop/connectors", tag = "connectors",
     params(ConnectorListQuery),
@@ -118,10 +116,10 @@ pub struct ConnectorListQuery {
 )]
 async fn list_connectors(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     ApiQuery(query): ApiQuery<ConnectorListQuery>,
 ) -> ApiResult<ApiJson<PageResponse<StoredConnector>>> {
-    caller.require(Access::Read)?;
+    let scope = guard.scope(ObjectType::Connector, "view").await?;
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
@@ -135,7 +133,7 @@ async fn list_connectors(
             .map(|value| value.trim().to_owned()),
     };
     Ok(ApiJson(
-        connector_store::list(&state.db, &filter, &page)
+        connector_store::list(&state.db, &filter, &scope, &page)
             .await?
             .into(),
     ))
@@ -229,7 +227,8 @@ fn validated(
     }
 }
 
-/// Create a connector (operators and admins). Answers 201 with its `ETag` and `Location`.
+/// Create a connector (`create_connector`: operators and admins); its creator becomes its
+/// `owner`. Answers 201 with its `ETag` and `Location`.
 #[utoipa::path(
     post, path = "/api/v1/interop/connectors", tag = "connectors",
     request_body = CreateConnectorRequest,
@@ -242,10 +241,11 @@ fn validated(
 )]
 async fn create_connector(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     ApiJson(request): ApiJson<CreateConnectorRequest>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
+    guard.require_platform("create_connector").await?;
+    let principal = guard.principal();
     let name = validated(
         &state,
         &request.name,
@@ -279,6 +279,7 @@ async fn create_connector(
         },
     )
     .await?;
+    guard.own(connector_object(&connector.id)).await?;
     api::audit::record(principal, "connector.create", "connector", &connector.id);
     let location = format!("/api/v1/interop/connectors/{}", connector.id);
     Ok(with_etag(
@@ -300,10 +301,10 @@ async fn create_connector(
 )]
 async fn get_connector(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    caller.require(Access::Read)?;
+    guard.require("view", &connector_object(&id)).await?;
     let connector = connector_store::get(&state.db, &id).await?;
     Ok(with_etag(connector.version, ApiJson(connector)))
 }
@@ -322,12 +323,13 @@ async fn get_connector(
 )]
 async fn update_connector(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     if_match: IfMatch,
     ApiJson(request): ApiJson<UpdateConnectorRequest>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
+    guard.require("edit", &connector_object(&id)).await?;
+    let principal = guard.principal();
     let existing = connector_store::get(&state.db, &id).await?;
     let name = validated(
         &state,
@@ -387,7 +389,8 @@ pub struct InUseProblem {
     /// `in_use` or `run_in_progress`.
     pub code: String,
     /// The flows that use the object (`in_use`; empty when a flow started using it while
-    /// it was being deleted — try again), or those with a queued or running run.
+    /// it was being deleted — try again), or those with a queued or running run; only
+    /// those the caller may see (`detail` counts the others).
     pub flows: Vec<crate::flow_store::FlowUse>,
     /// The request's id.
     pub request_id: Option<String>,
@@ -407,32 +410,80 @@ fn flow_list(flows: &[crate::flow_store::FlowUse]) -> String {
     names.join(", ")
 }
 
-/// Delete a connector or mapping that flows may use, answering 204, or 409 with the flows
-/// that prevent it. On a cascade, the flows deleted are audited too.
+/// The flows among `flows` the caller may see, and how many others there are: a refusal
+/// names only what the caller may see.
+async fn visible_flows(
+    guard: &Guard,
+    flows: Vec<crate::flow_store::FlowUse>,
+) -> Result<(Vec<crate::flow_store::FlowUse>, usize), ApiError> {
+    let mut shown = Vec::with_capacity(flows.len());
+    let mut hidden = 0;
+    for flow in flows {
+        if guard.allows("view", &flow_object(&flow.id)).await? {
+            shown.push(flow);
+        } else {
+            hidden += 1;
+        }
+    }
+    Ok((shown, hidden))
+}
+
+/// The flows the caller may see by name, then how many others there are.
+fn describe_flows(flows: &[crate::flow_store::FlowUse], hidden: usize) -> String {
+    let mut parts = Vec::new();
+    if !flows.is_empty() {
+        parts.push(flow_list(flows));
+    }
+    if hidden > 0 {
+        parts.push(format!("{hidden} flow(s) you cannot see"));
+    }
+    parts.join(", and ")
+}
+
+/// Delete a connector or mapping that flows may use (the caller must be allowed `delete`
+/// on it, and on a cascade on every flow deleted with it), answering 204, or 409 with the
+/// flows that prevent it (those the caller may see). On a cascade, the flows deleted are
+/// audited too. The relationships of everything deleted are forgotten.
 pub(super) async fn delete_used(
     state: &InteropState,
-    principal: &kernel::Principal,
+    guard: &Guard,
     used: crate::flow_store::Used,
     id: &str,
     if_match: IfMatch,
     cascade: bool,
 ) -> ApiResult<Response> {
     use crate::flow_store::{DeleteRefusal, Used};
-    let (kind, action) = match used {
-        Used::Connector => ("connector", "connector.delete"),
-        Used::Mapping => ("mapping", "mapping.delete"),
+    let (kind, action, object) = match used {
+        Used::Connector => ("connector", "connector.delete", connector_object(id)),
+        Used::Mapping => ("mapping", "mapping.delete", super::mapping_object(id)),
     };
-    match crate::flow_store::delete_used(&state.db, used, id, if_match.0, cascade).await {
+    guard.require("delete", &object).await?;
+    let principal = guard.principal();
+    // A cascade deletes only flows the caller may delete; the store refuses the whole
+    // delete if a flow outside this set uses it by then.
+    let mut deletable = std::collections::HashSet::new();
+    if cascade {
+        for flow in crate::flow_store::flows_using(&state.db, used, id).await? {
+            if guard.allows("delete", &flow_object(&flow.id)).await? {
+                deletable.insert(flow.id);
+            }
+        }
+    }
+    match crate::flow_store::delete_used(&state.db, used, id, if_match.0, cascade, &deletable).await
+    {
         Ok(deleted_flows) => {
             for flow in &deleted_flows {
+                forget(guard, &flow_object(&flow.id)).await;
                 api::audit::record(principal, "flow.delete", "flow", &flow.id);
             }
+            forget(guard, &object).await;
             api::audit::record(principal, action, kind, id);
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Err(DeleteRefusal::Error(error)) => Err(error.into()),
         Err(DeleteRefusal::InUse(flows)) => {
-            let detail = if flows.is_empty() {
+            let (flows, hidden) = visible_flows(guard, flows).await?;
+            let detail = if flows.is_empty() && hidden == 0 {
                 format!(
                     "a flow started using this {kind} while it was being deleted; nothing was \
                      deleted: try again to see which"
@@ -441,20 +492,41 @@ pub(super) async fn delete_used(
                 format!(
                     "this {kind} is used by {} flow(s): {}; change or delete them first, or \
                      delete with ?cascade=true to delete them too",
-                    flows.len(),
-                    flow_list(&flows)
+                    flows.len() + hidden,
+                    describe_flows(&flows, hidden)
                 )
             };
             Ok(in_use_problem("in_use", detail, &flows))
         }
         Err(DeleteRefusal::RunsActive(flows)) => {
+            let (flows, hidden) = visible_flows(guard, flows).await?;
             let detail = format!(
                 "flows using this {kind} have a queued or running run: {}; cancel the runs or \
                  wait for them, then delete again (nothing was deleted)",
-                flow_list(&flows)
+                describe_flows(&flows, hidden)
             );
             Ok(in_use_problem("run_in_progress", detail, &flows))
         }
+        Err(DeleteRefusal::NotDeletable(flows)) => {
+            let (flows, hidden) = visible_flows(guard, flows).await?;
+            Err(ApiError(Error::new(
+                ErrorKind::Forbidden,
+                "forbidden",
+                format!(
+                    "this {kind} is used by flows you may not delete: {}; a cascade deletes \
+                     only flows you may delete (nothing was deleted)",
+                    describe_flows(&flows, hidden)
+                ),
+            )))
+        }
+    }
+}
+
+/// Forget the relationships of a deleted object. The object is gone whatever happens
+/// here (its id is never reused), so a failure is logged rather than answered.
+pub(super) async fn forget(guard: &Guard, object: &authz::ObjectRef) {
+    if let Err(ApiError(error)) = guard.forget(object).await {
+        tracing::warn!(object = %object, error = %error, "could not forget the relationships of a deleted object");
     }
 }
 
@@ -487,15 +559,14 @@ fn in_use_problem(code: &str, detail: String, flows: &[crate::flow_store::FlowUs
 )]
 async fn delete_connector(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     if_match: IfMatch,
     ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
     delete_used(
         &state,
-        principal,
+        &guard,
         crate::flow_store::Used::Connector,
         &id,
         if_match,
@@ -538,10 +609,11 @@ async fn build(
 )]
 async fn test_connector(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<TestResult>> {
-    let actor = Actor::of(caller.require(Access::Operate)?);
+    guard.require("test", &connector_object(&id)).await?;
+    let actor = Actor::of(guard.principal());
     let connector = connector_store::get(&state.db, &id).await?;
     // A reference the caller may not use is refused before anything connects.
     state
@@ -587,7 +659,7 @@ async fn test_connector(
 }
 
 /// The streams (tables, endpoints) a connector offers, with fields, types, keys and cursor
-/// candidates.
+/// candidates. Discovery connects with the connector's secrets, so it needs `test` on it.
 #[utoipa::path(
     get, path = "/api/v1/interop/connectors/{id}/schema", tag = "connectors",
     params(("id" = String, Path, description = "Connector id")),
@@ -596,10 +668,11 @@ async fn test_connector(
 )]
 async fn connector_schema(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<Catalog>> {
-    let actor = Actor::of(caller.require(Access::Read)?);
+    guard.require("test", &connector_object(&id)).await?;
+    let actor = Actor::of(guard.principal());
     let connector = connector_store::get(&state.db, &id).await?;
     state
         .access

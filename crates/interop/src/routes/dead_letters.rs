@@ -5,19 +5,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use api::openapi::{CommonErrors, NotFound};
-use api::{ApiJson, ApiQuery, ApiResult, Caller, PageQuery, PageResponse};
+use api::{ApiJson, ApiQuery, ApiResult, PageQuery, PageResponse};
+use authz::{Guard, ObjectRef, ObjectType};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse as _, Response};
 use flow_engine::{ConnectorRef, ReplayRecord, ReplayRecordOutcome, ReplayRequest};
 use http::{StatusCode, header};
-use kernel::{Access, Error, ErrorKind, FieldError, PageRequest};
+use kernel::{Error, ErrorKind, FieldError, PageRequest};
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::InteropState;
+use super::{InteropState, flow_object};
 use crate::dead_letter_store::{self, ReplayItem, ReplayJob, StoredDeadLetter};
-use crate::{flow_store, run_store};
+use crate::flow_store;
 
 /// Most dead letters one replay or discard takes.
 const MAX_BATCH: usize = 1000;
@@ -40,15 +41,15 @@ pub(super) fn router() -> OpenApiRouter<InteropState> {
 )]
 async fn run_dead_letters(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<PageResponse<StoredDeadLetter>>> {
-    caller.require(Access::Read)?;
     let page = query.to_request()?;
-    run_store::get(&state.db, &id).await?;
+    super::runs::visible_run(&state, &guard, &id).await?;
+    let scope = guard.scope(ObjectType::Flow, "view").await?;
     Ok(ApiJson(
-        dead_letter_store::list_by_run(&state.db, &id, &page)
+        dead_letter_store::list_by_run(&state.db, &id, &scope, &page)
             .await?
             .into(),
     ))
@@ -83,11 +84,11 @@ fn dead_letter_status_schema() -> utoipa::openapi::schema::Object {
 )]
 async fn flow_dead_letters(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<FlowDeadLetterQuery>,
 ) -> ApiResult<ApiJson<PageResponse<StoredDeadLetter>>> {
-    caller.require(Access::Read)?;
+    guard.require("view", &flow_object(&id)).await?;
     if let Some(status) = &query.status
         && !["pending", "replayed", "discarded"].contains(&status.as_str())
     {
@@ -97,8 +98,9 @@ async fn flow_dead_letters(
     }
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     flow_store::get(&state.db, &id).await?;
+    let scope = guard.scope(ObjectType::Flow, "view").await?;
     Ok(ApiJson(
-        dead_letter_store::list_by_flow(&state.db, &id, query.status.as_deref(), &page)
+        dead_letter_store::list_by_flow(&state.db, &id, query.status.as_deref(), &scope, &page)
             .await?
             .into(),
     ))
@@ -138,7 +140,9 @@ pub struct ReplayAccepted {
 /// each of them once; a letter claimed by another replay, or not pending, is skipped),
 /// then answers `202` with the job's id and `Location`. Written letters become `replayed`;
 /// refused ones stay `pending` with their new stage and reason. Follow the job with
-/// `GET /api/v1/interop/dead-letters/replays/{id}`.
+/// `GET /api/v1/interop/dead-letters/replays/{id}`. Needs `run` on the flow of every
+/// letter; letters of flows the caller may not see are answered as letters that do not
+/// exist.
 #[utoipa::path(
     post, path = "/api/v1/interop/dead-letters/replay", tag = "dead letters",
     request_body = ReplayBody,
@@ -151,10 +155,10 @@ pub struct ReplayAccepted {
 )]
 async fn replay_dead_letters(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     ApiJson(body): ApiJson<ReplayBody>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
+    let principal = guard.principal();
     let letters = match (body.ids, body.flow_id) {
         (Some(ids), None) => {
             if ids.is_empty() || ids.len() > MAX_BATCH {
@@ -171,8 +175,10 @@ async fn replay_dead_letters(
                     continue;
                 }
                 match dead_letter_store::get(&state.db, id).await? {
-                    Some(letter) => letters.push(letter),
-                    None => errors.push(FieldError::new(
+                    Some(letter) if guard.allows("view", &flow_object(&letter.flow_id)).await? => {
+                        letters.push(letter);
+                    }
+                    _ => errors.push(FieldError::new(
                         format!("/ids/{index}"),
                         "no dead letter with this id",
                     )),
@@ -181,12 +187,23 @@ async fn replay_dead_letters(
             if !errors.is_empty() {
                 return Err(Error::validation(errors).into());
             }
+            let flows: std::collections::BTreeSet<&str> = letters
+                .iter()
+                .map(|letter| letter.flow_id.as_str())
+                .collect();
+            for flow_id in flows {
+                guard.require("run", &flow_object(flow_id)).await?;
+            }
             letters
         }
         (None, Some(flow_id)) => {
-            flow_store::get(&state.db, &flow_id)
-                .await
-                .map_err(|_| Error::invalid_field("/flow_id", "no flow with this id"))?;
+            let object = flow_object(&flow_id);
+            if flow_store::get(&state.db, &flow_id).await.is_err()
+                || !guard.allows("view", &object).await?
+            {
+                return Err(Error::invalid_field("/flow_id", "no flow with this id").into());
+            }
+            guard.require("run", &object).await?;
             dead_letter_store::pending_of_flow(&state.db, &flow_id, MAX_BATCH as i64).await?
         }
         _ => {
@@ -231,6 +248,7 @@ async fn replay_dead_letters(
 }
 
 /// A replay job: its counts and, once it ended, one result per requested dead letter.
+/// Shown to whoever started it and to roles that read everything (else 404).
 #[utoipa::path(
     get, path = "/api/v1/interop/dead-letters/replays/{id}", tag = "dead letters",
     params(("id" = String, Path, description = "Replay job id")),
@@ -239,13 +257,15 @@ async fn replay_dead_letters(
 )]
 async fn get_replay(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<ReplayJob>> {
-    caller.require(Access::Read)?;
-    Ok(ApiJson(
-        dead_letter_store::get_replay(&state.db, &id).await?,
-    ))
+    let job = dead_letter_store::get_replay(&state.db, &id).await?;
+    let requester = job.requested_by.as_deref() == Some(guard.principal().subject.as_str());
+    if !requester && !guard.allows("read", &ObjectRef::platform()).await? {
+        return Err(Error::not_found("replay", &id).into());
+    }
+    Ok(ApiJson(job))
 }
 
 /// The job: replay the claimed letters flow by flow, renewing the claims while it runs,
@@ -442,7 +462,9 @@ pub struct DiscardReport {
     pub discarded: u64,
 }
 
-/// Discard pending dead letters (they stay listed with status `discarded`).
+/// Discard pending dead letters (they stay listed with status `discarded`). Needs `run` on
+/// the flow of every letter; letters of flows the caller may not see are left alone, like
+/// ids that do not exist.
 #[utoipa::path(
     post, path = "/api/v1/interop/dead-letters/discard", tag = "dead letters",
     request_body = DiscardBody,
@@ -451,15 +473,27 @@ pub struct DiscardReport {
 )]
 async fn discard_dead_letters(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     ApiJson(body): ApiJson<DiscardBody>,
 ) -> ApiResult<ApiJson<DiscardReport>> {
-    let principal = caller.require(Access::Operate)?;
     if body.ids.is_empty() || body.ids.len() > MAX_BATCH {
         return Err(Error::invalid_field("/ids", format!("give 1 to {MAX_BATCH} ids")).into());
     }
-    let discarded = dead_letter_store::discard(&state.db, &body.ids).await?;
-    for id in &body.ids {
+    let mut by_flow: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (id, flow_id) in dead_letter_store::flows_of(&state.db, &body.ids).await? {
+        by_flow.entry(flow_id).or_default().push(id);
+    }
+    let mut ids = Vec::with_capacity(body.ids.len());
+    for (flow_id, letters) in by_flow {
+        let object = flow_object(&flow_id);
+        if guard.allows("view", &object).await? {
+            guard.require("run", &object).await?;
+            ids.extend(letters);
+        }
+    }
+    let discarded = dead_letter_store::discard(&state.db, &ids).await?;
+    let principal = guard.principal();
+    for id in &ids {
         api::audit::record(principal, "dead_letter.discard", "dead_letter", id);
     }
     Ok(ApiJson(DiscardReport { discarded }))

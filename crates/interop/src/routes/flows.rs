@@ -1,18 +1,19 @@
 //! Flows: CRUD, manual runs and monitoring figures.
 
 use api::openapi::{CommonErrors, NotFound, UpdateErrors};
-use api::{ApiJson, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag};
+use api::{ApiJson, ApiResult, IfMatch, PageQuery, PageResponse, with_etag};
+use authz::{Guard, ObjectType};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse as _, Response};
 use flow_engine::{ConnectorRef, FlowSpec};
 use http::{HeaderMap, StatusCode, header};
-use kernel::{Access, Error, ErrorKind, FieldError};
+use kernel::{Error, ErrorKind, FieldError};
 use secret_access::Actor;
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::InteropState;
+use super::{InteropState, connector_object, flow_object, mapping_object, may_reference};
 use crate::connector_access::set_flow_owner;
 use crate::connector_store;
 use crate::flow_store::{self, FlowContent, StoredFlow};
@@ -101,10 +102,17 @@ async fn authorize_secret_use(
 }
 
 /// Check a flow request: its shape, the engine's checks, the stored connectors and the
-/// mapping (compile errors name the rule index). Every error names its field.
-async fn validated(state: &InteropState, body: Value) -> Result<FlowContent, Error> {
+/// mapping (compile errors name the rule index). Every error names its field. The caller
+/// must be able to see every connector and the stored mapping it names — a reference is
+/// a capability, so a flow cannot be built on what its author cannot see; one they cannot
+/// see is answered exactly as one that does not exist.
+async fn validated(
+    state: &InteropState,
+    guard: &Guard,
+    body: Value,
+) -> Result<FlowContent, api::ApiError> {
     let Value::Object(mut object) = body else {
-        return Err(Error::invalid_field("/", "must be an object"));
+        return Err(Error::invalid_field("/", "must be an object").into());
     };
     let mut errors = Vec::new();
     let enabled = match object.remove("enabled") {
@@ -135,7 +143,7 @@ async fn validated(state: &InteropState, body: Value) -> Result<FlowContent, Err
         Ok(spec) => spec,
         Err(error) => {
             errors.push(error);
-            return Err(Error::validation(errors));
+            return Err(Error::validation(errors).into());
         }
     };
     let shape = spec.validate();
@@ -152,20 +160,30 @@ async fn validated(state: &InteropState, body: Value) -> Result<FlowContent, Err
                  inline configurations are not accepted by the API",
             )),
             ConnectorRef::Named(id) if !id.trim().is_empty() => {
-                if crate::connector_store::get(&state.db, id).await.is_err() {
+                if crate::connector_store::get(&state.db, id).await.is_err()
+                    || !may_reference(guard, &connector_object(id)).await?
+                {
                     errors.push(FieldError::new(pointer, "no connector with this id"));
                 }
             }
             ConnectorRef::Named(_) => {}
         }
     }
-    if mapping_shape_ok
+    let hidden_mapping = match &spec.mapping_id {
+        Some(id) if spec.mapping.is_none() && !id.trim().is_empty() => {
+            !may_reference(guard, &mapping_object(id)).await?
+        }
+        _ => false,
+    };
+    if hidden_mapping {
+        errors.push(FieldError::new("/mapping_id", "no mapping with this id"));
+    } else if mapping_shape_ok
         && let Err(mapping_errors) = crate::flow_mapping::compile(&state.db, &spec).await
     {
         errors.extend(mapping_errors);
     }
     if !errors.is_empty() {
-        return Err(Error::validation(errors));
+        return Err(Error::validation(errors).into());
     }
     Ok(FlowContent {
         spec,
@@ -174,7 +192,7 @@ async fn validated(state: &InteropState, body: Value) -> Result<FlowContent, Err
     })
 }
 
-/// List flows.
+/// List the flows the caller may see.
 #[utoipa::path(
     get, path = "/api/v1/interop/flows", tag = "flows",
     params(PageQuery),
@@ -183,19 +201,19 @@ async fn validated(state: &InteropState, body: Value) -> Result<FlowContent, Err
 )]
 async fn list_flows(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     api::ApiQuery(query): api::ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<PageResponse<StoredFlow>>> {
-    caller.require(Access::Read)?;
+    let page = query.to_request()?;
+    let scope = guard.scope(ObjectType::Flow, "view").await?;
     Ok(ApiJson(
-        flow_store::list(&state.db, &query.to_request()?)
-            .await?
-            .into(),
+        flow_store::list(&state.db, &scope, &page).await?.into(),
     ))
 }
 
-/// Create a flow. Connectors must be stored connector ids; the mapping (inline or
-/// `mapping_id`) must compile. Errors name each field (`/source/connector`,
+/// Create a flow (`create_flow`); its creator becomes its `owner`. Connectors must be
+/// stored connector ids the caller may see; the mapping (inline, or a `mapping_id` the
+/// caller may see) must compile. Errors name each field (`/source/connector`,
 /// `/mapping/rules/2/cast`, ...).
 #[utoipa::path(
     post, path = "/api/v1/interop/flows", tag = "flows",
@@ -209,14 +227,16 @@ async fn list_flows(
 )]
 async fn create_flow(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
+    guard.require_platform("create_flow").await?;
+    let principal = guard.principal();
     let actor = Actor::of(principal);
-    let content = validated(&state, body).await?;
+    let content = validated(&state, &guard, body).await?;
     authorize_secret_use(&state, &actor, &content).await?;
     let flow = flow_store::create(&state.db, content, Some(&principal.subject)).await?;
+    guard.own(flow_object(&flow.id)).await?;
     set_flow_owner(&state.db, &flow.id, &actor).await?;
     api::audit::record(principal, "flow.create", "flow", &flow.id);
     let location = format!("/api/v1/interop/flows/{}", flow.id);
@@ -239,10 +259,10 @@ async fn create_flow(
 )]
 async fn get_flow(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    caller.require(Access::Read)?;
+    guard.require("view", &flow_object(&id)).await?;
     let flow = flow_store::get(&state.db, &id).await?;
     Ok(with_etag(flow.version, ApiJson(flow)))
 }
@@ -257,14 +277,15 @@ async fn get_flow(
 )]
 async fn update_flow(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     if_match: IfMatch,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
+    guard.require("edit", &flow_object(&id)).await?;
+    let principal = guard.principal();
     let actor = Actor::of(principal);
-    let content = validated(&state, body).await?;
+    let content = validated(&state, &guard, body).await?;
     authorize_secret_use(&state, &actor, &content).await?;
     let flow = flow_store::update(
         &state.db,
@@ -288,13 +309,15 @@ async fn update_flow(
 )]
 async fn delete_flow(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> ApiResult<StatusCode> {
-    let principal = caller.require(Access::Operate)?;
+    let object = flow_object(&id);
+    guard.require("delete", &object).await?;
     flow_store::delete(&state.db, &id, if_match.0).await?;
-    api::audit::record(principal, "flow.delete", "flow", &id);
+    super::connectors::forget(&guard, &object).await;
+    api::audit::record(guard.principal(), "flow.delete", "flow", &id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -362,11 +385,12 @@ pub(super) fn accepted(run: &FlowRun, created: bool) -> Response {
 )]
 async fn start_run(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
+    guard.require("run", &flow_object(&id)).await?;
+    let principal = guard.principal();
     let key = idempotency_key(&headers)?;
     let flow = flow_store::get(&state.db, &id).await?;
     let (run, created) = state
@@ -389,10 +413,10 @@ async fn start_run(
 )]
 async fn flow_stats(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<FlowStats>> {
-    caller.require(Access::Read)?;
+    guard.require("view", &flow_object(&id)).await?;
     flow_store::get(&state.db, &id).await?;
     let runs = crate::run_store::recent(&state.db, &id, STATS_WINDOW).await?;
     Ok(ApiJson(stats::compute(&runs)))

@@ -1,20 +1,21 @@
 //! Data mappings: CRUD, validation against source and target schemas, preview.
 
 use api::openapi::{CommonErrors, NotFound, UpdateErrors};
-use api::{ApiJson, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag};
+use api::{ApiJson, ApiResult, IfMatch, PageQuery, PageResponse, with_etag};
+use authz::{Guard, ObjectType};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use connector_sdk::ReadRequest;
 use futures_util::StreamExt as _;
 use http::{StatusCode, header};
-use kernel::{Access, Error, FieldError};
+use kernel::{Error, FieldError};
 use mapping::{MappingSpec, Schema, ValidationIssue};
 use secret_access::Actor;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::InteropState;
+use super::{InteropState, connector_object, mapping_object, may_reference};
 use crate::mapping_store::{self, MappingContent, StoredMapping, StreamRef};
 
 /// Most sample records a preview takes.
@@ -57,9 +58,14 @@ pub struct MappingRequest {
     pub target_schema: Option<Value>,
 }
 
-/// Check a mapping request: the name, the connectors it names, the schemas' shape, and
-/// that its rules compile (every error with its rule index and path).
-async fn validated(state: &InteropState, request: MappingRequest) -> Result<MappingContent, Error> {
+/// Check a mapping request: the name, the connectors it names (which the caller must be
+/// able to see: one they cannot see is answered as one that does not exist), the schemas'
+/// shape, and that its rules compile (every error with its rule index and path).
+async fn validated(
+    state: &InteropState,
+    guard: &Guard,
+    request: MappingRequest,
+) -> Result<MappingContent, api::ApiError> {
     let mut errors = Vec::new();
     let name = request.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -70,9 +76,10 @@ async fn validated(state: &InteropState, request: MappingRequest) -> Result<Mapp
     }
     for (pointer, end) in [("/source", &request.source), ("/target", &request.target)] {
         if let Some(end) = end
-            && crate::connector_store::get(&state.db, &end.connector)
+            && (crate::connector_store::get(&state.db, &end.connector)
                 .await
                 .is_err()
+                || !may_reference(guard, &connector_object(&end.connector)).await?)
         {
             errors.push(FieldError::new(
                 format!("{pointer}/connector"),
@@ -103,7 +110,7 @@ async fn validated(state: &InteropState, request: MappingRequest) -> Result<Mapp
         Err(spec_errors) => errors.extend(spec_errors),
     }
     if !errors.is_empty() {
-        return Err(Error::validation(errors));
+        return Err(Error::validation(errors).into());
     }
     Ok(MappingContent {
         name,
@@ -124,7 +131,7 @@ fn spec_of(rules: &Value) -> Result<MappingSpec, Vec<FieldError>> {
     })
 }
 
-/// List mappings.
+/// List the mappings the caller may see.
 #[utoipa::path(
     get, path = "/api/v1/interop/mappings", tag = "mappings",
     params(PageQuery),
@@ -133,18 +140,19 @@ fn spec_of(rules: &Value) -> Result<MappingSpec, Vec<FieldError>> {
 )]
 async fn list_mappings(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     api::ApiQuery(query): api::ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<PageResponse<StoredMapping>>> {
-    caller.require(Access::Read)?;
+    let page = query.to_request()?;
+    let scope = guard.scope(ObjectType::Mapping, "view").await?;
     Ok(ApiJson(
-        mapping_store::list(&state.db, &query.to_request()?)
-            .await?
-            .into(),
+        mapping_store::list(&state.db, &scope, &page).await?.into(),
     ))
 }
 
-/// Create a mapping. Its rules must compile; errors name the rule index and path.
+/// Create a mapping (`create_mapping`); its creator becomes its `owner`. Its rules must
+/// compile; errors name the rule index and path. The connectors it names must be ones the
+/// caller may see.
 #[utoipa::path(
     post, path = "/api/v1/interop/mappings", tag = "mappings",
     request_body = MappingRequest,
@@ -157,12 +165,14 @@ async fn list_mappings(
 )]
 async fn create_mapping(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     ApiJson(request): ApiJson<MappingRequest>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
-    let content = validated(&state, request).await?;
+    guard.require_platform("create_mapping").await?;
+    let principal = guard.principal();
+    let content = validated(&state, &guard, request).await?;
     let mapping = mapping_store::create(&state.db, content, Some(&principal.subject)).await?;
+    guard.own(mapping_object(&mapping.id)).await?;
     api::audit::record(principal, "mapping.create", "mapping", &mapping.id);
     let location = format!("/api/v1/interop/mappings/{}", mapping.id);
     Ok(with_etag(
@@ -184,10 +194,10 @@ async fn create_mapping(
 )]
 async fn get_mapping(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    caller.require(Access::Read)?;
+    guard.require("view", &mapping_object(&id)).await?;
     let mapping = mapping_store::get(&state.db, &id).await?;
     Ok(with_etag(mapping.version, ApiJson(mapping)))
 }
@@ -202,13 +212,14 @@ async fn get_mapping(
 )]
 async fn update_mapping(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     if_match: IfMatch,
     ApiJson(request): ApiJson<MappingRequest>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
-    let content = validated(&state, request).await?;
+    guard.require("edit", &mapping_object(&id)).await?;
+    let principal = guard.principal();
+    let content = validated(&state, &guard, request).await?;
     let mapping = mapping_store::update(
         &state.db,
         &id,
@@ -241,15 +252,14 @@ async fn update_mapping(
 )]
 async fn delete_mapping(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     if_match: IfMatch,
     api::ApiQuery(query): api::ApiQuery<super::connectors::DeleteQuery>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Operate)?;
     super::connectors::delete_used(
         &state,
-        principal,
+        &guard,
         crate::flow_store::Used::Mapping,
         &id,
         if_match,
@@ -271,9 +281,11 @@ pub struct MappingValidation {
     pub warnings: Vec<ValidationIssue>,
 }
 
-/// The schema of one end: the user's JSON Schema, else the connector's introspection.
+/// The schema of one end: the user's JSON Schema, else the connector's introspection
+/// (which connects, so the caller needs `test` on the connector).
 async fn schema_of(
     state: &InteropState,
+    guard: &Guard,
     actor: &Actor,
     user: &Option<Value>,
     end: &Option<StreamRef>,
@@ -292,6 +304,23 @@ async fn schema_of(
             "the {label} schema could not be introspected, so fields were not checked against it: {reason}"
         ),
     };
+    let object = connector_object(&end.connector);
+    match guard.allows("test", &object).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let visible = guard.allows("view", &object).await.unwrap_or(false);
+            warnings.push(unavailable(if visible {
+                "you may not connect to this connector (that needs `test` on it)".to_owned()
+            } else {
+                format!("no connector with id {}", end.connector)
+            }));
+            return None;
+        }
+        Err(error) => {
+            warnings.push(unavailable(error.0.message().to_owned()));
+            return None;
+        }
+    }
     let connector = match state.connect(&end.connector, actor).await {
         Ok(connector) => connector,
         Err(error) => {
@@ -332,15 +361,17 @@ async fn schema_of(
 )]
 async fn validate_mapping(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<MappingValidation>> {
-    let actor = Actor::of(caller.require(Access::Read)?);
+    guard.require("view", &mapping_object(&id)).await?;
+    let actor = Actor::of(guard.principal());
     let stored = mapping_store::get(&state.db, &id).await?;
     let spec = spec_of(&stored.rules).map_err(Error::validation)?;
     let mut warnings = Vec::new();
     let source = schema_of(
         &state,
+        &guard,
         &actor,
         &stored.source_schema,
         &stored.source,
@@ -350,6 +381,7 @@ async fn validate_mapping(
     .await;
     let target = schema_of(
         &state,
+        &guard,
         &actor,
         &stored.target_schema,
         &stored.target,
@@ -410,19 +442,21 @@ pub struct PreviewResponse {
 }
 
 /// Apply rules to sample records, given inline or fetched from a connector, and show the
-/// output and every per-record error. Nothing is written anywhere.
+/// output and every per-record error. Nothing is written anywhere. Inline samples need no
+/// permission; fetching them reads through the connector's secrets, which needs `test` on
+/// it.
 #[utoipa::path(
     post, path = "/api/v1/interop/mappings/preview", tag = "mappings",
     request_body = PreviewRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = PreviewResponse), CommonErrors)
+    responses((status = 200, body = PreviewResponse), NotFound, CommonErrors)
 )]
 async fn preview_mapping(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     ApiJson(request): ApiJson<PreviewRequest>,
 ) -> ApiResult<ApiJson<PreviewResponse>> {
-    let actor = Actor::of(caller.require(Access::Operate)?);
+    let actor = Actor::of(guard.principal());
     let spec = spec_of(&request.rules).map_err(Error::validation)?;
     let samples = match (request.records, request.source) {
         (Some(records), None) => {
@@ -444,6 +478,9 @@ async fn preview_mapping(
                 )
                 .into());
             }
+            guard
+                .require("test", &connector_object(&source.connector))
+                .await?;
             sample(&state, &actor, &source.connector, &source.stream, limit).await?
         }
         _ => {

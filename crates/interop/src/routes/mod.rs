@@ -10,6 +10,9 @@ mod runs;
 use std::sync::Arc;
 
 use ::connectors::ConnectorRegistry;
+use api::ApiError;
+use authz::{Guard, ObjectRef, ObjectType};
+use kernel::{Error, ErrorKind};
 use secret_access::Actor;
 use storage::Database;
 use utoipa_axum::router::OpenApiRouter;
@@ -86,4 +89,44 @@ impl InteropState {
             .await
             .map_err(connectors::connector_error)
     }
+}
+
+/// The decision point's name for the stored connector `id`.
+pub(crate) fn connector_object(id: &str) -> ObjectRef {
+    ObjectRef::new(ObjectType::Connector, id)
+}
+
+/// The decision point's name for the stored mapping `id`.
+pub(crate) fn mapping_object(id: &str) -> ObjectRef {
+    ObjectRef::new(ObjectType::Mapping, id)
+}
+
+/// The decision point's name for the flow `id` (its runs and dead letters belong to it).
+pub(crate) fn flow_object(id: &str) -> ObjectRef {
+    ObjectRef::new(ObjectType::Flow, id)
+}
+
+/// Require `action` on flow `flow_id` for something of the flow (`kind` `id`: a run, a dead
+/// letter): when the caller may not see the flow, the answer is 404 for that thing, so
+/// that nothing tells whether it or its flow exists.
+pub(crate) async fn require_on_flow(
+    guard: &Guard,
+    action: &str,
+    flow_id: &str,
+    kind: &str,
+    id: &str,
+) -> Result<(), ApiError> {
+    match guard.require(action, &flow_object(flow_id)).await {
+        Err(ApiError(error)) if error.kind() == ErrorKind::NotFound => {
+            Err(ApiError(Error::not_found(kind, id)))
+        }
+        other => other,
+    }
+}
+
+/// Whether the caller may name `object` in something they save (a flow's connectors and
+/// mapping, a mapping's ends): a reference is a capability, so whoever cannot see an
+/// object cannot build on it. Callers answer exactly as for an object that does not exist.
+pub(crate) async fn may_reference(guard: &Guard, object: &ObjectRef) -> Result<bool, ApiError> {
+    guard.allows("view", object).await
 }

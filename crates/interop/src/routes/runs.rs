@@ -4,17 +4,18 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use api::openapi::{CommonErrors, NotFound};
-use api::{ApiJson, ApiQuery, ApiResult, Caller, PageResponse};
+use api::{ApiJson, ApiQuery, ApiResult, PageResponse};
+use authz::{Guard, ObjectType};
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
-use kernel::{Access, Error, PageRequest};
+use kernel::{Error, PageRequest};
 use storage::Database;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::InteropState;
+use super::{InteropState, require_on_flow};
 use crate::run_store::{self, FlowRun, RunEvent, RunFilter};
 
 /// How often the event stream looks for new events.
@@ -55,7 +56,8 @@ fn run_status_schema() -> utoipa::openapi::schema::Object {
     api::openapi::string_enum(&run_store::STATUSES)
 }
 
-/// List runs, newest first (by id; ids sort by creation time). Cursor pagination.
+/// List the runs of the flows the caller may see, newest first (by id; ids sort by
+/// creation time). Cursor pagination.
 #[utoipa::path(
     get, path = "/api/v1/interop/runs", tag = "runs",
     params(RunListQuery),
@@ -64,10 +66,9 @@ fn run_status_schema() -> utoipa::openapi::schema::Object {
 )]
 async fn list_runs(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     ApiQuery(query): ApiQuery<RunListQuery>,
 ) -> ApiResult<ApiJson<PageResponse<FlowRun>>> {
-    caller.require(Access::Read)?;
     if let Some(status) = &query.status
         && !run_store::STATUSES.contains(&status.as_str())
     {
@@ -78,6 +79,7 @@ async fn list_runs(
         .into());
     }
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let scope = guard.scope(ObjectType::Flow, "view").await?;
     let filter = RunFilter {
         flow_id: query.flow_id,
         status: query.status,
@@ -85,7 +87,9 @@ async fn list_runs(
         until: query.until,
     };
     Ok(ApiJson(
-        run_store::list(&state.db, &filter, &page).await?.into(),
+        run_store::list(&state.db, &filter, &scope, &page)
+            .await?
+            .into(),
     ))
 }
 
@@ -98,16 +102,27 @@ async fn list_runs(
 )]
 async fn get_run(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<FlowRun>> {
-    caller.require(Access::Read)?;
-    Ok(ApiJson(run_store::get(&state.db, &id).await?))
+    Ok(ApiJson(visible_run(&state, &guard, &id).await?))
+}
+
+/// The run `id`, if the caller may see its flow (else 404, as for a run that does not
+/// exist).
+pub(super) async fn visible_run(
+    state: &InteropState,
+    guard: &Guard,
+    id: &str,
+) -> Result<FlowRun, api::ApiError> {
+    let run = run_store::get(&state.db, id).await?;
+    require_on_flow(guard, "view", &run.flow_id, "run", id).await?;
+    Ok(run)
 }
 
 /// Cancel a run: a queued run is `cancelled` at once; a running run stops after the batch
 /// being written (its status becomes `cancelled` shortly; poll the run). `409
-/// run_finished` when it already ended.
+/// run_finished` when it already ended. Needs `run` on the run's flow.
 #[utoipa::path(
     post, path = "/api/v1/interop/runs/{id}/cancel", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
@@ -120,12 +135,13 @@ async fn get_run(
 )]
 async fn cancel_run(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<(http::StatusCode, ApiJson<FlowRun>)> {
-    let principal = caller.require(Access::Operate)?;
+    let run = run_store::get(&state.db, &id).await?;
+    require_on_flow(&guard, "run", &run.flow_id, "run", &id).await?;
     let run = state.runs.cancel(&id).await?;
-    api::audit::record(principal, "run.cancel", "run", &id);
+    api::audit::record(guard.principal(), "run.cancel", "run", &id);
     Ok((http::StatusCode::ACCEPTED, ApiJson(run)))
 }
 
@@ -159,16 +175,15 @@ pub struct EventPage {
 )]
 async fn list_events(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<EventQuery>,
 ) -> ApiResult<ApiJson<EventPage>> {
-    caller.require(Access::Read)?;
     let limit = query.limit.unwrap_or(100);
     if limit == 0 || limit > 500 {
         return Err(Error::invalid_field("/limit", "must be between 1 and 500").into());
     }
-    run_store::get(&state.db, &id).await?;
+    visible_run(&state, &guard, &id).await?;
     let items =
         run_store::events(&state.db, &id, query.after.unwrap_or(0), i64::from(limit)).await?;
     let next_after = (items.len() == limit as usize)
@@ -243,11 +258,10 @@ async fn next_events(mut state: StreamState) -> Option<(Vec<Event>, StreamState)
 )]
 async fn stream_events(
     State(state): State<InteropState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    caller.require(Access::Read)?;
-    run_store::get(&state.db, &id).await?;
+    visible_run(&state, &guard, &id).await?;
     let initial = StreamState {
         db: state.db.clone(),
         run_id: id,
