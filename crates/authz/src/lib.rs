@@ -14,6 +14,7 @@
 
 pub mod model;
 pub mod policy;
+pub mod routes;
 
 pub use model::{ObjectRef, ObjectType, PLATFORM_ID, Relationship, Revision, SubjectRef};
 pub mod graph;
