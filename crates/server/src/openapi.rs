@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         (name = "secrets", description = "The embedded encrypted secret store (admins only; values are write-only)"),
         (name = "connectors", description = "Connector types and stored connectors of the Interoperability Engine"),
         (name = "mappings", description = "Data mappings: rules, validation against schemas, preview"),
+        (name = "authz", description = "Authorization: checks that explain themselves, relationships, groups, attributes, Rego policies and the OPA bundle"),
         (name = "health", description = "Liveness, readiness and metrics"),
     )
 )]
@@ -141,6 +142,14 @@ const LINKS: &[LinkSpec] = &[
     link("start_run", "202", "list_events"),
     link("start_run", "202", "run_dead_letters"),
     link("replay_dead_letters", "202", "get_replay"),
+    link("create_group", "201", "get_group"),
+    link("create_group", "201", "delete_group"),
+    link("create_group", "201", "list_group_members"),
+    link("create_policy", "201", "get_policy"),
+    link("create_policy", "201", "update_policy"),
+    link("create_policy", "201", "delete_policy"),
+    link("create_policy", "201", "list_policy_versions"),
+    link("create_policy", "201", "test_policy"),
 ];
 
 fn add_links(document: &mut utoipa::openapi::OpenApi) {

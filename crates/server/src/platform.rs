@@ -268,6 +268,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     document.merge(identity::routes::router().split_for_parts().1);
     document.merge(secrets_service::routes::router().split_for_parts().1);
     document.merge(secret_access::routes::router().split_for_parts().1);
+    document.merge(authz::routes::router().split_for_parts().1);
     document.merge(interop::routes::router().split_for_parts().1);
     document.merge(health_routes().split_for_parts().1);
     document.merge(metrics_routes().split_for_parts().1);
@@ -378,7 +379,7 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
         interop,
         authz,
     } = services;
-    let authorizer: authz::SharedAuthorizer = Arc::new(authz);
+    let authorizer: authz::SharedAuthorizer = Arc::new(authz.clone());
     let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(identity::routes::router().with_state(IdentityState { db: db.clone() }))
         .merge(health_routes().with_state(db.clone()))
@@ -386,6 +387,7 @@ fn compose(settings: &Settings, services: Services, authenticator: SharedAuthent
             store: secret_store,
         }))
         .merge(secret_access::routes::router().with_state(secret_grants))
+        .merge(authz::routes::router().with_state(authz))
         .merge(interop::routes::router().with_state(interop))
         .merge(metrics_routes().with_state(MetricsState { registry, db }))
         .split_for_parts();
