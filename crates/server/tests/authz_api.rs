@@ -1206,6 +1206,26 @@ async fn the_bundle_loads_in_regorus_and_decides_as_check(app: &TestApp) {
         .await;
     }
 
+    // Policies page by name.
+    let first = expect(
+        app.get("/api/v1/authz/policies?limit=1", ADMIN_TOKEN).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(first["items"][0]["name"], "business_hours");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = expect(
+        app.get(
+            &format!("/api/v1/authz/policies?limit=1&cursor={cursor}"),
+            ADMIN_TOKEN,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(second["items"][0]["name"], "clearance");
+    assert_eq!(second["next_cursor"], Value::Null);
+
     // Only manage_access (or the service role) fetches it.
     problem(
         app.get("/api/v1/authz/bundle.tar.gz", &ann_token).await,
