@@ -41,6 +41,9 @@ const theme = EditorView.theme({
   '.cm-selectionBackground, &.cm-focused .cm-selectionBackground': {
     backgroundColor: 'color-mix(in oklch, var(--primary) 25%, transparent) !important',
   },
+  '.cm-lintRange-error': {
+    backgroundColor: 'color-mix(in oklch, var(--destructive) 18%, transparent)',
+  },
   '.cm-tooltip': {
     backgroundColor: 'var(--popover)',
     color: 'var(--popover-foreground)',
