@@ -3,6 +3,8 @@
 //! On first start (no users yet) grimOS creates the user `admin` with an admin token. The
 //! token's value is `GRIMOS_ADMIN_TOKEN` when the operator set it, otherwise a new random
 //! token written to `<data-dir>/admin.token` with mode 0600. The value is never logged.
+//! The admin role (`platform:grimos#admin@user:<id>`) and the token's owner are written as
+//! relationships too.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use std::path::{Path, PathBuf};
 use kernel::{Error, Role};
 use storage::Database;
 
+use crate::relationships;
 use crate::tokens::{self, NewToken, TokenValue};
 use crate::users::{self, NewUser};
 
@@ -63,10 +66,10 @@ pub async fn bootstrap_admin(
         },
     )
     .await?;
-    tokens::create(
+    let token = tokens::create(
         db,
         NewToken {
-            user_id: admin.id,
+            user_id: admin.id.clone(),
             name: "bootstrap".to_owned(),
             role: Role::Admin,
             expires_at: None,
@@ -75,6 +78,11 @@ pub async fn bootstrap_admin(
         &value,
     )
     .await?;
+    // The admin role and the token's owner, as relationships. The decision point opens
+    // after the bootstrap, so they go straight into the store.
+    let (mut writes, deletes) = relationships::role_changes(&admin.id, admin.role);
+    writes.push(relationships::token_owner_tuple(&token.id, &admin.id));
+    relationships::write_to_store(db, writes, deletes, Some("bootstrap")).await?;
     Ok(match token_file {
         Some(path) => BootstrapOutcome::CreatedWithTokenFile(path),
         None => BootstrapOutcome::CreatedWithSuppliedToken,

@@ -7,6 +7,8 @@
 //!   (issuer, audience, expiry; the role read from a configurable claim).
 //! - [`authenticator`]: bearer credentials → [`kernel::Principal`].
 //! - [`bootstrap`]: the first admin and its token on first start.
+//! - [`relationships`]: users' roles (`platform:grimos#<role>@user:<id>`) and tokens'
+//!   owners as relationships of the decision point, kept in step with the rows.
 //! - [`routes`]: `/api/v1/auth/whoami`, `/api/v1/users`, `/api/v1/tokens`.
 //!
 //! Invariant: a token's plain value exists only in the response that created it (and, for
@@ -15,6 +17,7 @@
 pub mod authenticator;
 pub mod bootstrap;
 pub mod oidc;
+pub mod relationships;
 pub mod routes;
 pub mod tokens;
 pub mod users;

@@ -133,7 +133,7 @@ impl OidcVerifier {
                 ErrorKind::Forbidden,
                 "no_role",
                 format!(
-                    "the token is valid but its {:?} claim names no grimOS role (admin, operator, viewer, service)",
+                    "the token is valid but its {:?} claim names no grimOS role (admin, operator, viewer, service, member)",
                     self.settings.role_claim
                 ),
             )

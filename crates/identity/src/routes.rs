@@ -1,18 +1,25 @@
 //! HTTP routes: `/api/v1/auth/whoami`, `/api/v1/users`, `/api/v1/tokens`.
+//!
+//! Every route asks the decision point through [`authz::Guard`]: users are managed with
+//! the platform action `manage_users` (admins); a token is created with `create_token`
+//! (every role, for oneself, never with more role than one's own) and is owned by its user
+//! (`token:<id>#owner@user:<user id>`), who may see and revoke it; lists of tokens are
+//! filtered in the query. A user's role is kept as `platform:grimos#<role>@user:<id>`
+//! ([`crate::relationships`]), written right after the user change commits.
 
 use api::openapi::{CommonErrors, NotFound, UpdateErrors};
-use api::{
-    ApiError, ApiJson, ApiQuery, ApiResult, Caller, IfMatch, PageQuery, PageResponse, with_etag,
-};
+use api::{ApiJson, ApiQuery, ApiResult, IfMatch, PageQuery, PageResponse, with_etag};
+use authz::{Guard, ObjectRef, ObjectType};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::{StatusCode, header};
-use kernel::{Access, Error, ErrorKind, FieldError, Principal, Role};
+use kernel::{Error, ErrorKind, FieldError, Principal, Role};
 use storage::Database;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::relationships;
 use crate::tokens::{self, ApiToken, NewToken, TokenValue};
 use crate::users::{self, NewUser, User, UserChanges};
 
@@ -43,14 +50,15 @@ pub struct WhoAmI {
     pub user: Option<User>,
 }
 
-/// Who am I? The principal behind the presented credentials, and its user.
+/// Who am I? The principal behind the presented credentials, and its user. Any
+/// authenticated caller, whatever its role (also `member`).
 #[utoipa::path(
     get, path = "/api/v1/auth/whoami", tag = "auth",
     security(("bearer" = [])),
     responses((status = 200, body = WhoAmI), CommonErrors)
 )]
-async fn whoami(State(state): State<IdentityState>, caller: Caller) -> ApiResult<ApiJson<WhoAmI>> {
-    let principal = caller.0;
+async fn whoami(State(state): State<IdentityState>, guard: Guard) -> ApiResult<ApiJson<WhoAmI>> {
+    let principal = guard.principal().clone();
     let user = match &principal.user_id {
         Some(user_id) => users::find(&state.db, user_id).await?,
         None => None,
@@ -102,7 +110,7 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
-/// List users (admins only).
+/// List users (`manage_users`: admins; 403 `forbidden` for everyone else).
 #[utoipa::path(
     get, path = "/api/v1/users", tag = "users",
     params(PageQuery),
@@ -111,15 +119,16 @@ where
 )]
 async fn list_users(
     State(state): State<IdentityState>,
-    caller: Caller,
+    guard: Guard,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<ApiJson<PageResponse<User>>> {
-    caller.require(Access::Admin)?;
+    guard.require_platform("manage_users").await?;
     let page = users::list(&state.db, &query.to_request()?).await?;
     Ok(ApiJson(page.into()))
 }
 
-/// Create a user (admins only). Answers 201 with the user, its `Location` and `ETag`.
+/// Create a user (`manage_users`: admins). Answers 201 with the user, its `Location` and
+/// `ETag`; the user's role becomes the relationship `platform:grimos#<role>@user:<id>`.
 #[utoipa::path(
     post, path = "/api/v1/users", tag = "users",
     request_body = CreateUserRequest,
@@ -132,10 +141,11 @@ async fn list_users(
 )]
 async fn create_user(
     State(state): State<IdentityState>,
-    caller: Caller,
+    guard: Guard,
     ApiJson(request): ApiJson<CreateUserRequest>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Admin)?;
+    guard.require_platform("manage_users").await?;
+    let principal = guard.principal();
     let name = request.name;
     let mut errors = Vec::new();
     if let Err(error) = users::validate_name(&name, "/name") {
@@ -159,6 +169,13 @@ async fn create_user(
         },
     )
     .await?;
+    relationships::sync_role(
+        guard.authorizer().as_ref(),
+        &state.db,
+        &user.id,
+        Some(&principal.subject),
+    )
+    .await?;
     api::audit::record(principal, "user.create", "user", &user.id);
     let location = format!("/api/v1/users/{}", user.id);
     Ok(with_etag(
@@ -171,15 +188,8 @@ async fn create_user(
     ))
 }
 
-fn visible_user(caller: &Caller, user_id: &str) -> Result<(), ApiError> {
-    if caller.0.allows(Access::Admin) || caller.0.user_id.as_deref() == Some(user_id) {
-        Ok(())
-    } else {
-        Err(Error::not_found("user", user_id).into())
-    }
-}
-
-/// Get a user (admins, or the user themself), with its `ETag`.
+/// Get a user (the user themself, or whoever may `view` `user:<id>`: admins), with its
+/// `ETag`. Others are answered 404, as if the user did not exist.
 #[utoipa::path(
     get, path = "/api/v1/users/{id}", tag = "users",
     params(("id" = String, Path, description = "User id")),
@@ -188,16 +198,21 @@ fn visible_user(caller: &Caller, user_id: &str) -> Result<(), ApiError> {
 )]
 async fn get_user(
     State(state): State<IdentityState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    visible_user(&caller, &id)?;
+    if guard.principal().user_id.as_deref() != Some(id.as_str()) {
+        guard
+            .require("view", &ObjectRef::new(ObjectType::User, id.as_str()))
+            .await?;
+    }
     let user = users::get(&state.db, &id).await?;
     Ok(with_etag(user.version, ApiJson(user)))
 }
 
-/// Change a user (admins only). Send `If-Match` with the ETag you read to avoid
-/// overwriting someone else's change (412 if it changed meanwhile).
+/// Change a user (`manage_users`: admins). Send `If-Match` with the ETag you read to avoid
+/// overwriting someone else's change (412 if it changed meanwhile). A new role replaces
+/// the user's role relationship on `platform:grimos`.
 #[utoipa::path(
     patch, path = "/api/v1/users/{id}", tag = "users",
     params(
@@ -210,12 +225,13 @@ async fn get_user(
 )]
 async fn update_user(
     State(state): State<IdentityState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     if_match: IfMatch,
     ApiJson(request): ApiJson<UpdateUserRequest>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Admin)?;
+    guard.require_platform("manage_users").await?;
+    let principal = guard.principal();
     let email = match request.email {
         Some(Some(email)) => {
             users::validate_email(&email, "/email")
@@ -229,12 +245,23 @@ async fn update_user(
         role: request.role,
         disabled: request.disabled,
     };
+    let role_changes = changes.role.is_some();
     let user = users::update(&state.db, &id, if_match.0, changes).await?;
+    if role_changes {
+        relationships::sync_role(
+            guard.authorizer().as_ref(),
+            &state.db,
+            &user.id,
+            Some(&principal.subject),
+        )
+        .await?;
+    }
     api::audit::record(principal, "user.update", "user", &user.id);
     Ok(with_etag(user.version, ApiJson(user)))
 }
 
-/// Delete a user and their tokens (admins only). The last enabled admin cannot be deleted.
+/// Delete a user and their tokens (`manage_users`: admins). The last enabled admin cannot
+/// be deleted. Every relationship naming the user goes with it.
 #[utoipa::path(
     delete, path = "/api/v1/users/{id}", tag = "users",
     params(
@@ -246,12 +273,16 @@ async fn update_user(
 )]
 async fn delete_user(
     State(state): State<IdentityState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> ApiResult<StatusCode> {
-    let principal = caller.require(Access::Admin)?;
+    guard.require_platform("manage_users").await?;
+    let principal = guard.principal();
     users::delete(&state.db, &id, if_match.0).await?;
+    guard
+        .forget(&ObjectRef::new(ObjectType::User, id.as_str()))
+        .await?;
     api::audit::record(principal, "user.delete", "user", &id);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -267,11 +298,13 @@ pub struct TokenListQuery {
     /// The `next_cursor` of the previous page (empty: the first page).
     #[param(pattern = "^[A-Za-z0-9_-]*$", format = "grimos-cursor")]
     pub cursor: Option<String>,
-    /// Only this user's tokens (admins; others always see only their own).
+    /// Only this user's tokens (among those you may see: admins see every token, others
+    /// only their own).
     pub user_id: Option<String>,
 }
 
-/// List tokens: your own, or (admins) everyone's or one user's. Never shows token values.
+/// List tokens: those you may `view` (your own; admins every one), optionally of one user.
+/// Never shows token values. Filtered in the query, so pages stay full.
 #[utoipa::path(
     get, path = "/api/v1/tokens", tag = "tokens",
     params(TokenListQuery),
@@ -280,7 +313,7 @@ pub struct TokenListQuery {
 )]
 async fn list_tokens(
     State(state): State<IdentityState>,
-    caller: Caller,
+    guard: Guard,
     ApiQuery(query): ApiQuery<TokenListQuery>,
 ) -> ApiResult<ApiJson<PageResponse<ApiToken>>> {
     let page = PageQuery {
@@ -288,25 +321,8 @@ async fn list_tokens(
         cursor: query.cursor,
     }
     .to_request()?;
-    let owner = if caller.0.allows(Access::Admin) {
-        query.user_id
-    } else {
-        match (&caller.0.user_id, &query.user_id) {
-            (Some(own), Some(asked)) if own != asked => {
-                return Err(caller.require(Access::Admin).err().unwrap_or_else(|| {
-                    Error::internal(std::io::Error::other("role check")).into()
-                }));
-            }
-            (Some(own), _) => Some(own.clone()),
-            (None, _) => {
-                return Ok(ApiJson(PageResponse {
-                    items: Vec::new(),
-                    next_cursor: None,
-                }));
-            }
-        }
-    };
-    let tokens = tokens::list(&state.db, owner.as_deref(), &page).await?;
+    let scope = guard.scope(ObjectType::Token, "view").await?;
+    let tokens = tokens::list(&state.db, query.user_id.as_deref(), &scope, &page).await?;
     Ok(ApiJson(tokens.into()))
 }
 
@@ -342,7 +358,9 @@ pub struct CreatedToken {
     pub metadata: ApiToken,
 }
 
-/// Create an API token. Answers 201 with its value, shown this once.
+/// Create an API token (`create_token`: every role, for yourself; for another user,
+/// `manage_users`). Its role is at most your own and its user's. Answers 201 with its
+/// value, shown this once; the token is owned by its user.
 #[utoipa::path(
     post, path = "/api/v1/tokens", tag = "tokens",
     request_body = CreateTokenRequest,
@@ -351,10 +369,11 @@ pub struct CreatedToken {
 )]
 async fn create_token(
     State(state): State<IdentityState>,
-    caller: Caller,
+    guard: Guard,
     ApiJson(request): ApiJson<CreateTokenRequest>,
 ) -> ApiResult<Response> {
-    let principal = caller.principal();
+    guard.require_platform("create_token").await?;
+    let principal = guard.principal();
     let mut errors = Vec::new();
     if request.name.chars().count() > 100
         || request.name.chars().any(char::is_control)
@@ -380,7 +399,7 @@ async fn create_token(
     }
     let user_id = match (&request.user_id, &principal.user_id) {
         (Some(asked), own) if own.as_deref() != Some(asked.as_str()) => {
-            caller.require(Access::Admin)?;
+            guard.require_platform("manage_users").await?;
             asked.clone()
         }
         (Some(asked), _) => asked.clone(),
@@ -433,6 +452,17 @@ async fn create_token(
         &value,
     )
     .await?;
+    guard
+        .authorizer()
+        .write(
+            vec![relationships::token_owner_tuple(
+                &metadata.id,
+                &metadata.user_id,
+            )],
+            Vec::new(),
+            Some(&principal.subject),
+        )
+        .await?;
     api::audit::record(principal, "token.create", "token", &metadata.id);
     let location = format!("/api/v1/tokens/{}", metadata.id);
     Ok((
@@ -463,21 +493,7 @@ async fn creator_token(db: &Database, principal: &Principal) -> Result<Option<Ap
     }
 }
 
-async fn visible_token(
-    state: &IdentityState,
-    caller: &Caller,
-    id: &str,
-) -> Result<ApiToken, ApiError> {
-    let token = tokens::get(&state.db, id).await?;
-    if caller.0.allows(Access::Admin) || caller.0.user_id.as_deref() == Some(token.user_id.as_str())
-    {
-        Ok(token)
-    } else {
-        Err(Error::not_found("token", id).into())
-    }
-}
-
-/// Get a token's metadata (yours, or any for admins).
+/// Get a token's metadata (`view`: its owner, i.e. its user, or admins; 404 for others).
 #[utoipa::path(
     get, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = String, Path, description = "Token id")),
@@ -486,13 +502,17 @@ async fn visible_token(
 )]
 async fn get_token(
     State(state): State<IdentityState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<ApiToken>> {
-    Ok(ApiJson(visible_token(&state, &caller, &id).await?))
+    guard
+        .require("view", &ObjectRef::new(ObjectType::Token, id.as_str()))
+        .await?;
+    Ok(ApiJson(tokens::get(&state.db, &id).await?))
 }
 
-/// Revoke a token (yours, or any for admins). It stops working at once.
+/// Revoke a token (`delete`: its owner, i.e. its user, or admins; 404 for those who may
+/// not see it). It stops working at once.
 #[utoipa::path(
     delete, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = String, Path, description = "Token id")),
@@ -501,11 +521,13 @@ async fn get_token(
 )]
 async fn revoke_token(
     State(state): State<IdentityState>,
-    caller: Caller,
+    guard: Guard,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    visible_token(&state, &caller, &id).await?;
+    guard
+        .require("delete", &ObjectRef::new(ObjectType::Token, id.as_str()))
+        .await?;
     tokens::revoke(&state.db, &id).await?;
-    api::audit::record(caller.principal(), "token.revoke", "token", &id);
+    api::audit::record(guard.principal(), "token.revoke", "token", &id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,6 +5,7 @@
 //! hash need no per-token salt. The first characters (`prefix`) are kept to help people
 //! recognise their tokens in lists.
 
+use authz::ListScope;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -240,32 +241,39 @@ pub async fn find_by_hash(db: &Database, token_hash: &str) -> Result<Option<ApiT
     row.map(ApiToken::try_from).transpose()
 }
 
-/// One page of tokens, of one user or (with `None`) of everyone.
+/// One page of the tokens within `scope` (the caller's view of them, from the decision
+/// point), of one user or (with `None`) of every user.
 pub async fn list(
     db: &Database,
     user_id: Option<&str>,
+    scope: &ListScope,
     page: &PageRequest,
 ) -> Result<Page<ApiToken>, Error> {
     let after = page.after.clone().unwrap_or_default();
+    let mut binds = vec![after];
+    let mut conditions = vec!["id > $1".to_owned()];
+    if let Some(user_id) = user_id {
+        binds.push(user_id.to_owned());
+        conditions.push(format!("user_id = ${}", binds.len()));
+    }
+    let (scope_condition, scope_binds) = scope.sql("id", binds.len() + 1);
+    conditions.push(scope_condition);
+    binds.extend(scope_binds);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_tokens WHERE {} ORDER BY id LIMIT ${}",
+        conditions.join(" AND "),
+        binds.len() + 1
+    );
     let rows: Vec<TokenRow> = with_conn!(db, |conn| {
-        match user_id {
-            Some(user_id) => sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-            ))
-            .bind(user_id)
-            .bind(&after)
-            .bind(page.fetch_limit())
-            .fetch_all(conn)
-            .await,
-            None => sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2"
-            ))
-            .bind(&after)
-            .bind(page.fetch_limit())
-            .fetch_all(conn)
-            .await,
+        let mut query = sqlx::query_as(&sql);
+        for bind in &binds {
+            query = query.bind(bind);
         }
-        .map_err(map_sqlx_error)?
+        query
+            .bind(page.fetch_limit())
+            .fetch_all(conn)
+            .await
+            .map_err(map_sqlx_error)?
     });
     let tokens = rows
         .into_iter()
