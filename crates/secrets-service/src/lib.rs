@@ -8,8 +8,8 @@
 //! - [`key_ring`]: a master-key provider over that directory that follows a rotation
 //!   running in another process (new keys for unwrapping, the `current` pointer re-read
 //!   before each wrap), so a running server never needs a restart.
-//! - [`routes`]: `PUT/GET/DELETE /api/v1/secrets/{name}` and `GET /api/v1/secrets` (admins
-//!   only; values are write-only).
+//! - [`routes`]: `PUT/GET/DELETE /api/v1/secrets/{name}` and `GET /api/v1/secrets` (behind
+//!   the decision point: `secret:local:<name>`'s owner or admins; values are write-only).
 
 pub mod commands;
 pub mod key_directory;

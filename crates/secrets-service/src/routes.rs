@@ -1,14 +1,21 @@
-//! `/api/v1/secrets`: the embedded store's API. Admins only; values are write-only.
+//! `/api/v1/secrets`: the embedded store's API; values are write-only.
+//!
+//! Every route asks the decision point through [`authz::Guard`]. A stored secret is the
+//! object `secret:local:<name>`: reading its metadata, changing its value and deleting it
+//! are its `view`, `edit` and `delete` actions (its owner, or admins through
+//! `manage_secrets`' role); whoever first stores a secret becomes its owner. Storing a new
+//! secret and listing every secret need the platform action `manage_secrets` (admins).
 
 use std::sync::Arc;
 
 use api::openapi::{CommonErrors, NotFound};
-use api::{ApiJson, ApiResult, Caller, PageResponse};
+use api::{ApiJson, ApiResult, PageResponse};
+use authz::{Guard, ObjectRef, ObjectType};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
-use kernel::{Access, Error};
+use kernel::Error;
 use secrets::{LocalSecretStore, SecretMetadata, SecretValue};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -72,6 +79,11 @@ pub struct PutSecretRequest {
     pub value: SecretValue,
 }
 
+/// The decision point's object for the stored secret `name`: `secret:local:<name>`.
+pub fn secret_object(name: &str) -> ObjectRef {
+    ObjectRef::new(ObjectType::Secret, format!("local:{name}"))
+}
+
 fn name_error(error: secrets::SecretError) -> Error {
     if error.kind() == secrets::ErrorKind::InvalidReference {
         Error::invalid_field("/name", error.message().to_owned())
@@ -81,7 +93,9 @@ fn name_error(error: secrets::SecretError) -> Error {
 }
 
 /// Store a secret's value in the embedded encrypted store (201 when new, 200 when replaced).
-/// Use it in configurations as `local:<name>`.
+/// Use it in configurations as `local:<name>`. Replacing a value needs `edit` on
+/// `secret:local:<name>` (its owner, or admins); otherwise `manage_secrets` (admins), and
+/// the caller becomes the new secret's owner.
 #[utoipa::path(
     put, path = "/api/v1/secrets/{name}", tag = "secrets",
     params(("name" = String, Path, pattern = r"^(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*)(?:/(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*))*$", max_length = 255, description = "Secret name: at most 255 letters, digits, '.', '_', '-', '/' (send '/' as %2F); no empty, `.` or `..` segment")),
@@ -91,11 +105,15 @@ fn name_error(error: secrets::SecretError) -> Error {
 )]
 async fn put_secret(
     State(state): State<SecretsState>,
-    caller: Caller,
+    guard: Guard,
     Path(name): Path<String>,
     ApiJson(request): ApiJson<PutSecretRequest>,
 ) -> ApiResult<Response> {
-    let principal = caller.require(Access::Admin)?;
+    let object = secret_object(&name);
+    if !guard.allows("edit", &object).await? {
+        guard.require_platform("manage_secrets").await?;
+    }
+    let principal = guard.principal();
     // A JSON string is UTF-8, so the characters are countable; the schema's bounds count
     // characters too.
     let length = std::str::from_utf8(request.value.expose_bytes())
@@ -114,6 +132,7 @@ async fn put_secret(
         .map_err(name_error)?;
     api::audit::record(principal, "secret.put", "secret", &name);
     let status = if metadata.version == 1 {
+        guard.own(object).await?;
         StatusCode::CREATED
     } else {
         StatusCode::OK
@@ -121,7 +140,8 @@ async fn put_secret(
     Ok((status, ApiJson(SecretView::from(metadata))).into_response())
 }
 
-/// A secret's metadata (never its value).
+/// A secret's metadata (never its value): `view` on `secret:local:<name>` (its owner, or
+/// admins); 404 for those who may not see it.
 #[utoipa::path(
     get, path = "/api/v1/secrets/{name}", tag = "secrets",
     params(("name" = String, Path, pattern = r"^(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*)(?:/(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*))*$", max_length = 255, description = "Secret name")),
@@ -130,15 +150,17 @@ async fn put_secret(
 )]
 async fn get_secret(
     State(state): State<SecretsState>,
-    caller: Caller,
+    guard: Guard,
     Path(name): Path<String>,
 ) -> ApiResult<ApiJson<SecretView>> {
-    caller.require(Access::Admin)?;
+    guard.require("view", &secret_object(&name)).await?;
     let metadata = state.store.get_metadata(&name).await.map_err(name_error)?;
     Ok(ApiJson(metadata.into()))
 }
 
-/// Delete a secret. Configurations that reference it fail to connect until it is set again.
+/// Delete a secret (`delete` on `secret:local:<name>`: its owner, or admins; 404 for those
+/// who may not see it). Configurations that reference it fail to connect until it is set
+/// again; the relationships on it (its owner, its use grants) go with it.
 #[utoipa::path(
     delete, path = "/api/v1/secrets/{name}", tag = "secrets",
     params(("name" = String, Path, pattern = r"^(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*)(?:/(?:\.{0,2}[A-Za-z0-9_-][A-Za-z0-9_.-]*|\.{3,}[A-Za-z0-9_.-]*))*$", max_length = 255, description = "Secret name")),
@@ -147,16 +169,19 @@ async fn get_secret(
 )]
 async fn delete_secret(
     State(state): State<SecretsState>,
-    caller: Caller,
+    guard: Guard,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let principal = caller.require(Access::Admin)?;
+    let object = secret_object(&name);
+    guard.require("delete", &object).await?;
+    let principal = guard.principal();
     state.store.delete(&name).await.map_err(name_error)?;
+    guard.forget(&object).await?;
     api::audit::record(principal, "secret.delete", "secret", &name);
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Every secret's metadata, by name.
+/// Every secret's metadata, by name (`manage_secrets`: admins).
 #[utoipa::path(
     get, path = "/api/v1/secrets", tag = "secrets",
     security(("bearer" = [])),
@@ -164,9 +189,9 @@ async fn delete_secret(
 )]
 async fn list_secrets(
     State(state): State<SecretsState>,
-    caller: Caller,
+    guard: Guard,
 ) -> ApiResult<ApiJson<PageResponse<SecretView>>> {
-    caller.require(Access::Admin)?;
+    guard.require_platform("manage_secrets").await?;
     let items = state
         .store
         .list()
