@@ -9,21 +9,30 @@
 //! authority: an operator could send an admin's secret to a host of their choosing.
 //!
 //! - [`Actor`]: the principal a reference is used for (subject and role).
-//! - [`SecretUsePolicy`]: the one decision ("may this actor use this reference?"), with
-//!   [`SqlSecretGrants`] over the `secret_grants` table as today's implementation (the
-//!   fine-grained permissions service takes it over behind the same trait).
+//! - [`SecretUsePolicy`]: the one decision ("may this actor use this reference?"), made by
+//!   the authorization service: [`AuthzSecretUse`] asks the authorizer whether the actor
+//!   may `use` the object `secret:<reference>`.
+//! - [`SqlSecretGrants`]: use grants as relationships (`secret:<reference>#user@user:<id>`
+//!   or `…@platform:grimos#<role>`, a reference prefix ending in `*` being one object), for
+//!   `/api/v1/secret-grants` and `grimos secrets grant`.
 //! - [`ScopedSecretSource`]: a connector SDK [`connector_sdk::SecretSource`] that checks
 //!   the policy for its actor before resolving.
-//! - [`routes`]: `/api/v1/secret-grants` (admins only).
+//! - [`routes`]: `/api/v1/secret-grants` (admins, or a secret's owner for its grants).
 //!
 //! Invariants: a refusal names the reference, never a value; admins may use every
-//! reference (they could grant it to themselves); grants name users by id or roles.
+//! reference (they could grant it to themselves); the decision comes from the authorizer
+//! only.
 
+mod authz_use;
 mod grants;
 mod policy;
 pub mod routes;
 mod scoped;
 
-pub use grants::{Grant, GrantSubject, NewGrant, SqlSecretGrants, matches as reference_matches};
+pub use authz_use::{AuthzSecretUse, secret_object};
+pub use grants::{
+    Grant, GrantSubject, NewGrant, SqlSecretGrants, grant_id, grant_tuple,
+    matches as reference_matches, parse_grant_id,
+};
 pub use policy::{Actor, SecretUsePolicy, SharedSecretUsePolicy, use_denied};
 pub use scoped::ScopedSecretSource;

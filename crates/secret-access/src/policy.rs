@@ -42,8 +42,9 @@ pub fn use_denied(reference: &str) -> Error {
         ErrorKind::Forbidden,
         "secret_use_denied",
         format!(
-            "you may not use the secret reference {reference:?}; an admin can grant its use \
-             (POST /api/v1/secret-grants or `grimos secrets grant`)"
+            "you may not use the secret reference {reference:?}; an admin (or the secret's \
+             owner) can grant its use: the relationship secret:<reference>#user@<subject>, \
+             through POST /api/v1/secret-grants or `grimos secrets grant`"
         ),
     )
 }
