@@ -115,11 +115,15 @@ impl Platform {
         // Other servers on the same database commit relationships too: catch up every second
         // (a check that names a newer revision catches up at once).
         authz.keep_fresh(std::time::Duration::from_secs(1));
-        let secret_grants = secret_access::SqlSecretGrants::new(db.clone());
+        // Secret use is decided by the authorization service (`secret:<reference>#user@…`);
+        // `/api/v1/secret-grants` is a view over those relationships.
+        let secret_authorizer: authz::SharedAuthorizer = Arc::new(authz.clone());
+        let secret_grants = secret_access::SqlSecretGrants::new(db.clone())
+            .with_authorizer(secret_authorizer.clone());
         let mut access = interop::ConnectorAccess::new(
             connector_registry(),
             connector_secrets,
-            Arc::new(secret_grants.clone()),
+            Arc::new(secret_access::AuthzSecretUse::new(secret_authorizer)),
         )
         .with_egress(egress_policy(settings));
         if let Some(platform_database) = platform_database(&db).await? {
