@@ -54,6 +54,8 @@ export function ReasonItem({
 }) {
   const tone = reasonTone(reason);
   const path = reasonPath(reason);
+  // The policy and rule that denied: `hours · grimos.policies.hours.deny`.
+  const denied_by = [reason.policy, reason.rule].filter(Boolean).join(' · ');
   return (
     <li
       data-kind={reason.kind}
@@ -65,12 +67,7 @@ export function ReasonItem({
       <ReasonIcon reason={reason} />
       <div className="grid min-w-0 gap-1.5">
         <p className="font-medium">{reasonTitle(reason, allowed)}</p>
-        {tone === 'deny' && (reason.policy !== undefined || reason.rule !== undefined) && (
-          <p className="font-mono text-xs">
-            {reason.policy}
-            {reason.rule !== undefined && ` · ${reason.rule}`}
-          </p>
-        )}
+        {tone === 'deny' && denied_by !== '' && <p className="font-mono text-xs">{denied_by}</p>}
         {path.length > 0 ? (
           <RelationPath steps={path} label={label} />
         ) : (
