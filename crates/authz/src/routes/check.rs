@@ -129,13 +129,46 @@ pub(super) async fn check_access(
     Ok(ApiJson(authz.decide(&graph, &request)?))
 }
 
+/// One check of a batch: the fields of `POST /api/v1/authz/check`, whose values are read
+/// per check — a malformed reference, an unknown action or revision is answered in that
+/// check's place (`error`), never failing the batch.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCheck {
+    /// Who: `user:<id>`, `service:<id>`, or a userset (`group:sre#member`); anyone but
+    /// yourself needs `manage_access`.
+    pub subject: String,
+    /// What: an action of the resource's type.
+    pub action: String,
+    /// On what: `type:id`.
+    pub resource: String,
+    /// Where and when (the policies' `input.context`).
+    #[serde(default)]
+    pub context: Option<CheckContext>,
+    /// Decide at this revision or later (1 to 18 digits).
+    #[serde(default)]
+    pub at_least: Option<String>,
+}
+
+impl From<BatchCheck> for CheckRequestBody {
+    fn from(check: BatchCheck) -> Self {
+        Self {
+            subject: check.subject,
+            action: check.action,
+            resource: check.resource,
+            context: check.context,
+            at_least: check.at_least,
+        }
+    }
+}
+
 /// Up to 1,000 checks.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBatchBody {
     /// The checks, answered in this order.
     #[schema(max_items = 1000)]
-    pub checks: Vec<CheckRequestBody>,
+    pub checks: Vec<BatchCheck>,
 }
 
 /// Why one check of a batch was not answered (the rest of the batch is).
@@ -187,8 +220,8 @@ fn item_error(error: Error) -> BatchResult {
 /// relationships and policies: at the highest `at_least` of the batch, or the latest. A
 /// check that cannot be answered (a malformed reference, an unknown action, another
 /// subject without `manage_access`, a revision not written yet) gets an `error` in its
-/// place and never fails the batch; a body that does not match the schema is refused as a
-/// whole (422).
+/// place and never fails the batch; a body that does not match the schema (a missing
+/// field, a wrong type, more than 1,000 checks) is refused as a whole (422).
 #[utoipa::path(
     post, path = "/api/v1/authz/check/batch", tag = "authz",
     request_body = CheckBatchBody,
@@ -214,7 +247,7 @@ pub(super) async fn check_access_batch(
         .checks
         .into_iter()
         .enumerate()
-        .map(|(index, check)| prepare(&guard, check, &format!("/checks/{index}")))
+        .map(|(index, check)| prepare(&guard, check.into(), &format!("/checks/{index}")))
         .collect();
     let me = principal_subject(guard.principal());
     let asks_about_others = prepared

@@ -32,9 +32,9 @@ use crate::service::Authz;
 pub use attributes::{Attributes, ObjectPath};
 pub use bundle::{BundleArchive, IfNoneMatchHeader, bundle_data};
 pub use check::{
-    AccessSubject, AccessSubjects, AccessibleObject, AccessibleObjects, AllObjects, BatchItemError,
-    BatchResult, CheckBatchBody, CheckBatchResponse, CheckContext, CheckRequestBody, MAX_BATCH,
-    ObjectsQuery, SubjectsQuery,
+    AccessSubject, AccessSubjects, AccessibleObject, AccessibleObjects, AllObjects, BatchCheck,
+    BatchItemError, BatchResult, CheckBatchBody, CheckBatchResponse, CheckContext,
+    CheckRequestBody, MAX_BATCH, ObjectsQuery, SubjectsQuery,
 };
 pub use groups::{CreateGroupRequest, CreatedGroup, GroupMembers, GroupPath, MemberPath};
 pub use policies::{

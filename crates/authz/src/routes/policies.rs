@@ -20,7 +20,7 @@ use crate::store::{self, PolicyVersion, StoredPolicy};
 /// The most inputs one dry run may evaluate.
 pub const MAX_DRY_RUN_INPUTS: usize = 1000;
 /// The longest policy source accepted, in characters.
-pub const MAX_SOURCE: usize = 262_144;
+pub const MAX_SOURCE: usize = 65_536;
 
 /// Save a new policy.
 #[derive(Debug, Clone, serde::Deserialize, ToSchema)]
@@ -32,7 +32,7 @@ pub struct CreatePolicyRequest {
     /// The Rego v1 source: `package grimos.policies.<name>`, rules
     /// `deny contains msg if { ... }`, tests `test_* if { ... }` (see
     /// `docs/authorization.md`).
-    #[schema(min_length = 1, max_length = 262144)]
+    #[schema(min_length = 1, max_length = 65536)]
     pub source: String,
 }
 
@@ -41,7 +41,7 @@ pub struct CreatePolicyRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdatePolicyRequest {
     /// The new Rego v1 source.
-    #[schema(min_length = 1, max_length = 262144)]
+    #[schema(min_length = 1, max_length = 65536)]
     pub source: String,
 }
 
@@ -526,7 +526,7 @@ pub struct DryRunRequest {
     /// The draft's Rego v1 source; without it, the stored policies are evaluated as they
     /// are.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 262144)]
+    #[schema(min_length = 1, max_length = 65536)]
     pub source: Option<String>,
     /// Decision inputs, each a document as the decision point builds it:
     /// `{subject: {id, kind, roles, groups, attributes}, action, resource: {type, id,
@@ -609,6 +609,10 @@ pub(super) async fn dry_run_policies(
             ),
         )
         .into());
+    }
+    if let Some(name) = &request.name {
+        policy::validate_name(name)
+            .map_err(|error| Error::invalid_field("/name", error.message))?;
     }
     let draft = match &request.source {
         Some(source) => {
