@@ -8,8 +8,373 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Who am I? The principal behind the presented credentials, and its user. */
+    /**
+     * Who am I? The principal behind the presented credentials, and its user. Any
+     *     authenticated caller, whatever its role (also `member`).
+     */
     get: operations['whoami'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/attributes/{object}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The attributes of an object or subject (`manage_access`). */
+    get: operations['get_attributes'];
+    /**
+     * Replace the attributes of an object or subject (`manage_access`) with a JSON object
+     *     (`{}` removes them): `{"classification": "restricted"}` on a connector,
+     *     `{"clearance": 3}` on a user. Policies read them at once.
+     */
+    put: operations['put_attributes'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/bundle.tar.gz': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The policies and data as an OPA bundle (`.tar.gz`: `.manifest`, `data.json`, the
+     *     `.rego` files), for OPA sidecars (point a bundle service at this URL with a bearer
+     *     token) and for offline evaluation. `ETag` is the revision; with `If-None-Match` naming
+     *     it, the answer is `304` without a body. Needs `manage_access` or the service role. The
+     *     shape of `data.json` and the decision module `data.grimos.authz` are described in
+     *     `docs/authorization.md`.
+     */
+    get: operations['get_bundle'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/check': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * May a subject do an action on an object? The decision with its reasons: the role or
+     *     relation path that allowed it (`connector:01a2#editor ← group:sre#member ← user:ann`), or
+     *     what refused it (no grant, or the policy rule that denied), and the revision it was
+     *     made at. Roles and relationships must allow; any policy `deny` overrides.
+     */
+    post: operations['check_access'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/check/batch': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Many checks in one request (up to 1,000), all decided against one snapshot of the
+     *     relationships and policies: at the highest `at_least` of the batch, or the latest. A
+     *     check that cannot be answered (a malformed reference, an unknown action, another
+     *     subject without `manage_access`, a revision not written yet) gets an `error` in its
+     *     place and never fails the batch; a body that does not match the schema (a missing
+     *     field, a wrong type, more than 1,000 checks) is refused as a whole (422).
+     */
+    post: operations['check_access_batch'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/groups': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Groups the caller may see, by id: all of them for roles that read everything, the
+     *     groups one is a member or manager of otherwise. Filtered in the query.
+     */
+    get: operations['list_groups'];
+    put?: never;
+    /**
+     * Create a group (`manage_access`); its creator becomes its `manager` (adds and removes
+     *     members). Answers 201 with the group, its `Location` and the revision.
+     */
+    post: operations['create_group'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/groups/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One group (its members and managers see it; so do roles that read everything). */
+    get: operations['get_group'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a group (`delete` on it: admins) and forget its relationships: its members and
+     *     managers, and every grant to its members. The answer is the revision.
+     */
+    delete: operations['delete_group'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/groups/{id}/members': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A group's direct members and its managers (whoever may see the group). */
+    get: operations['list_group_members'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/groups/{id}/members/{subject}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Add a member (`manage` on the group: its managers, admins); idempotent. The answer is
+     *     the revision (pass it as `at_least` to a check that must see the membership).
+     */
+    put: operations['add_group_member'];
+    post?: never;
+    /**
+     * Remove a member (`manage` on the group); idempotent. The answer is the revision: a check
+     *     with `at_least` this revision no longer sees the membership.
+     */
+    delete: operations['remove_group_member'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/objects': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What may a subject access? The objects of a type on which the subject may do an
+     *     action through relationships (directly, through groups, nested groups), each with its
+     *     path, paginated by object; and in `all`, the role path when a role grants the action on
+     *     every object of the type (those cannot be enumerated here: list them with the type's own
+     *     endpoint). Roles and relationships only: policies, which may depend on the request's
+     *     context, are evaluated per check.
+     */
+    get: operations['list_accessible_objects'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/policies': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The stored policies (current versions), by name. */
+    get: operations['list_policies'];
+    put?: never;
+    /**
+     * Save a new policy. It is compiled with the stored ones first: a policy that does not
+     *     compile (or breaks another) answers `422 policy_invalid` with the line and column, and
+     *     its `test_*` rules run: when one fails, `422 policy_invalid` lists them. Either way
+     *     nothing is saved. Decisions use a saved policy at once (from the revision answered).
+     */
+    post: operations['create_policy'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/policies/dry-run': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Evaluate a draft policy (in place of its stored namesake) with the stored ones against
+     *     decision inputs, saving nothing: per input, the denials. Without a draft, the stored
+     *     policies are evaluated. A draft that does not compile answers `422 policy_invalid` with
+     *     its line and column.
+     */
+    post: operations['dry_run_policies'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/policies/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A policy with its `ETag` (its version). */
+    get: operations['get_policy'];
+    /**
+     * Replace a policy's source (a new version). Send `If-Match` with the ETag you read (412
+     *     if it changed meanwhile). Compiled and tested first, as on create; nothing changes
+     *     when it is refused.
+     */
+    put: operations['update_policy'];
+    post?: never;
+    /**
+     * Delete a policy and its versions (`If-Match` as on update). Decisions stop using it at
+     *     once. Refused with `422 policy_invalid` when the other policies do not compile without
+     *     it (one imports it).
+     */
+    delete: operations['delete_policy'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/policies/{id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Run the stored policy's `test_*` rules (with the other stored policies loaded). */
+    post: operations['test_policy'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/policies/{id}/versions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every saved version of a policy, newest first. */
+    get: operations['list_policy_versions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/relationships': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The stored relationships matching the filters, ordered by `resource#relation@subject`.
+     *     Callers who may `manage_access` see all of them; anyone else must name one object
+     *     (`resource_type` and `resource_id`) they may `manage` (its owners; a group's managers),
+     *     and sees that object's relationships.
+     */
+    get: operations['list_relationships'];
+    put?: never;
+    /**
+     * Add and remove relationships in one transaction; the answer is the revision it
+     *     committed at (pass it as `at_least` to a check that must see it). Idempotent: a present
+     *     relationship is not written twice, an absent one not deleted. All or nothing: every
+     *     relationship is read and checked against the schema, and the caller's right to change
+     *     each object is checked, before anything is written — `manage` on the object (its owners,
+     *     admins; a group's managers for its members), `manage_access` for the roles on
+     *     `platform:grimos` and for tokens and users. The first refusal answers (`422`, `403`, or
+     *     `404` for an object you may not see) and nothing changes.
+     */
+    post: operations['write_relationships'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/authz/subjects': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Who may do an action on an object, and through what: every principal and userset
+     *     (roles included, as `platform:grimos#<role>`), each with its path. Needs `manage` on the
+     *     object (its owners, admins) or `manage_access`; an object you may not see is `404`.
+     *     Roles and relationships only, as for `/objects`.
+     */
+    get: operations['list_access_subjects'];
     put?: never;
     post?: never;
     delete?: never;
@@ -52,7 +417,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The connector types and their configuration schemas. */
+    /** The connector types and their configuration schemas (any signed-in caller). */
     get: operations['list_connector_types'];
     put?: never;
     post?: never;
@@ -69,10 +434,13 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List connectors. */
+    /** List the connectors the caller may see (a role that reads everything sees them all). */
     get: operations['list_connectors'];
     put?: never;
-    /** Create a connector (operators and admins). Answers 201 with its `ETag` and `Location`. */
+    /**
+     * Create a connector (`create_connector`: operators and admins); its creator becomes its
+     *     `owner`. Answers 201 with its `ETag` and `Location`.
+     */
     post: operations['create_connector'];
     delete?: never;
     options?: never;
@@ -114,7 +482,7 @@ export interface paths {
     };
     /**
      * The streams (tables, endpoints) a connector offers, with fields, types, keys and cursor
-     *     candidates.
+     *     candidates. Discovery connects with the connector's secrets, so it needs `test` on it.
      */
     get: operations['connector_schema'];
     put?: never;
@@ -151,7 +519,11 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Discard pending dead letters (they stay listed with status `discarded`). */
+    /**
+     * Discard pending dead letters (they stay listed with status `discarded`). Needs `run` on
+     *     the flow of every letter; letters of flows the caller may not see are left alone, like
+     *     ids that do not exist.
+     */
     post: operations['discard_dead_letters'];
     delete?: never;
     options?: never;
@@ -175,7 +547,9 @@ export interface paths {
      *     each of them once; a letter claimed by another replay, or not pending, is skipped),
      *     then answers `202` with the job's id and `Location`. Written letters become `replayed`;
      *     refused ones stay `pending` with their new stage and reason. Follow the job with
-     *     `GET /api/v1/interop/dead-letters/replays/{id}`.
+     *     `GET /api/v1/interop/dead-letters/replays/{id}`. Needs `run` on the flow of every
+     *     letter; letters of flows the caller may not see are answered as letters that do not
+     *     exist.
      */
     post: operations['replay_dead_letters'];
     delete?: never;
@@ -191,7 +565,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** A replay job: its counts and, once it ended, one result per requested dead letter. */
+    /**
+     * A replay job: its counts and, once it ended, one result per requested dead letter.
+     *     Shown to whoever started it and to roles that read everything (else 404).
+     */
     get: operations['get_replay'];
     put?: never;
     post?: never;
@@ -208,12 +585,13 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List flows. */
+    /** List the flows the caller may see. */
     get: operations['list_flows'];
     put?: never;
     /**
-     * Create a flow. Connectors must be stored connector ids; the mapping (inline or
-     *     `mapping_id`) must compile. Errors name each field (`/source/connector`,
+     * Create a flow (`create_flow`); its creator becomes its `owner`. Connectors must be
+     *     stored connector ids the caller may see; the mapping (inline, or a `mapping_id` the
+     *     caller may see) must compile. Errors name each field (`/source/connector`,
      *     `/mapping/rules/2/cast`, ...).
      */
     post: operations['create_flow'];
@@ -308,10 +686,14 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List mappings. */
+    /** List the mappings the caller may see. */
     get: operations['list_mappings'];
     put?: never;
-    /** Create a mapping. Its rules must compile; errors name the rule index and path. */
+    /**
+     * Create a mapping (`create_mapping`); its creator becomes its `owner`. Its rules must
+     *     compile; errors name the rule index and path. The connectors it names must be ones the
+     *     caller may see.
+     */
     post: operations['create_mapping'];
     delete?: never;
     options?: never;
@@ -330,7 +712,9 @@ export interface paths {
     put?: never;
     /**
      * Apply rules to sample records, given inline or fetched from a connector, and show the
-     *     output and every per-record error. Nothing is written anywhere.
+     *     output and every per-record error. Nothing is written anywhere. Inline samples need no
+     *     permission; fetching them reads through the connector's secrets, which needs `test` on
+     *     it.
      */
     post: operations['preview_mapping'];
     delete?: never;
@@ -389,7 +773,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List runs, newest first (by id; ids sort by creation time). Cursor pagination. */
+    /**
+     * List the runs of the flows the caller may see, newest first (by id; ids sort by
+     *     creation time). Cursor pagination.
+     */
     get: operations['list_runs'];
     put?: never;
     post?: never;
@@ -428,7 +815,7 @@ export interface paths {
     /**
      * Cancel a run: a queued run is `cancelled` at once; a running run stops after the batch
      *     being written (its status becomes `cancelled` shortly; poll the run). `409
-     *     run_finished` when it already ended.
+     *     run_finished` when it already ended. Needs `run` on the run's flow.
      */
     post: operations['cancel_run'];
     delete?: never;
@@ -500,12 +887,14 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Every use grant, by reference. */
+    /** Every use grant to a user or a role, by reference (`manage_secrets`: admins). */
     get: operations['list_grants'];
     put?: never;
     /**
      * Let a user or a role use a secret reference (an exact reference or a prefix ending in
-     *     `*`) in connectors, flows and notifications.
+     *     `*`) in connectors, flows and notifications: writes the relationship
+     *     `secret:<reference>#user@user:<id>` (or `…@platform:grimos#<role>`). Admins, or the
+     *     secret's owner.
      */
     post: operations['create_grant'];
     delete?: never;
@@ -521,13 +910,14 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One grant. */
+    /** One grant (admins, or the secret's owner). */
     get: operations['get_grant'];
     put?: never;
     post?: never;
     /**
-     * Revoke a grant: the next use of the reference on that subject's behalf is refused
-     *     (runs that already resolved it keep the value until they connect again).
+     * Revoke a grant (admins, or the secret's owner): deletes its relationship, so the next
+     *     use of the reference on that subject's behalf is refused (runs that already resolved
+     *     it keep the value until they connect again).
      */
     delete: operations['delete_grant'];
     options?: never;
@@ -542,7 +932,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Every secret's metadata, by name. */
+    /** Every secret's metadata, by name (`manage_secrets`: admins). */
     get: operations['list_secrets'];
     put?: never;
     post?: never;
@@ -559,15 +949,24 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** A secret's metadata (never its value). */
+    /**
+     * A secret's metadata (never its value): `view` on `secret:local:<name>` (its owner, or
+     *     admins); 404 for those who may not see it.
+     */
     get: operations['get_secret'];
     /**
      * Store a secret's value in the embedded encrypted store (201 when new, 200 when replaced).
-     *     Use it in configurations as `local:<name>`.
+     *     Use it in configurations as `local:<name>`. Replacing a value needs `edit` on
+     *     `secret:local:<name>` (its owner, or admins); otherwise `manage_secrets` (admins), and
+     *     the caller becomes the new secret's owner.
      */
     put: operations['put_secret'];
     post?: never;
-    /** Delete a secret. Configurations that reference it fail to connect until it is set again. */
+    /**
+     * Delete a secret (`delete` on `secret:local:<name>`: its owner, or admins; 404 for those
+     *     who may not see it). Configurations that reference it fail to connect until it is set
+     *     again; the relationships on it (its owner, its use grants) go with it.
+     */
     delete: operations['delete_secret'];
     options?: never;
     head?: never;
@@ -581,10 +980,17 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List tokens: your own, or (admins) everyone's or one user's. Never shows token values. */
+    /**
+     * List tokens: those you may `view` (your own; admins every one), optionally of one user.
+     *     Never shows token values. Filtered in the query, so pages stay full.
+     */
     get: operations['list_tokens'];
     put?: never;
-    /** Create an API token. Answers 201 with its value, shown this once. */
+    /**
+     * Create an API token (`create_token`: every role, for yourself; for another user,
+     *     `manage_users`). Its role is at most your own and its user's. Answers 201 with its
+     *     value, shown this once; the token is owned by its user.
+     */
     post: operations['create_token'];
     delete?: never;
     options?: never;
@@ -599,11 +1005,14 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a token's metadata (yours, or any for admins). */
+    /** Get a token's metadata (`view`: its owner, i.e. its user, or admins; 404 for others). */
     get: operations['get_token'];
     put?: never;
     post?: never;
-    /** Revoke a token (yours, or any for admins). It stops working at once. */
+    /**
+     * Revoke a token (`delete`: its owner, i.e. its user, or admins; 404 for those who may
+     *     not see it). It stops working at once.
+     */
     delete: operations['revoke_token'];
     options?: never;
     head?: never;
@@ -617,10 +1026,13 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List users (admins only). */
+    /** List users (`manage_users`: admins; 403 `forbidden` for everyone else). */
     get: operations['list_users'];
     put?: never;
-    /** Create a user (admins only). Answers 201 with the user, its `Location` and `ETag`. */
+    /**
+     * Create a user (`manage_users`: admins). Answers 201 with the user, its `Location` and
+     *     `ETag`; the user's role becomes the relationship `platform:grimos#<role>@user:<id>`.
+     */
     post: operations['create_user'];
     delete?: never;
     options?: never;
@@ -635,17 +1047,24 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a user (admins, or the user themself), with its `ETag`. */
+    /**
+     * Get a user (the user themself, or whoever may `view` `user:<id>`: admins), with its
+     *     `ETag`. Others are answered 404, as if the user did not exist.
+     */
     get: operations['get_user'];
     put?: never;
     post?: never;
-    /** Delete a user and their tokens (admins only). The last enabled admin cannot be deleted. */
+    /**
+     * Delete a user and their tokens (`manage_users`: admins). The last enabled admin cannot
+     *     be deleted. Every relationship naming the user goes with it.
+     */
     delete: operations['delete_user'];
     options?: never;
     head?: never;
     /**
-     * Change a user (admins only). Send `If-Match` with the ETag you read to avoid
-     *     overwriting someone else's change (412 if it changed meanwhile).
+     * Change a user (`manage_users`: admins). Send `If-Match` with the ETag you read to avoid
+     *     overwriting someone else's change (412 if it changed meanwhile). A new role replaces
+     *     the user's role relationship on `platform:grimos`.
      */
     patch: operations['update_user'];
     trace?: never;
@@ -708,6 +1127,51 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    /** @description A subject that may act on the object, and through what. */
+    AccessSubject: {
+      /**
+       * @description The path from the object to the subject:
+       *     `["connector:01a2#viewer", "group:sre#member", "user:ann"]`.
+       */
+      path: string[];
+      /**
+       * @description A principal (`user:…`, `service:…`) or a userset (`group:sre#member`,
+       *     `platform:grimos#admin`: everyone holding that role).
+       */
+      subject: string;
+    };
+    /** @description Who may act on an object. */
+    AccessSubjects: {
+      /** @description Every principal and userset, sorted; usersets are expanded down to their members. */
+      items: components['schemas']['AccessSubject'][];
+      /** @description The revision the answer was made at. */
+      revision: string;
+    };
+    /** @description An object the subject may act on, and the relationships that allow it. */
+    AccessibleObject: {
+      /** @description `type:id`. */
+      object: string;
+      /**
+       * @description The relation path from the object to the subject:
+       *     `["connector:01a2#viewer", "group:sre#member", "user:ann"]`.
+       */
+      path: string[];
+    };
+    /** @description One page of the objects a subject may act on. */
+    AccessibleObjects: {
+      all?: null | components['schemas']['AllObjects'];
+      /** @description Objects on which relationships allow the action, by id. */
+      items: components['schemas']['AccessibleObject'][];
+      /** @description Pass as `cursor` for the next page; `null` on the last page. */
+      next_cursor?: string | null;
+      /** @description The revision the answer was made at. */
+      revision: string;
+    };
+    /** @description A role that grants the action on every object of the type. */
+    AllObjects: {
+      /** @description The role path: `["platform:grimos#operator", "user:ann"]`. */
+      granted_by: string[];
+    };
     /** @description A token's metadata (never its value or hash). */
     ApiToken: {
       /**
@@ -743,12 +1207,138 @@ export interface components {
       /** @description The user the token acts as. */
       user_id: string;
     };
+    /** @description The attributes of one object. */
+    Attributes: {
+      /** @description The attributes (an empty object when none are set). */
+      attributes: {
+        [key: string]: unknown;
+      };
+      /** @description `type:id`. */
+      object: string;
+      /** @description The revision the answer was made at (for a change: the revision it committed at). */
+      revision: string;
+    };
+    /**
+     * @description One check of a batch: the fields of `POST /api/v1/authz/check`, whose values are read
+     *     per check — a malformed reference, an unknown action or revision is answered in that
+     *     check's place (`error`), never failing the batch.
+     */
+    BatchCheck: {
+      /** @description What: an action of the resource's type. */
+      action: string;
+      /** @description Decide at this revision or later (1 to 18 digits). */
+      at_least?: string | null;
+      context?: null | components['schemas']['CheckContext'];
+      /** @description On what: `type:id`. */
+      resource: string;
+      /**
+       * @description Who: `user:<id>`, `service:<id>`, or a userset (`group:sre#member`); anyone but
+       *     yourself needs `manage_access`.
+       */
+      subject: string;
+    };
+    /** @description Why one check of a batch was not answered (the rest of the batch is). */
+    BatchItemError: {
+      /**
+       * @description The problem code (`invalid_authz_reference`, `unknown_action`, `forbidden`,
+       *     `revision_unknown`, `policy_eval_failed`, …).
+       */
+      code: string;
+      /** @description What went wrong; the pointer at its start (`/checks/3/subject`) names the field. */
+      detail: string;
+      /**
+       * Format: int32
+       * @description The HTTP status this check alone would have answered (403, 422, 500).
+       */
+      status: number;
+    };
+    /** @description The answer to one check of a batch: a decision, or an error. */
+    BatchResult:
+      | components['schemas']['Decision']
+      | {
+          /** @description Why. */
+          error: components['schemas']['BatchItemError'];
+        };
+    /**
+     * Format: binary
+     * @description The bundle archive.
+     */
+    BundleArchive: string;
     /** @description The state of one readiness check. */
     Check: {
       /** @description Why it failed. */
       reason?: string | null;
       /** @description `ok` or `failed`. */
       status: string;
+    };
+    /** @description Up to 1,000 checks. */
+    CheckBatchBody: {
+      /** @description The checks, answered in this order. */
+      checks: components['schemas']['BatchCheck'][];
+    };
+    /** @description The answers, in the order of the checks. */
+    CheckBatchResponse: {
+      /** @description One per check, in order. */
+      results: components['schemas']['BatchResult'][];
+      /** @description The revision every decision of the batch was made at (one snapshot). */
+      revision: string;
+    };
+    /**
+     * @description Where and when the action would happen: the policies' `input.context`. Every member is
+     *     optional; members other than these three are passed to the policies as they are.
+     */
+    CheckContext: {
+      /** @description The address the action would come from; default: the caller's. */
+      ip?: string | null;
+      /** @description A request id to show the policies; default: this request's. */
+      request_id?: string | null;
+      /**
+       * Format: date-time
+       * @description When (RFC 3339); default: now. Policies read it as `input.context.time`, an RFC 3339
+       *     string in UTC with milliseconds.
+       */
+      time?: string | null;
+    } & {
+      [key: string]: unknown;
+    };
+    /** @description One question: may `subject` do `action` on `resource`? */
+    CheckRequestBody: {
+      /** @enum {string} */
+      action:
+        | 'administer'
+        | 'create_connector'
+        | 'create_flow'
+        | 'create_mapping'
+        | 'create_token'
+        | 'delete'
+        | 'edit'
+        | 'manage'
+        | 'manage_access'
+        | 'manage_secrets'
+        | 'manage_users'
+        | 'operate'
+        | 'read'
+        | 'run'
+        | 'test'
+        | 'use'
+        | 'view';
+      /**
+       * @description Decide at this revision or later: the `revision` a write answered (so the check sees
+       *     it). A revision not written yet is `422 revision_unknown`.
+       */
+      at_least?: string | null;
+      context?: null | components['schemas']['CheckContext'];
+      /**
+       * @description On what: `type:id` (`connector:01a2…`, `secret:vault:secret/crm#token`,
+       *     `platform:grimos`).
+       */
+      resource: string;
+      /**
+       * @description Who: `user:<id>`, `service:<id>`, or a userset (`group:sre#member`). Anyone but
+       *     yourself needs `manage_access`. You are checked with the role of your credential;
+       *     anyone else with the roles stored for them (relations on `platform:grimos`).
+       */
+      subject: string;
     };
     /** @description A connector type and the JSON Schema of its configuration. */
     ConnectorType: {
@@ -784,6 +1374,29 @@ export interface components {
       /** @description The connector type (see `/api/v1/interop/connector-types`). */
       type: string;
     };
+    /** @description Create a group. */
+    CreateGroupRequest: {
+      /** @description What it is for: at most 2,000 characters. */
+      description?: string | null;
+      /** @description A human name: 1 to 100 characters, not only spaces, no control characters. */
+      display_name: string;
+      /**
+       * @description Its id: the group is `group:<id>`, its members `group:<id>#member`. A lower-case
+       *     letter or digit, then up to 62 lower-case letters, digits, `_` or `-`.
+       */
+      id: string;
+    };
+    /** @description Save a new policy. */
+    CreatePolicyRequest: {
+      /** @description Its name: its package must be `grimos.policies.<name>`. */
+      name: string;
+      /**
+       * @description The Rego v1 source: `package grimos.policies.<name>`, rules
+       *     `deny contains msg if { ... }`, tests `test_* if { ... }` (see
+       *     `docs/authorization.md`).
+       */
+      source: string;
+    };
     /** @description Create an API token. */
     CreateTokenRequest: {
       /**
@@ -812,10 +1425,38 @@ export interface components {
       /** @description The user's role. */
       role: components['schemas']['Role'];
     };
+    /** @description A group just created, and the revision at which its creator became its manager. */
+    CreatedGroup: components['schemas']['Group'] & {
+      /** @description Pass as `at_least` to a check that must see the creator as manager. */
+      revision: string;
+    };
     /** @description A newly created token: the only time its value is shown. */
     CreatedToken: components['schemas']['ApiToken'] & {
       /** @description The token value (`grm_...`). Store it now: it cannot be shown again. */
       token: string;
+    };
+    /** @description The answer, with its reasons and the revision it was made at. */
+    Decision: {
+      /** @description Whether the action is allowed. */
+      allowed: boolean;
+      /** @description Why: the grant that allowed it, or what refused it. */
+      reasons: components['schemas']['Reason'][];
+      /** @description The revision of relationships and policies the decision was made at. */
+      revision: string;
+    };
+    /** @description One denial. */
+    DenialView: {
+      /**
+       * Format: int32
+       * @description The line of the `deny` rule that produced it.
+       */
+      line: number;
+      /** @description The message. */
+      message: string;
+      /** @description The policy. */
+      policy: string;
+      /** @description Its rule: `grimos.policies.<name>.deny`. */
+      rule: string;
     };
     /** @description Which dead letters to discard. */
     DiscardBody: {
@@ -829,6 +1470,46 @@ export interface components {
        * @description Pending dead letters now discarded.
        */
       discarded: number;
+    };
+    /** @description The outcomes of a dry run. */
+    DryRunReport: {
+      /** @description The policies evaluated, by name. */
+      policies: string[];
+      /** @description One per input, in order. */
+      results: components['schemas']['DryRunResult'][];
+    };
+    /** @description A draft to evaluate and the inputs to evaluate it on. */
+    DryRunRequest: {
+      /**
+       * @description Decision inputs, each a document as the decision point builds it:
+       *     `{subject: {id, kind, roles, groups, attributes}, action, resource: {type, id,
+       *     owner, attributes}, context: {time, ip, request_id}, relationship: {allowed, path}}`.
+       */
+      inputs: {
+        [key: string]: unknown;
+      }[];
+      /**
+       * @description The draft's name (default: read from its `package grimos.policies.<name>` line); it
+       *     takes the place of the stored policy of that name, if any.
+       */
+      name?: string | null;
+      /**
+       * @description The draft's Rego v1 source; without it, the stored policies are evaluated as they
+       *     are.
+       */
+      source?: string | null;
+    };
+    /** @description The outcome for one input. */
+    DryRunResult: {
+      /** @description Every denial, in policy order. */
+      denials: components['schemas']['DenialView'][];
+      /** @description Whether a policy denies (an allowing role or relationship would be overridden). */
+      denied: boolean;
+      /**
+       * @description Why the input could not be evaluated (`denied` is then true, as the decision point
+       *     refuses what it cannot evaluate).
+       */
+      error?: string | null;
     };
     /** @description One page of a run's events. */
     EventPage: {
@@ -972,7 +1653,7 @@ export interface components {
       /** @description The flow's name. */
       name: string;
     };
-    /** @description A use grant. */
+    /** @description A use grant: the relationship `secret:<reference>#user@<subject>`. */
     Grant: {
       /**
        * Format: date-time
@@ -981,7 +1662,11 @@ export interface components {
       created_at: string;
       /** @description Who gave it. */
       created_by?: string | null;
-      /** @description The grant's id. */
+      /**
+       * @description The grant's id: the text of its relationship
+       *     (`secret:<reference>#user@user:<id>` or `…@platform:grimos#<role>`), base64url
+       *     without padding.
+       */
       id: string;
       /**
        * @description An exact secret reference (`local:crm-token`) or a prefix ending in `*`
@@ -1005,6 +1690,34 @@ export interface components {
           /** @description The role. */
           role: components['schemas']['Role'];
         };
+    /** @description A group. */
+    Group: {
+      /**
+       * Format: date-time
+       * @description When it was created.
+       */
+      created_at: string;
+      /** @description Who created it. */
+      created_by?: string | null;
+      /** @description What it is for. */
+      description?: string | null;
+      /** @description A human name. */
+      display_name: string;
+      /** @description Its id: the group is `group:<id>`, its members `group:<id>#member`. */
+      id: string;
+    };
+    /** @description The direct members and managers of a group. */
+    GroupMembers: {
+      /**
+       * @description The subjects holding `member`, sorted: principals and usersets (a nested group's
+       *     `group:<id>#member`, which is not expanded here).
+       */
+      items: string[];
+      /** @description The subjects holding `manager`, sorted. */
+      managers: string[];
+      /** @description The revision the answer was made at. */
+      revision: string;
+    };
     /**
      * @description The `409` answer of a delete refused because flows use the object: a problem document
      *     (`in_use`, or `run_in_progress` on a cascade while a flow using it has a queued or
@@ -1017,7 +1730,8 @@ export interface components {
       detail: string;
       /**
        * @description The flows that use the object (`in_use`; empty when a flow started using it while
-       *     it was being deleted — try again), or those with a queued or running run.
+       *     it was being deleted — try again), or those with a queued or running run; only
+       *     those the caller may see (`detail` counts the others).
        */
       flows: components['schemas']['FlowUse'][];
       /** @description The request's id. */
@@ -1220,7 +1934,11 @@ export interface components {
         created_at: string;
         /** @description Who gave it. */
         created_by?: string | null;
-        /** @description The grant's id. */
+        /**
+         * @description The grant's id: the text of its relationship
+         *     (`secret:<reference>#user@user:<id>` or `…@platform:grimos#<role>`), base64url
+         *     without padding.
+         */
         id: string;
         /**
          * @description An exact secret reference (`local:crm-token`) or a prefix ending in `*`
@@ -1229,6 +1947,75 @@ export interface components {
         reference: string;
         /** @description Who may use it. */
         subject: components['schemas']['GrantSubject'];
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_Group: {
+      /** @description The items of this page. */
+      items: {
+        /**
+         * Format: date-time
+         * @description When it was created.
+         */
+        created_at: string;
+        /** @description Who created it. */
+        created_by?: string | null;
+        /** @description What it is for. */
+        description?: string | null;
+        /** @description A human name. */
+        display_name: string;
+        /** @description Its id: the group is `group:<id>`, its members `group:<id>#member`. */
+        id: string;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_PolicyVersion: {
+      /** @description The items of this page. */
+      items: {
+        /**
+         * Format: date-time
+         * @description When.
+         */
+        created_at: string;
+        /** @description By whom. */
+        created_by?: string | null;
+        /** @description The source saved as that version. */
+        source: string;
+        /**
+         * Format: int64
+         * @description The version number.
+         */
+        version: number;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_RelationshipBody: {
+      /** @description The items of this page. */
+      items: {
+        /** @enum {string} */
+        relation:
+          | 'admin'
+          | 'editor'
+          | 'manager'
+          | 'member'
+          | 'operator'
+          | 'owner'
+          | 'service'
+          | 'user'
+          | 'viewer';
+        /** @description The object the relation is on: `type:id`. */
+        resource: string;
+        /**
+         * @description Who holds it: `user:<id>`, `service:<id>`, `group:<id>#member`, or
+         *     `platform:grimos#<role>` (everyone with that role).
+         */
+        subject: string;
       }[];
       /** @description Pass as `cursor` to get the next page; `null` on the last page. */
       next_cursor?: string | null;
@@ -1442,6 +2229,39 @@ export interface components {
       next_cursor?: string | null;
     };
     /** @description One page of a list, as returned by every list endpoint. */
+    PageResponse_StoredPolicy: {
+      /** @description The items of this page. */
+      items: {
+        /**
+         * Format: date-time
+         * @description When it was created.
+         */
+        created_at: string;
+        /** @description Who created it. */
+        created_by?: string | null;
+        /** @description Its id (UUIDv7). */
+        id: string;
+        /** @description Its name: the Rego package is `grimos.policies.<name>`. */
+        name: string;
+        /** @description The Rego v1 source. */
+        source: string;
+        /**
+         * Format: date-time
+         * @description When it last changed.
+         */
+        updated_at: string;
+        /** @description Who last changed it. */
+        updated_by?: string | null;
+        /**
+         * Format: int64
+         * @description Incremented by every save; sent as the ETag.
+         */
+        version: number;
+      }[];
+      /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+      next_cursor?: string | null;
+    };
+    /** @description One page of a list, as returned by every list endpoint. */
     PageResponse_User: {
       /** @description The items of this page. */
       items: {
@@ -1473,6 +2293,83 @@ export interface components {
       }[];
       /** @description Pass as `cursor` to get the next page; `null` on the last page. */
       next_cursor?: string | null;
+    };
+    /**
+     * @description The `422 policy_invalid` answer: a problem document with where the source is wrong, or
+     *     which of its tests failed.
+     */
+    PolicyProblem: {
+      /** @description `policy_invalid`. */
+      code: string;
+      /**
+       * Format: int32
+       * @description The 1-based column of the error (0 when unknown); absent when tests failed.
+       */
+      column?: number | null;
+      /** @description What is wrong, with the line and column. */
+      detail: string;
+      /** @description The same at `/source`: `line L, column C: message`. */
+      errors: components['schemas']['FieldError'][];
+      /** @description The tests that failed (when the source compiles but its tests do not pass). */
+      failed_tests?: components['schemas']['PolicyTestResult'][] | null;
+      /**
+       * Format: int32
+       * @description The 1-based line of the error (0 when unknown); absent when tests failed.
+       */
+      line?: number | null;
+      /** @description The policy at fault (another stored policy when the draft breaks it). */
+      policy?: string | null;
+      /** @description The request's id. */
+      request_id?: string | null;
+      /**
+       * Format: int32
+       * @description 422.
+       */
+      status: number;
+      /** @description `Unprocessable Entity`. */
+      title: string;
+      /** @description The request's trace id. */
+      trace_id?: string | null;
+      /**
+       * @description `urn:grimos:problem:policy_invalid` (or `urn:grimos:problem:validation_failed` for a
+       *     body that does not match the schema, without the members below).
+       */
+      type: string;
+    };
+    /** @description The outcome of a policy's tests. */
+    PolicyTestReport: {
+      /** @description Whether every test passed (true when there are none). */
+      passed: boolean;
+      /** @description Each `test_*` rule, in source order. */
+      tests: components['schemas']['PolicyTestResult'][];
+    };
+    /** @description The outcome of one `test_*` rule. */
+    PolicyTestResult: {
+      /** @description Why it failed: `false`, `undefined`, another value, or the evaluation error. */
+      error?: string | null;
+      /** @description Whether it evaluated to `true`. */
+      passed: boolean;
+      /** @description The policy. */
+      policy: string;
+      /** @description The test, as `opa test` names it: `grimos.policies.<name>.test_…`. */
+      test: string;
+    };
+    /** @description One saved version of a policy. */
+    PolicyVersion: {
+      /**
+       * Format: date-time
+       * @description When.
+       */
+      created_at: string;
+      /** @description By whom. */
+      created_by?: string | null;
+      /** @description The source saved as that version. */
+      source: string;
+      /**
+       * Format: int64
+       * @description The version number.
+       */
+      version: number;
     };
     /** @description Rules to try on sample records. */
     PreviewRequest: {
@@ -1568,6 +2465,52 @@ export interface components {
       /** @description `ready` or `not_ready`. */
       status: string;
     };
+    /** @description Why a decision came out as it did. */
+    Reason: {
+      /** @description What kind of reason. */
+      kind: components['schemas']['ReasonKind'];
+      /** @description The relation path, from the object to the subject. */
+      path?: string[];
+      /** @description The policy that denied. */
+      policy?: string | null;
+      /** @description The rule of that policy. */
+      rule?: string | null;
+      /** @description In one line: `flow:42#viewer ← group:sre#member ← user:ann`. */
+      summary: string;
+    };
+    /**
+     * @description What kind of reason.
+     * @enum {string}
+     */
+    ReasonKind: 'role' | 'relationship' | 'no_grant' | 'policy';
+    /** @description One relationship: `resource#relation@subject`. */
+    RelationshipBody: {
+      /** @enum {string} */
+      relation:
+        | 'admin'
+        | 'editor'
+        | 'manager'
+        | 'member'
+        | 'operator'
+        | 'owner'
+        | 'service'
+        | 'user'
+        | 'viewer';
+      /** @description The object the relation is on: `type:id`. */
+      resource: string;
+      /**
+       * @description Who holds it: `user:<id>`, `service:<id>`, `group:<id>#member`, or
+       *     `platform:grimos#<role>` (everyone with that role).
+       */
+      subject: string;
+    };
+    /** @description Relationships to add and to remove, in one change. */
+    RelationshipChanges: {
+      /** @description Remove these (absent ones are ignored). */
+      deletes?: components['schemas']['RelationshipBody'][];
+      /** @description Add these (present ones stay as they are). */
+      writes?: components['schemas']['RelationshipBody'][];
+    };
     /** @description A replay job accepted. */
     ReplayAccepted: {
       /** @description The pending letters this job claimed: it alone writes them. */
@@ -1652,11 +2595,16 @@ export interface components {
        */
       status: string;
     };
+    /** @description The revision a change committed at. */
+    RevisionAnswer: {
+      /** @description Pass as `at_least` to a check that must see the change. */
+      revision: string;
+    };
     /**
      * @description The built-in roles. Finer, object-level grants come from the governance layer on top.
      * @enum {string}
      */
-    Role: 'admin' | 'operator' | 'viewer' | 'service';
+    Role: 'admin' | 'operator' | 'viewer' | 'service' | 'member';
     /** @description A run accepted or found. */
     RunAccepted: {
       /** @description The run id. */
@@ -1686,6 +2634,11 @@ export interface components {
       message: string;
       /** @description The run. */
       run_id: string;
+    };
+    /** @description A policy just saved, and the revision from which decisions use it. */
+    SavedPolicy: components['schemas']['StoredPolicy'] & {
+      /** @description Decisions at this revision or later use it (pass as `at_least`). */
+      revision: string;
     };
     /** @description A secret's metadata. The value is never returned. */
     SecretView: {
@@ -1870,6 +2823,34 @@ export interface components {
        */
       version: number;
     };
+    /** @description A stored policy (its current version). */
+    StoredPolicy: {
+      /**
+       * Format: date-time
+       * @description When it was created.
+       */
+      created_at: string;
+      /** @description Who created it. */
+      created_by?: string | null;
+      /** @description Its id (UUIDv7). */
+      id: string;
+      /** @description Its name: the Rego package is `grimos.policies.<name>`. */
+      name: string;
+      /** @description The Rego v1 source. */
+      source: string;
+      /**
+       * Format: date-time
+       * @description When it last changed.
+       */
+      updated_at: string;
+      /** @description Who last changed it. */
+      updated_by?: string | null;
+      /**
+       * Format: int64
+       * @description Incremented by every save; sent as the ETag.
+       */
+      version: number;
+    };
     /** @description One end of a mapping: a stored connector and one of its streams. */
     StreamRef: {
       /** @description A stored connector's id. */
@@ -1904,6 +2885,11 @@ export interface components {
       description?: string | null;
       /** @description Unique name: 1 to 100 characters, not only spaces, no control characters. */
       name: string;
+    };
+    /** @description Replace a policy's source (its name, and so its package, stay). */
+    UpdatePolicyRequest: {
+      /** @description The new Rego v1 source. */
+      source: string;
     };
     /** @description Change a user; omitted fields stay as they are. */
     UpdateUserRequest: {
@@ -1998,6 +2984,2598 @@ export interface operations {
        *     destination).
        */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_attributes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The object or subject, URL-encoded: `connector:01a2…`, `user:01a2…`,
+         *     `secret:vault:secret%2Fcrm%23token`.
+         */
+        object: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Attributes'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  put_attributes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The object or subject, URL-encoded: `connector:01a2…`, `user:01a2…`,
+         *     `secret:vault:secret%2Fcrm%23token`.
+         */
+        object: string;
+      };
+      cookie?: never;
+    };
+    /** @description The new attributes: a JSON object */
+    requestBody: {
+      content: {
+        'application/json': {
+          [key: string]: unknown;
+        };
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Attributes'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_bundle: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` of the bundle you hold (`"42"`, the revision): `304 Not Modified` while
+         *     nothing changed. Any other value is ignored.
+         */
+        'If-None-Match'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          /** @description The revision, quoted */
+          ETag?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/gzip': components['schemas']['BundleArchive'];
+        };
+      };
+      /** @description Not modified: `If-None-Match` names the current revision */
+      304: {
+        headers: {
+          ETag?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  check_access: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CheckRequestBody'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Decision'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  check_access_batch: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CheckBatchBody'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CheckBatchResponse'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_groups: {
+    parameters: {
+      query?: {
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_Group'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  create_group: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateGroupRequest'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedGroup'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A group with this id exists already: `group_exists` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_group: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The group's id. */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Group'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  delete_group: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The group's id. */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RevisionAnswer'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_group_members: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The group's id. */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['GroupMembers'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  add_group_member: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The group's id. */
+        id: string;
+        /**
+         * @description The member, URL-encoded: `user:<id>`, `service:<id>`, another group's members
+         *     `group:<id>#member` (`group%3Asre%23member`), or everyone with a role
+         *     `platform:grimos#<role>`.
+         */
+        subject: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RevisionAnswer'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  remove_group_member: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The group's id. */
+        id: string;
+        /**
+         * @description The member, URL-encoded: `user:<id>`, `service:<id>`, another group's members
+         *     `group:<id>#member` (`group%3Asre%23member`), or everyone with a role
+         *     `platform:grimos#<role>`.
+         */
+        subject: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RevisionAnswer'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_accessible_objects: {
+    parameters: {
+      query: {
+        /**
+         * @description Whose access: `user:<id>`, `service:<id>` or a userset. Anyone but yourself needs
+         *     `manage_access`.
+         */
+        subject: string;
+        type?:
+          | 'platform'
+          | 'connector'
+          | 'mapping'
+          | 'flow'
+          | 'secret'
+          | 'token'
+          | 'user'
+          | 'service'
+          | 'group';
+        action?:
+          | 'administer'
+          | 'create_connector'
+          | 'create_flow'
+          | 'create_mapping'
+          | 'create_token'
+          | 'delete'
+          | 'edit'
+          | 'manage'
+          | 'manage_access'
+          | 'manage_secrets'
+          | 'manage_users'
+          | 'operate'
+          | 'read'
+          | 'run'
+          | 'test'
+          | 'use'
+          | 'view';
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AccessibleObjects'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_policies: {
+    parameters: {
+      query?: {
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_StoredPolicy'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  create_policy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreatePolicyRequest'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          ETag?: string;
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SavedPolicy'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A policy with this name exists already: `policy_exists` */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The source does not compile, or its tests fail (`policy_invalid`, with `line` and `column` or `failed_tests`); or the body does not match the schema (`validation_failed`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['PolicyProblem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  dry_run_policies: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DryRunRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DryRunReport'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The draft does not compile (`policy_invalid`, with `line` and `column`); or the body does not match the schema (`validation_failed`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['PolicyProblem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  get_policy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Policy id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          ETag?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredPolicy'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  update_policy: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
+      };
+      path: {
+        /** @description Policy id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpdatePolicyRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          ETag?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SavedPolicy'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The If-Match version is stale: `precondition_failed` */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The source does not compile, or its tests fail (`policy_invalid`, with `line` and `column` or `failed_tests`); or the body does not match the schema (`validation_failed`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['PolicyProblem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  delete_policy: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The `ETag` you read (such as `"3"`): the change applies only to that version
+         *     (`412 precondition_failed` if it changed meanwhile). `*` or no header: any version.
+         */
+        'If-Match'?: string;
+      };
+      path: {
+        /** @description Policy id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The If-Match version is stale: `precondition_failed` */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The remaining policies do not compile without it: `policy_invalid` */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['PolicyProblem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  test_policy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Policy id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PolicyTestReport'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_policy_versions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Policy id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_PolicyVersion'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_relationships: {
+    parameters: {
+      query?: {
+        resource_type?:
+          | 'platform'
+          | 'connector'
+          | 'mapping'
+          | 'flow'
+          | 'secret'
+          | 'token'
+          | 'user'
+          | 'service'
+          | 'group';
+        /** @description Only on the object with this id (with `resource_type`). */
+        resource_id?: string;
+        relation?:
+          | 'admin'
+          | 'editor'
+          | 'manager'
+          | 'member'
+          | 'operator'
+          | 'owner'
+          | 'service'
+          | 'user'
+          | 'viewer';
+        /** @description Only held by this subject. */
+        subject?: string;
+        /** @description Items per page, 1 to 500 (default 50). */
+        limit?: number;
+        /** @description The `next_cursor` of the previous page (empty: the first page). */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PageResponse_RelationshipBody'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  write_relationships: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RelationshipChanges'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RevisionAnswer'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than the server accepts: `payload_too_large`. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The body is not sent as JSON (`Content-Type: application/json`):
+       *     `unsupported_media_type`.
+       */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description Wrong types, unknown or missing fields, invalid values: `validation_failed`, with
+       *     `errors` naming each field by its JSON Pointer.
+       */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description An unexpected failure (details are in the server log, under the request id):
+       *     `internal`.
+       */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency such as the database is unavailable: `unavailable`. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  list_access_subjects: {
+    parameters: {
+      query: {
+        /** @description The object: `type:id`. */
+        resource: string;
+        action?:
+          | 'administer'
+          | 'create_connector'
+          | 'create_flow'
+          | 'create_mapping'
+          | 'create_token'
+          | 'delete'
+          | 'edit'
+          | 'manage'
+          | 'manage_access'
+          | 'manage_secrets'
+          | 'manage_users'
+          | 'operate'
+          | 'read'
+          | 'run'
+          | 'test'
+          | 'use'
+          | 'view';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AccessSubjects'];
+        };
+      };
+      /**
+       * @description The request cannot be read: `malformed_json` (with line and column),
+       *     `unreadable_body`, `invalid_cursor`, `invalid_if_match`, `bad_request`.
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Missing or invalid credentials: `unauthenticated`, `invalid_token`, `user_disabled`. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /**
+       * @description The caller's role does not allow this: `forbidden`, `no_role`, `role_exceeds_caller`,
+       *     `secret_use_denied`, `egress_denied` (the egress policy refuses a connector's
+       *     destination).
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No object with that id: `not_found`. */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -4526,6 +8104,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description No object with that id: `not_found`. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description The body is larger than the server accepts: `payload_too_large`. */
       413: {
         headers: {
@@ -5876,7 +9463,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description Grant id */
+        /** @description Grant id (its relationship's text, base64url) */
         id: string;
       };
       cookie?: never;
@@ -5974,7 +9561,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description Grant id */
+        /** @description Grant id (its relationship's text, base64url) */
         id: string;
       };
       cookie?: never;
@@ -6476,7 +10063,10 @@ export interface operations {
         limit?: number;
         /** @description The `next_cursor` of the previous page (empty: the first page). */
         cursor?: string;
-        /** @description Only this user's tokens (admins; others always see only their own). */
+        /**
+         * @description Only this user's tokens (among those you may see: admins see every token, others
+         *     only their own).
+         */
         user_id?: string;
       };
       header?: never;
