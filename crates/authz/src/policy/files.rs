@@ -233,6 +233,8 @@ const QUEUE: usize = 2;
 struct Chunk {
     first_line: u64,
     text: Vec<u8>,
+    /// Where each line ends in `text` (its newline excluded).
+    ends: Vec<usize>,
 }
 
 struct Output {
@@ -298,23 +300,29 @@ fn read_chunks<R: BufRead>(mut input: R, workers: &[mpsc::SyncSender<Chunk>]) ->
     loop {
         let first_line = line_number;
         let mut text = Vec::with_capacity(256 * 1024);
-        let mut lines = 0;
-        while lines < CHUNK_LINES {
+        let mut ends = Vec::with_capacity(CHUNK_LINES);
+        while ends.len() < CHUNK_LINES {
             let read = input.read_until(b'\n', &mut text)?;
             if read == 0 {
                 break;
             }
-            if text.last() != Some(&b'\n') {
+            if text.last() == Some(&b'\n') {
+                ends.push(text.len() - 1);
+            } else {
+                ends.push(text.len());
                 text.push(b'\n');
             }
-            lines += 1;
             line_number += 1;
         }
-        if lines == 0 {
+        if ends.is_empty() {
             return Ok(());
         }
         if workers[sequence % workers.len()]
-            .send(Chunk { first_line, text })
+            .send(Chunk {
+                first_line,
+                text,
+                ends,
+            })
             .is_err()
         {
             // The writer stopped (its error is reported there).
@@ -329,15 +337,25 @@ fn work(query: &Query, chunks: &mpsc::Receiver<Chunk>, outputs: &mpsc::SyncSende
     while let Ok(chunk) = chunks.recv() {
         let mut text = Vec::with_capacity(chunk.text.len() / 2 + 64);
         let mut summary = EvalSummary::default();
-        let lines = chunk.text.split(|&b| b == b'\n');
-        for (offset, line) in lines.enumerate() {
+        // Valid UTF-8 as a whole (the usual case), each line parses as a `str`, which
+        // serde_json does not validate again string by string.
+        let utf8 = std::str::from_utf8(&chunk.text).ok();
+        let mut start = 0;
+        for (offset, &end) in chunk.ends.iter().enumerate() {
+            let line = &chunk.text[start..end];
+            let range = start..end;
+            start = end + 1;
             let line_number = chunk.first_line + offset as u64;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             summary.lines += 1;
+            let parsed = match utf8.and_then(|text| text.get(range)) {
+                Some(line) => serde_json::from_str::<Value>(line),
+                None => serde_json::from_slice::<Value>(line),
+            };
             let result = match &mut session {
-                Ok(session) => serde_json::from_slice::<Value>(line)
+                Ok(session) => parsed
                     .map_err(|e| format!("invalid JSON: {e}"))
                     .and_then(|input| session.eval(input).map_err(|e| message(&e))),
                 Err(error) => Err(message(error)),

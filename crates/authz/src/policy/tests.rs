@@ -567,6 +567,33 @@ fn eval_lines_prints_one_result_per_line_in_order() {
 }
 
 #[test]
+fn eval_lines_survives_a_line_that_is_not_utf8() {
+    let files = files();
+    let echo = files.query("data.x.echo").unwrap();
+    let mut input = b"{\"n\": 1}\n{\"n\": \"".to_vec();
+    input.extend_from_slice(&[0xff, 0xfe]);
+    input.extend_from_slice(b"\"}\n{\"n\": \"\xc3\xa9\"}\n");
+    let mut out = Vec::new();
+    let summary = eval_lines(&echo, input.as_slice(), &mut out, 1).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], r#"{"result":1}"#);
+    assert!(
+        lines[1].starts_with(r#"{"error":{"line":2,"#),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2], "{\"result\":\"\u{e9}\"}");
+    assert_eq!(
+        summary,
+        EvalSummary {
+            lines: 3,
+            errors: 1
+        }
+    );
+}
+
+#[test]
 fn eval_lines_keeps_the_order_across_workers() {
     let files = files();
     let rvm = files.query("data.x.echo").unwrap();
