@@ -1,18 +1,18 @@
-import type { Client } from 'openapi-fetch';
 import { answer, type ApiClient } from './client';
 import type {
+  Action,
   CheckRequest,
   Decision,
   DryRunReport,
   DryRunRequest,
   Group,
+  ObjectType,
   Policy,
   PolicyTestReport,
   Relationship,
   SubjectAccess,
   WriteRelationshipsRequest,
 } from './authz-contract';
-import type { AuthzPaths } from './authz-paths';
 import type { components } from './schema';
 
 export type User = components['schemas']['User'];
@@ -23,9 +23,20 @@ export interface VersionedPolicy {
   version: string;
 }
 
-/** The same client (token, problem+json, 401), typed for the authorization routes. */
-function authz(client: ApiClient): Client<AuthzPaths> {
-  return client as unknown as Client<AuthzPaths>;
+const OBJECT_TYPES: readonly ObjectType[] = [
+  'connector',
+  'mapping',
+  'flow',
+  'secret',
+  'token',
+  'user',
+  'service',
+  'group',
+  'platform',
+];
+
+function isObjectType(value: string): value is ObjectType {
+  return (OBJECT_TYPES as readonly string[]).includes(value);
 }
 
 /** `connector:01a2` → `{ type: 'connector', id: '01a2' }` (ids may hold colons). */
@@ -37,17 +48,19 @@ export function splitObject(object: string): { type: string; id: string } {
 }
 
 export async function checkAccess(client: ApiClient, request: CheckRequest): Promise<Decision> {
-  const { data } = await answer(authz(client).POST('/api/v1/authz/check', { body: request }));
+  const { data } = await answer(client.POST('/api/v1/authz/check', { body: request }));
   return data;
 }
 
 export async function listSubjects(
   client: ApiClient,
   resource: string,
-  action: string,
+  action: Action,
 ): Promise<SubjectAccess[]> {
   const { data } = await answer(
-    authz(client).GET('/api/v1/authz/subjects', { params: { query: { resource, action } } }),
+    client.GET('/api/v1/authz/subjects', {
+      params: { query: { resource, action } },
+    }),
   );
   return data.items;
 }
@@ -58,12 +71,15 @@ export async function listRelationships(
   resource: string,
 ): Promise<Relationship[]> {
   const { type, id } = splitObject(resource);
+  if (!isObjectType(type)) throw new Error(`${resource} is not an object reference (type:id)`);
   const items: Relationship[] = [];
   let cursor: string | undefined;
   do {
     const { data } = await answer(
-      authz(client).GET('/api/v1/authz/relationships', {
-        params: { query: { resource_type: type, resource_id: id, limit: 500, cursor } },
+      client.GET('/api/v1/authz/relationships', {
+        params: {
+          query: { resource_type: type, resource_id: id, limit: 500, cursor },
+        },
       }),
     );
     items.push(...data.items);
@@ -76,15 +92,13 @@ export async function writeRelationships(
   client: ApiClient,
   request: WriteRelationshipsRequest,
 ): Promise<string> {
-  const { data } = await answer(
-    authz(client).POST('/api/v1/authz/relationships', { body: request }),
-  );
+  const { data } = await answer(client.POST('/api/v1/authz/relationships', { body: request }));
   return data.revision;
 }
 
 export async function listGroups(client: ApiClient): Promise<Group[]> {
   const { data } = await answer(
-    authz(client).GET('/api/v1/authz/groups', { params: { query: { limit: 500 } } }),
+    client.GET('/api/v1/authz/groups', { params: { query: { limit: 500 } } }),
   );
   return data.items;
 }
@@ -100,15 +114,13 @@ function versionedPolicy(policy: Policy, etag: string | null): VersionedPolicy {
 }
 
 export async function listPolicies(client: ApiClient): Promise<Policy[]> {
-  const { data } = await answer(
-    authz(client).GET('/api/v1/authz/policies', { params: { query: { limit: 500 } } }),
-  );
+  const { data } = await answer(client.GET('/api/v1/authz/policies'));
   return data.items;
 }
 
 export async function getPolicy(client: ApiClient, id: string): Promise<VersionedPolicy> {
   const { data, etag } = await answer(
-    authz(client).GET('/api/v1/authz/policies/{id}', { params: { path: { id } } }),
+    client.GET('/api/v1/authz/policies/{id}', { params: { path: { id } } }),
   );
   return versionedPolicy(data, etag);
 }
@@ -119,7 +131,7 @@ export async function createPolicy(
   source: string,
 ): Promise<VersionedPolicy> {
   const { data, etag } = await answer(
-    authz(client).POST('/api/v1/authz/policies', { body: { name, source } }),
+    client.POST('/api/v1/authz/policies', { body: { name, source } }),
   );
   return versionedPolicy(data, etag);
 }
@@ -131,7 +143,7 @@ export async function updatePolicy(
   source: string,
 ): Promise<VersionedPolicy> {
   const { data, etag } = await answer(
-    authz(client).PUT('/api/v1/authz/policies/{id}', {
+    client.PUT('/api/v1/authz/policies/{id}', {
       params: { path: { id }, header: { 'If-Match': `"${version}"` } },
       body: { source },
     }),
@@ -141,7 +153,7 @@ export async function updatePolicy(
 
 export async function deletePolicy(client: ApiClient, id: string, version: string): Promise<void> {
   // 204 without a body; an error answer is thrown by the client.
-  await authz(client).DELETE('/api/v1/authz/policies/{id}', {
+  await client.DELETE('/api/v1/authz/policies/{id}', {
     params: { path: { id }, header: { 'If-Match': `"${version}"` } },
   });
 }
@@ -149,7 +161,9 @@ export async function deletePolicy(client: ApiClient, id: string, version: strin
 /** The `test_*` rules of the stored policy, run with the other stored policies loaded. */
 export async function testPolicy(client: ApiClient, id: string): Promise<PolicyTestReport> {
   const { data } = await answer(
-    authz(client).POST('/api/v1/authz/policies/{id}/test', { params: { path: { id } } }),
+    client.POST('/api/v1/authz/policies/{id}/test', {
+      params: { path: { id } },
+    }),
   );
   return data;
 }
@@ -159,8 +173,6 @@ export async function dryRunPolicy(
   client: ApiClient,
   request: DryRunRequest,
 ): Promise<DryRunReport> {
-  const { data } = await answer(
-    authz(client).POST('/api/v1/authz/policies/dry-run', { body: request }),
-  );
+  const { data } = await answer(client.POST('/api/v1/authz/policies/dry-run', { body: request }));
   return data;
 }

@@ -1,154 +1,36 @@
-// The authorization API's types (tag `authz`): relationships, checks with their reasons,
-// groups and Rego policies. Objects and subjects are written `type:id` (`connector:01a2…`,
-// `user:01a2…`, `group:sre#member`), the same strings in every endpoint.
+// The authorization API's types (tag `authz`), as aliases of the types generated from the
+// OpenAPI document (src/api/schema.ts, `pnpm gen:api`). Objects and subjects are written
+// `type:id` (`connector:01a2…`, `user:01a2…`, `group:sre#member`) in every endpoint.
+import type { components, operations } from './schema';
 
-/** Why a decision came out as it did. */
-export type ReasonKind = 'role' | 'relationship' | 'no_grant' | 'policy';
+type Schemas = components['schemas'];
 
-export interface Reason {
-  kind: ReasonKind;
-  /** In one line: `flow:42#viewer ← group:sre#member ← user:ann`. */
-  summary: string;
-  /** The relation path, from the object to the subject. */
-  path?: string[];
-  /** The policy that denied. */
-  policy?: string;
-  /** The rule of that policy. */
-  rule?: string;
-}
-
-export interface CheckRequest {
-  subject: string;
-  action: string;
-  resource: string;
-  context?: Record<string, unknown>;
-  /** Decide at this revision or later (the `revision` a write answered). */
-  at_least?: string;
-}
-
-export interface Decision {
-  allowed: boolean;
-  reasons: Reason[];
-  /** The revision of relationships and policies the decision was made at. */
-  revision: string;
-}
-
-export interface Relationship {
-  resource: string;
-  relation: string;
-  subject: string;
-}
-
-export interface RelationshipPage {
-  items: Relationship[];
-  next_cursor?: string | null;
-}
-
-export interface WriteRelationshipsRequest {
-  writes: Relationship[];
-  deletes: Relationship[];
-}
-
-export interface WriteRelationshipsAnswer {
-  revision: string;
-}
-
-export interface SubjectAccess {
-  subject: string;
-  path: string[];
-}
-
-export interface SubjectPage {
-  items: SubjectAccess[];
-  revision: string;
-}
-
-export interface Group {
-  id: string;
-  display_name: string;
-  description?: string | null;
-  created_at?: string;
-  created_by?: string | null;
-}
-
-export interface GroupPage {
-  items: Group[];
-  next_cursor?: string | null;
-}
-
+/** Why a decision came out as it did: a role, a relationship, no grant, or a policy. */
+export type ReasonKind = Schemas['ReasonKind'];
+/** One reason, with the relation path (object → subject) or the policy rule that denied. */
+export type Reason = Schemas['Reason'];
+export type CheckRequest = Schemas['CheckRequestBody'];
+/** An action of an object type (`view`, `edit`, `run`, …). */
+export type Action = CheckRequest['action'];
+export type Decision = Schemas['Decision'];
+export type Relationship = Schemas['RelationshipBody'];
+/** A relation (`owner`, `editor`, `viewer`, `member`, …). */
+export type Relation = Relationship['relation'];
+export type WriteRelationshipsRequest = Schemas['RelationshipChanges'];
+export type SubjectAccess = Schemas['AccessSubject'];
+export type Group = Schemas['Group'];
 /** A stored Rego policy. */
-export interface Policy {
-  id: string;
-  name: string;
-  version: number;
-  source: string;
-  created_at?: string;
-  updated_at?: string;
-  created_by?: string | null;
-  updated_by?: string | null;
-}
-
-export interface PolicyPage {
-  items: Policy[];
-  next_cursor?: string | null;
-}
-
-export interface CreatePolicyRequest {
-  name: string;
-  source: string;
-}
-
+export type Policy = Schemas['StoredPolicy'];
 /** A policy just saved, and the revision from which decisions use it. */
-export type SavedPolicy = Policy & { revision: string };
-
-export interface UpdatePolicyRequest {
-  source: string;
-}
-
-/** The result of one `test_*` rule. */
-export interface PolicyTestOutcome {
-  policy: string;
-  /** As `opa test` names it: `grimos.policies.<name>.test_…`. */
-  test: string;
-  passed: boolean;
-  /** Why it failed: `false`, `undefined`, another value, or the evaluation error. */
-  error?: string | null;
-}
-
-export interface PolicyTestReport {
-  /** Whether every test passed (true when there are none). */
-  passed: boolean;
-  tests: PolicyTestOutcome[];
-}
-
-/** One denial of a policy: which policy and rule, on which line, and its message. */
-export interface PolicyDenial {
-  policy: string;
-  rule: string;
-  line: number;
-  message: string;
-}
-
-export interface DryRunRequest {
-  /** The draft's name (default: read from its `package` line). */
-  name?: string;
-  /** A draft evaluated in place of the stored policy of its name; without it, the stored ones. */
-  source?: string;
-  /** Decision inputs, each an object as the decision point builds it. */
-  inputs: Record<string, unknown>[];
-}
-
-export interface DryRunResult {
-  /** Whether a policy denies. */
-  denied: boolean;
-  denials: PolicyDenial[];
-  /** Why the input could not be evaluated (then `denied` is true). */
-  error?: string | null;
-}
-
-export interface DryRunReport {
-  /** The policies evaluated, by name. */
-  policies: string[];
-  /** One per input, in order. */
-  results: DryRunResult[];
-}
+export type SavedPolicy = Schemas['SavedPolicy'];
+/** The result of one `test_*` rule (named `grimos.policies.<name>.test_…`). */
+export type PolicyTestOutcome = Schemas['PolicyTestResult'];
+export type PolicyTestReport = Schemas['PolicyTestReport'];
+export type PolicyDenial = Schemas['DenialView'];
+export type DryRunRequest = Schemas['DryRunRequest'];
+export type DryRunResult = Schemas['DryRunResult'];
+export type DryRunReport = Schemas['DryRunReport'];
+/** An object type (`connector`, `flow`, `group`, `platform`, …). */
+export type ObjectType = NonNullable<
+  NonNullable<operations['list_relationships']['parameters']['query']>['resource_type']
+>;

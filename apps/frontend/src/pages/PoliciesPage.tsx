@@ -96,14 +96,12 @@ export function PoliciesPage() {
                     <Badge variant="secondary">v{policy.version}</Badge>
                   </TableCell>
                   <TableCell className="hidden text-muted-foreground md:table-cell">
-                    {policy.updated_at !== undefined && (
-                      <time
-                        dateTime={policy.updated_at}
-                        title={formatAbsoluteTime(policy.updated_at)}
-                      >
-                        {formatRelativeTime(policy.updated_at)}
-                      </time>
-                    )}
+                    <time
+                      dateTime={policy.updated_at}
+                      title={formatAbsoluteTime(policy.updated_at)}
+                    >
+                      {formatRelativeTime(policy.updated_at)}
+                    </time>
                   </TableCell>
                 </TableRow>
               ))}

@@ -2,7 +2,7 @@ import { Trash2, UserPlus } from 'lucide-react';
 import { useId, useMemo, useState, type SyntheticEvent } from 'react';
 import { ApiError } from '@/api/api-error';
 import { splitObject, type User } from '@/api/authz-api';
-import type { Group, Relationship } from '@/api/authz-contract';
+import type { Action, Group, Relation, Relationship } from '@/api/authz-contract';
 import { ErrorBanner } from '@/components/feedback/ErrorBanner';
 import { Badge } from '@/components/ui/badge';
 import { Button } from '@/components/ui/button';
@@ -42,12 +42,17 @@ export interface AccessPanelProps {
   /** The object, `type:id` (e.g. `connector:01a2…`). */
   resource: string;
   /** The relations its type has, strongest first (e.g. owner, editor, viewer). */
-  relations: readonly string[];
+  relations: readonly Relation[];
   /** The actions its type has, for the "Why?" view (e.g. view, edit, delete). */
-  actions: readonly string[];
+  actions: readonly Action[];
 }
 
 type SubjectKind = 'user' | 'group';
+
+/** The option of `options` a select's value names. */
+function pick<T extends string>(options: readonly T[], value: string): T | undefined {
+  return options.find((option) => option === value);
+}
 
 function isHidden(error: unknown): boolean {
   return error instanceof ApiError && (error.status === 403 || error.status === 404);
@@ -83,8 +88,14 @@ function SubjectPicker({
     kind === 'user'
       ? users
           ?.filter((user) => !user.disabled)
-          .map((user) => ({ value: userSubject(user.id), label: `${user.name} (${user.role})` }))
-      : groups?.map((group) => ({ value: groupSubject(group.id), label: group.display_name }));
+          .map((user) => ({
+            value: userSubject(user.id),
+            label: `${user.name} (${user.role})`,
+          }))
+      : groups?.map((group) => ({
+          value: groupSubject(group.id),
+          label: group.display_name,
+        }));
   if (options === undefined) {
     return (
       <Input
@@ -116,7 +127,7 @@ function AddRelationshipForm({
   onWritten,
 }: {
   resource: string;
-  relations: readonly string[];
+  relations: readonly Relation[];
   users: User[] | undefined;
   groups: Group[] | undefined;
   names: SubjectNames;
@@ -126,12 +137,12 @@ function AddRelationshipForm({
   const write = useWriteRelationships(resource, onWritten);
   const [kind, setKind] = useState<SubjectKind>('user');
   const [subject, setSubject] = useState('');
-  const [relation, setRelation] = useState(relations[relations.length - 1] ?? '');
+  const [relation, setRelation] = useState<Relation | undefined>(relations[relations.length - 1]);
 
   const submit = (event: SyntheticEvent) => {
     event.preventDefault();
     const chosen = subject.trim();
-    if (chosen === '' || relation === '') return;
+    if (chosen === '' || relation === undefined) return;
     write.mutate(
       { writes: [{ resource, relation, subject: chosen }] },
       {
@@ -180,7 +191,7 @@ function AddRelationshipForm({
         <NativeSelect
           id={`${id}-relation`}
           value={relation}
-          onChange={(event) => setRelation(event.target.value)}
+          onChange={(event) => setRelation(pick(relations, event.target.value))}
         >
           {relations.map((name) => (
             <option key={name} value={name}>
@@ -205,7 +216,7 @@ function WhyForm({
   revision,
 }: {
   resource: string;
-  actions: readonly string[];
+  actions: readonly Action[];
   users: User[] | undefined;
   names: SubjectNames;
   /** The revision of the last change made here: the check sees it. */
@@ -214,7 +225,7 @@ function WhyForm({
   const id = useId();
   const check = useCheckAccess();
   const [subject, setSubject] = useState('');
-  const [action, setAction] = useState(actions[0] ?? 'view');
+  const [action, setAction] = useState<Action>(actions[0] ?? 'view');
   const label = useMemo(() => stepLabel(resource, names), [resource, names]);
 
   const submit = (event: SyntheticEvent) => {
@@ -255,7 +266,7 @@ function WhyForm({
           <NativeSelect
             id={`${id}-action`}
             value={action}
-            onChange={(event) => setAction(event.target.value)}
+            onChange={(event) => setAction(pick(actions, event.target.value) ?? action)}
           >
             {actions.map((name) => (
               <option key={name} value={name}>

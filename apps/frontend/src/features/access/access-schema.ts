@@ -1,9 +1,10 @@
 // The relations and actions of each object type, as the server's schema declares them
 // (crates/authz/src/schema.rs): what the access panel offers.
+import type { Action, Relation } from '@/api/authz-contract';
 
 export interface AccessSchema {
-  relations: readonly string[];
-  actions: readonly string[];
+  relations: readonly Relation[];
+  actions: readonly Action[];
 }
 
 export const connector_access: AccessSchema = {
