@@ -5,13 +5,14 @@
 //! roles it holds) are computed once per snapshot and cached, so a check is a handful of
 //! hash lookups: the roles that grant the action, then the tuples on the object.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kernel::{Error, ErrorKind, Role};
 use serde_json::Value;
 
 use crate::model::{ObjectRef, ObjectType, Relationship, Revision, SubjectRef};
+use crate::policy::RegoValue;
 use crate::schema::{self, Permission};
 
 /// Who a decision is about: a principal, and — for an authenticated call — the role its
@@ -56,9 +57,18 @@ impl Grant {
 #[derive(Debug, Default)]
 pub struct Memberships {
     via: HashMap<SubjectRef, SubjectRef>,
+    /// The roles among the usersets (bit `i`: `schema::ROLES[i]`), to test without hashing.
+    roles: u8,
+    /// The policies' `input.subject` for this principal and credential role, built once.
+    document: OnceLock<RegoValue>,
 }
 
 impl Memberships {
+    /// Whether the principal holds the role `role` (a relation on `platform:grimos`).
+    pub fn holds_role(&self, role: &str) -> bool {
+        role_bit(role).is_some_and(|bit| self.roles & bit != 0)
+    }
+
     /// Whether the principal belongs to `userset`.
     pub fn contains(&self, userset: &SubjectRef) -> bool {
         self.via.contains_key(userset)
@@ -93,6 +103,8 @@ pub struct Graph {
     /// Secret objects written as a prefix (`vault:secret/crm/*`), without the `*`.
     secret_prefixes: Vec<String>,
     attributes: HashMap<ObjectRef, Value>,
+    /// The same attributes as the policies read them (converted once, shared by clones).
+    rego_attributes: HashMap<ObjectRef, RegoValue>,
     /// Per principal, its memberships with its stored roles (slot 0) and under each
     /// credential role (slot 1 + the role's index in `Role::ALL`).
     memberships: Mutex<HashMap<SubjectRef, MembershipSlots>>,
@@ -113,6 +125,7 @@ impl Clone for Graph {
             by_subject: self.by_subject.clone(),
             secret_prefixes: self.secret_prefixes.clone(),
             attributes: self.attributes.clone(),
+            rego_attributes: self.rego_attributes.clone(),
             memberships: Mutex::default(),
         }
     }
@@ -221,8 +234,11 @@ impl Graph {
     /// Replace the attributes of `object` (`Value::Null` removes them).
     pub fn set_attributes(&mut self, object: ObjectRef, attributes: Value) {
         if attributes.is_null() {
+            self.rego_attributes.remove(&object);
             self.attributes.remove(&object);
         } else {
+            self.rego_attributes
+                .insert(object.clone(), RegoValue::from(attributes.clone()));
             self.attributes.insert(object, attributes);
         }
     }
@@ -230,6 +246,44 @@ impl Graph {
     /// The attributes of `object` (an empty object when none are set).
     pub fn attributes(&self, object: &ObjectRef) -> Option<&Value> {
         self.attributes.get(object)
+    }
+
+    /// The attributes of `object` as the policies read them.
+    pub fn rego_attributes(&self, object: &ObjectRef) -> Option<&RegoValue> {
+        self.rego_attributes.get(object)
+    }
+
+    /// The policies' `input.subject` for `subject`: `{id, kind, roles, groups,
+    /// attributes}` (built once per snapshot, principal and credential role).
+    pub fn subject_document(&self, subject: &Subject) -> RegoValue {
+        let memberships = self.memberships_for(subject);
+        memberships
+            .document
+            .get_or_init(|| {
+                let (roles, groups) = roles_and_groups(subject, &memberships);
+                let strings = |items: Vec<String>| {
+                    RegoValue::from(items.into_iter().map(RegoValue::from).collect::<Vec<_>>())
+                };
+                let mut document = BTreeMap::new();
+                document.insert(
+                    RegoValue::from("id"),
+                    RegoValue::from(subject.principal.to_string()),
+                );
+                document.insert(
+                    RegoValue::from("kind"),
+                    RegoValue::from(subject.principal.object.kind.as_str()),
+                );
+                document.insert(RegoValue::from("roles"), strings(roles));
+                document.insert(RegoValue::from("groups"), strings(groups));
+                document.insert(
+                    RegoValue::from("attributes"),
+                    self.rego_attributes(&subject.principal.object)
+                        .cloned()
+                        .unwrap_or_else(RegoValue::new_object),
+                );
+                RegoValue::from(document)
+            })
+            .clone()
     }
 
     /// The relationships on `object`.
@@ -320,7 +374,16 @@ impl Graph {
                 queue.push_back(userset);
             }
         }
-        Memberships { via }
+        let roles = via
+            .keys()
+            .filter(|userset| is_role_userset(userset))
+            .filter_map(|userset| role_bit(userset.relation.as_deref().unwrap_or_default()))
+            .fold(0, |roles, bit| roles | bit);
+        Memberships {
+            via,
+            roles,
+            document: OnceLock::new(),
+        }
     }
 
     /// The subjects whose relationships count for `subject`: the principal and every
@@ -339,16 +402,15 @@ impl Graph {
         memberships: &Memberships,
         role: &str,
     ) -> Option<Vec<String>> {
-        let userset = role_userset(role);
         match subject.role {
             Some(own) if own.as_str() == role => Some(vec![
-                userset.to_string(),
+                role_userset(role).to_string(),
                 format!("{} (the role of this credential)", subject.principal),
             ]),
             Some(_) => None,
             None => memberships
-                .contains(&userset)
-                .then(|| memberships.chain(&userset, &subject.principal)),
+                .holds_role(role)
+                .then(|| memberships.chain(&role_userset(role), &subject.principal)),
         }
     }
 
@@ -522,9 +584,41 @@ impl Graph {
     }
 }
 
+/// The roles (sorted) and group ids (sorted) of `subject`, as the policies see them: the
+/// credential's role when it has one, else every role it holds.
+pub fn roles_and_groups(
+    subject: &Subject,
+    memberships: &Memberships,
+) -> (Vec<String>, Vec<String>) {
+    let mut roles: Vec<String> = match subject.role {
+        Some(role) => vec![role.as_str().to_owned()],
+        None => memberships
+            .usersets()
+            .filter(|userset| userset.object.kind == ObjectType::Platform)
+            .filter_map(|userset| userset.relation.clone())
+            .collect(),
+    };
+    roles.sort();
+    let mut groups: Vec<String> = memberships
+        .usersets()
+        .filter(|userset| userset.object.kind == ObjectType::Group)
+        .map(|userset| userset.object.id.clone())
+        .collect();
+    groups.sort();
+    (roles, groups)
+}
+
 /// `platform:grimos#role`.
 pub fn role_userset(role: &str) -> SubjectRef {
     SubjectRef::userset(ObjectRef::platform(), role)
+}
+
+/// The bit of `role` in [`Memberships`]' role set.
+fn role_bit(role: &str) -> Option<u8> {
+    schema::ROLES
+        .iter()
+        .position(|known| *known == role)
+        .map(|index| 1 << index)
 }
 
 fn is_role_userset(subject: &SubjectRef) -> bool {

@@ -1,6 +1,7 @@
 //! The decision point: [`Authorizer`], the one trait every service asks, and [`Authz`],
 //! its implementation over the database, the in-memory graph and the compiled policies.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use storage::Database;
 
 use crate::graph::{Grant, Graph, Subject, permission_for};
 use crate::model::{ObjectRef, ObjectType, Relationship, Revision, SubjectRef};
-use crate::policy::{PolicySet, PolicySource};
+use crate::policy::{PolicySet, PolicySource, RegoValue};
 use crate::schema;
 use crate::store::{self, Change};
 
@@ -427,6 +428,11 @@ pub fn decide(
     let through_role = path
         .first()
         .is_some_and(|step| step.starts_with("platform:"));
+    let denials = if policies.is_empty() {
+        Vec::new()
+    } else {
+        policies.denials_value(policy_input_value(graph, request, &path))?
+    };
     let grant_reason = Reason {
         kind: if through_role {
             ReasonKind::Role
@@ -434,19 +440,10 @@ pub fn decide(
             ReasonKind::Relationship
         },
         summary: path.join(" ← "),
-        path: path.clone(),
+        path,
         policy: None,
         rule: None,
     };
-    if policies.is_empty() {
-        return Ok(Decision {
-            allowed: true,
-            reasons: vec![grant_reason],
-            revision,
-        });
-    }
-    let input = policy_input(graph, request, &path);
-    let denials = policies.denials(&input)?;
     if denials.is_empty() {
         return Ok(Decision {
             allowed: true,
@@ -490,21 +487,7 @@ fn granted_by(permission: &schema::Permission) -> String {
 pub fn policy_input(graph: &Graph, request: &CheckRequest, path: &[String]) -> Value {
     let subject = &request.subject;
     let memberships = graph.memberships_for(subject);
-    let mut roles: Vec<String> = match subject.role {
-        Some(role) => vec![role.as_str().to_owned()],
-        None => memberships
-            .usersets()
-            .filter(|userset| userset.object.kind == ObjectType::Platform)
-            .filter_map(|userset| userset.relation.clone())
-            .collect(),
-    };
-    roles.sort();
-    let mut groups: Vec<String> = memberships
-        .usersets()
-        .filter(|userset| userset.object.kind == ObjectType::Group)
-        .map(|userset| userset.object.id.clone())
-        .collect();
-    groups.sort();
+    let (roles, groups) = crate::graph::roles_and_groups(subject, &memberships);
     let owner = graph
         .holders(&request.resource, "owner")
         .next()
@@ -550,6 +533,121 @@ pub fn policy_input(graph: &Graph, request: &CheckRequest, path: &[String]) -> V
         },
         "context": context,
         "relationship": {"allowed": true, "path": path},
+    })
+}
+
+/// [`policy_input`] built directly as the value the policies read, the subject's part
+/// shared per snapshot (what [`decide`] evaluates; the same document).
+pub fn policy_input_value(graph: &Graph, request: &CheckRequest, path: &[String]) -> RegoValue {
+    let keys = input_keys();
+    let key = |name: &str| RegoValue::from(name);
+    let text = |value: &Option<String>| value.as_deref().map_or(RegoValue::Null, RegoValue::from);
+    let mut resource = BTreeMap::new();
+    resource.insert(
+        keys.type_.clone(),
+        keys.types[request.resource.kind as usize].clone(),
+    );
+    resource.insert(
+        keys.id.clone(),
+        RegoValue::from(request.resource.id.as_str()),
+    );
+    resource.insert(
+        keys.owner.clone(),
+        graph
+            .holders(&request.resource, "owner")
+            .next()
+            .map_or(RegoValue::Null, |owner| RegoValue::from(owner.to_string())),
+    );
+    resource.insert(
+        keys.attributes.clone(),
+        graph
+            .rego_attributes(&request.resource)
+            .cloned()
+            .unwrap_or_else(RegoValue::new_object),
+    );
+    let mut context: BTreeMap<RegoValue, RegoValue> = request
+        .context
+        .extra
+        .iter()
+        .map(|(name, value)| (key(name), RegoValue::from(value.clone())))
+        .collect();
+    let time = request
+        .context
+        .time
+        .unwrap_or_else(Utc::now)
+        .to_rfc3339_opts(SecondsFormat::Millis, true);
+    context.insert(keys.time.clone(), RegoValue::from(time));
+    context.insert(keys.ip.clone(), text(&request.context.ip));
+    context.insert(keys.request_id.clone(), text(&request.context.request_id));
+    let mut relationship = BTreeMap::new();
+    relationship.insert(keys.allowed.clone(), RegoValue::from(true));
+    relationship.insert(
+        keys.path.clone(),
+        RegoValue::from(
+            path.iter()
+                .map(|step| RegoValue::from(step.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    let mut input = BTreeMap::new();
+    input.insert(
+        keys.subject.clone(),
+        graph.subject_document(&request.subject),
+    );
+    input.insert(
+        keys.action.clone(),
+        RegoValue::from(request.action.as_str()),
+    );
+    input.insert(keys.resource.clone(), RegoValue::from(resource));
+    input.insert(keys.context.clone(), RegoValue::from(context));
+    input.insert(keys.relationship.clone(), RegoValue::from(relationship));
+    RegoValue::from(input)
+}
+
+/// The input document's names and the object types, as regorus strings made once (a clone
+/// is a reference count, not an allocation).
+struct InputKeys {
+    subject: RegoValue,
+    action: RegoValue,
+    resource: RegoValue,
+    context: RegoValue,
+    relationship: RegoValue,
+    type_: RegoValue,
+    id: RegoValue,
+    owner: RegoValue,
+    attributes: RegoValue,
+    time: RegoValue,
+    ip: RegoValue,
+    request_id: RegoValue,
+    allowed: RegoValue,
+    path: RegoValue,
+    /// Indexed by `ObjectType as usize`.
+    types: Vec<RegoValue>,
+}
+
+fn input_keys() -> &'static InputKeys {
+    static KEYS: std::sync::OnceLock<InputKeys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let key = |name: &str| RegoValue::from(name);
+        let mut types = ObjectType::ALL.to_vec();
+        types.sort_by_key(|kind| *kind as usize);
+        InputKeys {
+            subject: key("subject"),
+            action: key("action"),
+            resource: key("resource"),
+            context: key("context"),
+            relationship: key("relationship"),
+            type_: key("type"),
+            id: key("id"),
+            owner: key("owner"),
+            attributes: key("attributes"),
+            time: key("time"),
+            ip: key("ip"),
+            request_id: key("request_id"),
+            allowed: key("allowed"),
+            path: key("path"),
+            types: types.into_iter().map(|kind| key(kind.as_str())).collect(),
+        }
     })
 }
 

@@ -819,3 +819,73 @@ async fn a_policy_deny_overrides_a_relationship_and_names_its_rule(fixture: &Fix
     stranger.subject = stored("nobody");
     assert!(!authz.check(stranger).await.unwrap().allowed);
 }
+
+/// The decision point evaluates policies on an input built directly as regorus values; it
+/// must be the very document `policy_input` describes (and dry runs show).
+#[test]
+fn the_policy_input_built_as_values_is_the_documented_one() {
+    let mut graph = authz::graph::Graph::new(Revision(7));
+    for text in [
+        "platform:grimos#operator@user:ann",
+        "group:sre#member@user:ann",
+        "group:platform#member@group:sre#member",
+        "group:ops#member@platform:grimos#viewer",
+        "connector:c1#owner@user:bob",
+        "connector:c1#editor@group:sre#member",
+    ] {
+        graph.insert(tuple(text));
+    }
+    graph.set_attributes(
+        object("user:ann"),
+        serde_json::json!({"clearance": 2, "teams": ["a", "b"], "score": 0.5}),
+    );
+    graph.set_attributes(
+        object("connector:c1"),
+        serde_json::json!({"classification": "restricted", "nested": {"x": null}}),
+    );
+    for subject in [
+        stored("ann"),
+        as_role("ann", Role::Viewer),
+        as_role("ann", Role::Member),
+        stored("nobody"),
+    ] {
+        for resource in ["connector:c1", "connector:c2", "platform:grimos"] {
+            let mut request = request(subject.clone(), "edit", resource);
+            request.context = Context {
+                time: Some(Utc.with_ymd_and_hms(2025, 1, 6, 20, 0, 0).unwrap()),
+                ip: Some("10.0.0.7".into()),
+                request_id: None,
+                extra: serde_json::json!({"tenant": "acme", "depth": 3})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            };
+            let path = ["connector:c1#editor".to_owned(), "user:ann".to_owned()];
+            let documented = authz::service::policy_input(&graph, &request, &path);
+            let built = authz::service::policy_input_value(&graph, &request, &path);
+            assert_eq!(
+                built,
+                authz::policy::RegoValue::from(documented.clone()),
+                "{subject:?} {resource}: {documented}"
+            );
+        }
+    }
+    let ann =
+        authz::service::policy_input(&graph, &request(stored("ann"), "edit", "connector:c1"), &[]);
+    assert_eq!(ann["subject"]["roles"], serde_json::json!(["operator"]));
+    assert_eq!(
+        ann["subject"]["groups"],
+        serde_json::json!(["platform", "sre"])
+    );
+    assert_eq!(ann["resource"]["owner"], "user:bob");
+    let viewer = authz::service::policy_input(
+        &graph,
+        &request(as_role("ann", Role::Viewer), "edit", "connector:c1"),
+        &[],
+    );
+    assert_eq!(viewer["subject"]["roles"], serde_json::json!(["viewer"]));
+    assert_eq!(
+        viewer["subject"]["groups"],
+        serde_json::json!(["ops", "platform", "sre"])
+    );
+}
