@@ -61,9 +61,18 @@ pub struct Memberships {
     roles: u8,
     /// The policies' `input.subject` for this principal and credential role, built once.
     document: OnceLock<RegoValue>,
+    /// The credential's role is not one the principal holds through stored relationships
+    /// (a viewer token of an admin): relationships then grant only `view`.
+    restricted: bool,
 }
 
 impl Memberships {
+    /// Whether the credential was scoped below the principal's stored roles, so that its
+    /// relationships grant only `view` (a read-only token of a user who owns things).
+    pub fn restricted(&self) -> bool {
+        self.restricted
+    }
+
     /// Whether the principal holds the role `role` (a relation on `platform:grimos`).
     pub fn holds_role(&self, role: &str) -> bool {
         role_bit(role).is_some_and(|bit| self.roles & bit != 0)
@@ -379,10 +388,17 @@ impl Graph {
             .filter(|userset| is_role_userset(userset))
             .filter_map(|userset| role_bit(userset.relation.as_deref().unwrap_or_default()))
             .fold(0, |roles, bit| roles | bit);
+        // A credential whose role the principal does not hold (a viewer token of an admin
+        // user) was scoped down on purpose: it may not change what the user owns either.
+        let restricted = role.is_some_and(|role| {
+            let stored = self.memberships_with(principal, None).roles;
+            stored != 0 && role_bit(role.as_str()).is_none_or(|bit| stored & bit == 0)
+        });
         Memberships {
             via,
             roles,
             document: OnceLock::new(),
+            restricted,
         }
     }
 
@@ -477,12 +493,18 @@ impl Graph {
         if subject.role.is_some() && resource.kind == ObjectType::Platform {
             return Grant::None;
         }
+        // Under a credential scoped below the stored roles, only grants made to the
+        // credential's role (a role userset on the path) count beyond `view`.
+        let role_paths_only = memberships.restricted && permission.action != "view";
         for object in self.candidates(resource) {
             for (relation, holder) in self.by_object.get(&object).into_iter().flatten() {
                 if !permission.relations.contains(&relation.as_str()) {
                     continue;
                 }
                 if let Some(mut chain) = self.holder_path(subject, &memberships, holder) {
+                    if role_paths_only && !chain.iter().any(|step| step.starts_with("platform:")) {
+                        continue;
+                    }
                     chain.insert(0, format!("{object}#{relation}"));
                     return Grant::Path(chain);
                 }
@@ -519,6 +541,7 @@ impl Graph {
             return Ok(Vec::new());
         }
         let memberships = self.memberships_for(subject);
+        let role_paths_only = memberships.restricted && permission.action != "view";
         let mut found: HashMap<ObjectRef, Vec<String>> = HashMap::new();
         for holder in self.holders_for(subject) {
             for (object, relation) in self.by_subject.get(&holder).into_iter().flatten() {
@@ -529,6 +552,9 @@ impl Graph {
                     continue;
                 }
                 if let Some(mut chain) = self.holder_path(subject, &memberships, &holder) {
+                    if role_paths_only && !chain.iter().any(|step| step.starts_with("platform:")) {
+                        continue;
+                    }
                     chain.insert(0, format!("{object}#{relation}"));
                     found.insert(object.clone(), chain);
                 }
@@ -705,6 +731,37 @@ mod tests {
                 .unwrap()
                 .allows()
         );
+    }
+
+    #[test]
+    fn a_credential_scoped_below_the_stored_role_only_views_what_the_user_owns() {
+        let graph = graph(&[
+            "platform:grimos#admin@user:ann",
+            "flow:1#owner@user:ann",
+            "platform:grimos#viewer@user:vic",
+            "flow:1#editor@user:vic",
+        ]);
+        let flow = ObjectRef::parse("flow:1").unwrap();
+        let scoped = Subject {
+            principal: SubjectRef::user("ann"),
+            role: Some(Role::Viewer),
+        };
+        assert!(graph.check(&scoped, "view", &flow).unwrap().allows());
+        assert!(!graph.check(&scoped, "run", &flow).unwrap().allows());
+        assert!(!graph.check(&scoped, "edit", &flow).unwrap().allows());
+        assert!(graph.memberships_for(&scoped).restricted());
+        // A viewer user granted editor acts with the role they hold: the grant counts.
+        let viewer = Subject {
+            principal: SubjectRef::user("vic"),
+            role: Some(Role::Viewer),
+        };
+        assert!(graph.check(&viewer, "edit", &flow).unwrap().allows());
+        // A principal with no stored role (OIDC) is not scoped down by its role.
+        let oidc = Subject {
+            principal: SubjectRef::user("oidc-sub"),
+            role: Some(Role::Member),
+        };
+        assert!(!graph.memberships_for(&oidc).restricted());
     }
 
     #[test]

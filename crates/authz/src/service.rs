@@ -131,6 +131,9 @@ impl ListScope {
     pub fn sql(&self, id_column: &str, first: usize) -> (String, Vec<String>) {
         match self {
             ListScope::All => ("1 = 1".to_owned(), Vec::new()),
+            ListScope::Only { holders, .. } if holders.is_empty() => {
+                ("1 = 0".to_owned(), Vec::new())
+            }
             ListScope::Only {
                 kind,
                 relations,
@@ -716,12 +719,16 @@ impl Authorizer for Authz {
             return Ok(ListScope::All);
         }
         let permission = permission_for(kind, action)?;
+        // Under a credential scoped below the stored roles, only grants to role usersets
+        // count beyond `view` (see `Graph::check_permission`).
+        let role_holders_only = graph.memberships_for(subject).restricted() && action != "view";
         Ok(ListScope::Only {
             kind,
             relations: permission.relations,
             holders: graph
                 .holders_for(subject)
                 .iter()
+                .filter(|holder| !role_holders_only || holder.object.kind == ObjectType::Platform)
                 .map(ToString::to_string)
                 .collect(),
         })

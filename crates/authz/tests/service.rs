@@ -421,11 +421,14 @@ async fn the_credentials_role_replaces_stored_roles(fixture: &Fixture) {
     assert_eq!(decision.reasons[0].path[0], "platform:grimos#viewer");
     assert!(!allowed(&authz, viewer.clone(), "edit", "connector:c1").await);
     assert!(!allowed(&authz, viewer.clone(), "manage_users", "platform:grimos").await);
-    // Relationships are not roles: the editor relation still counts under any credential.
-    assert!(allowed(&authz, viewer, "edit", "connector:c2").await);
+    // A credential scoped below the user's stored role is read-only: the user's editor
+    // relation still lets it see the connector, not change it.
+    assert!(allowed(&authz, viewer.clone(), "view", "connector:c2").await);
+    assert!(!allowed(&authz, viewer, "edit", "connector:c2").await);
     let member = as_role("ann", Role::Member);
     assert!(!allowed(&authz, member.clone(), "view", "connector:c1").await);
-    assert!(allowed(&authz, member.clone(), "edit", "connector:c2").await);
+    assert!(allowed(&authz, member.clone(), "view", "connector:c2").await);
+    assert!(!allowed(&authz, member.clone(), "edit", "connector:c2").await);
     // Roles held as members of a group, and groups holding roles, follow the credential:
     // a group that every operator belongs to counts for an operator token only.
     authz
