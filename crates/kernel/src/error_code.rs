@@ -159,6 +159,8 @@ error_codes! {
         "The master key files under `<data-dir>/keys` cannot be read or written.";
     SecretBackend = "secret_backend", Kind(Internal),
         "The secret backend failed unexpectedly (details in the server log).";
+    PolicyEvalFailed = "policy_eval_failed", Kind(Internal),
+        "A Rego policy failed while it was evaluated (a runtime error or its time limit).";
     Unavailable = "unavailable", Kind(Unavailable),
         "A dependency (database, identity provider) is down; retry later.";
     ConnectorAuth = "connector_auth", Kind(Validation),

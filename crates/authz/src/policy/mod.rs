@@ -253,7 +253,7 @@ impl From<PolicyError> for kernel::Error {
                 error.policy, error.message
             )
         };
-        kernel::Error::new(kernel::ErrorKind::Validation, POLICY_INVALID, message)
+        kernel::Error::new(kernel::ErrorKind::Validation, "policy_invalid", message)
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Deserialize as _;
 
 use super::engine::{Backend, Evaluator, timer_config};
 use super::error::{char_column, located};
-use super::{Denial, POLICY_EVAL_FAILED, PolicyError, PolicySource, TestOutcome, validate_name};
+use super::{Denial, PolicyError, PolicySource, TestOutcome, validate_name};
 
 /// The package of the generated rule gathering every policy's denials.
 const DECISION_PACKAGE: &str = "grimos.__decision";
@@ -257,7 +257,7 @@ impl PolicySet {
         };
         kernel::Error::new(
             kernel::ErrorKind::Internal,
-            POLICY_EVAL_FAILED,
+            "policy_eval_failed",
             format!("{policy}failed to evaluate{at}: {}", place.message),
         )
     }
