@@ -1,6 +1,8 @@
 // Sharing a connector end to end: the admin gives a member user the viewer relation on one
 // connector from its Access panel; that user, signing in with their own token, then sees that
-// connector in their list and not the other one — against a real `grimos serve`.
+// connector in their list and not the other one, read-only; given editor, they may change
+// it (the page asks the decision point what they may do, not their role) — against a real
+// `grimos serve`.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startApp } from './support/app-url.mjs';
@@ -11,6 +13,7 @@ let grimos;
 let app;
 let browser;
 let member_token;
+let mia;
 let shared;
 let unshared;
 
@@ -54,7 +57,7 @@ before(async () => {
     type: 'rest',
     config: connectorConfig('https://erp.example.com/api'),
   });
-  const mia = await call(ADMIN_TOKEN, 'POST', '/api/v1/users', { name: 'mia', role: 'member' });
+  mia = await call(ADMIN_TOKEN, 'POST', '/api/v1/users', { name: 'mia', role: 'member' });
   const token = await call(ADMIN_TOKEN, 'POST', '/api/v1/tokens', {
     name: 'e2e mia',
     role: 'member',
@@ -132,4 +135,65 @@ test('the member signs in with their token and sees the shared connector only', 
     headers: { Authorization: `Bearer ${member_token}` },
   });
   assert.equal(visible.status, 200);
+});
+
+test('as a viewer the member sees the connector read-only, without buttons', async () => {
+  const { page } = browser;
+  const table = page.getByRole('table', { name: 'Connectors' });
+  // Once the decision point has answered for her: no add button, no row actions (she may
+  // not create, test, edit or delete).
+  const answered = page.waitForResponse(
+    (response) => response.url().endsWith('/api/v1/authz/check/batch') && response.ok(),
+  );
+  await page.reload();
+  await answered;
+  await table.getByRole('link', { name: 'e2e-shared-crm' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: /Add connector/ }).count(), 0);
+  assert.equal(await table.getByRole('button').count(), 0);
+  await table.getByRole('link', { name: 'e2e-shared-crm' }).click();
+  await page.getByRole('heading', { name: 'e2e-shared-crm' }).waitFor();
+  const name = page.getByLabel(/^Name/).first();
+  await name.waitFor();
+  assert.equal(await name.isDisabled(), true);
+  assert.equal(await page.getByLabel(/Base url/).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Save changes' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Test connection' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Delete' }).count(), 0);
+  // Not a manager: nobody listed, nothing to add or remove.
+  await page.getByText('You may not see who has access to this connector.').waitFor();
+  assert.equal(await page.getByRole('form', { name: 'Add access' }).count(), 0);
+  await screenshot(page, '23-member-viewer-read-only');
+});
+
+test('given editor, the member may change the connector and save it', async () => {
+  const { page } = browser;
+  await call(ADMIN_TOKEN, 'POST', '/api/v1/authz/relationships', {
+    writes: [{ resource: `connector:${shared.id}`, relation: 'editor', subject: `user:${mia.id}` }],
+    deletes: [],
+  });
+  await page.reload();
+  await page.getByRole('heading', { name: 'e2e-shared-crm' }).waitFor();
+  const base_url = page.getByLabel(/Base url/);
+  await page.getByRole('button', { name: 'Save changes' }).waitFor();
+  assert.equal(await base_url.isEnabled(), true);
+  assert.equal(await page.getByLabel(/^Name/).first().isEnabled(), true);
+  // An editor may test it, but only its owner (or an admin) may delete or share it.
+  await page.getByRole('button', { name: 'Test connection' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Delete' }).count(), 0);
+  assert.equal(await page.getByRole('form', { name: 'Add access' }).count(), 0);
+
+  await base_url.fill('https://crm.example.com/v2');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Saved e2e-shared-crm').waitFor();
+  await screenshot(page, '24-member-editor-saved');
+  const stored = await call(ADMIN_TOKEN, 'GET', `/api/v1/interop/connectors/${shared.id}`);
+  assert.equal(stored.config.base_url, 'https://crm.example.com/v2');
+
+  // In the list, her row offers test and edit, not delete.
+  await page.getByRole('link', { name: 'All connectors' }).click();
+  await page.getByRole('button', { name: 'Test connection of e2e-shared-crm' }).waitFor();
+  await page.getByRole('button', { name: 'More actions for e2e-shared-crm' }).click();
+  await page.getByRole('menuitem', { name: 'Edit' }).waitFor();
+  assert.equal(await page.getByRole('menuitem', { name: 'Delete' }).count(), 0);
+  await page.keyboard.press('Escape');
 });

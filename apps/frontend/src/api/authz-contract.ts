@@ -13,6 +13,13 @@ export type CheckRequest = Schemas['CheckRequestBody'];
 /** An action of an object type (`view`, `edit`, `run`, …). */
 export type Action = CheckRequest['action'];
 export type Decision = Schemas['Decision'];
+/** One check of a batch (`POST /api/v1/authz/check/batch`); its values are read per check. */
+export type BatchCheck = Schemas['BatchCheck'];
+/** The answer to one check of a batch: a decision, or `{ error }` in that check's place. */
+export type BatchResult = Schemas['BatchResult'];
+/** Why one check of a batch was not answered. */
+export type BatchItemError = Schemas['BatchItemError'];
+export type CheckBatchResponse = Schemas['CheckBatchResponse'];
 export type Relationship = Schemas['RelationshipBody'];
 /** A relation (`owner`, `editor`, `viewer`, `member`, …). */
 export type Relation = Relationship['relation'];

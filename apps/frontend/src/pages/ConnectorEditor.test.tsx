@@ -2,7 +2,16 @@ import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { makeConnector } from '@/test/connector-fixtures';
-import { admin_whoami, json, mockApi, problem, viewer_whoami } from '@/test/mock-api';
+import {
+  admin_whoami,
+  decideChecks,
+  decideForRole,
+  json,
+  member_whoami,
+  mockApi,
+  problem,
+  viewer_whoami,
+} from '@/test/mock-api';
 import { renderApp } from '@/test/render-app';
 import { rest_type } from '@/test/rest-spec-fixture';
 
@@ -10,6 +19,7 @@ const ID = '0190a0b0-0000-7000-8000-000000000001';
 const DETAIL = `/api/v1/interop/connectors/${ID}`;
 const base = {
   'GET /api/v1/auth/whoami': () => json(admin_whoami),
+  'POST /api/v1/authz/check/batch': decideForRole('admin'),
   'GET /api/v1/interop/connector-types': () => json({ items: [rest_type] }),
 };
 
@@ -43,7 +53,7 @@ describe('connector editor', () => {
     expect(banner).toHaveTextContent('The configuration is invalid.');
     expect(banner).toHaveTextContent('/config/mystery: unknown field');
 
-    expect(api.find('POST')?.body).toEqual({
+    expect(api.find('POST', '/api/v1/interop/connectors')?.body).toEqual({
       name: 'crm',
       type: 'rest',
       config: {
@@ -64,7 +74,7 @@ describe('connector editor', () => {
     await user.click(screen.getByRole('button', { name: 'Create connector' }));
     expect(await screen.findByText('Give the connector a name.')).toBeInTheDocument();
     expect(screen.getByText(/not a literal value/)).toBeInTheDocument();
-    expect(api.find('POST')).toBeUndefined();
+    expect(api.find('POST', '/api/v1/interop/connectors')).toBeUndefined();
   });
 
   it('on 412 keeps the edits, explains, and reloads the latest version on request', async () => {
@@ -99,6 +109,7 @@ describe('connector editor', () => {
     mockApi({
       ...base,
       'GET /api/v1/auth/whoami': () => json(viewer_whoami),
+      'POST /api/v1/authz/check/batch': decideForRole('viewer'),
       [`GET ${DETAIL}`]: () => json(makeConnector(), { headers: { ETag: '"3"' } }),
     });
     renderApp(`/connectors/${ID}`);
@@ -124,5 +135,82 @@ describe('connector editor', () => {
     await user.click(screen.getByRole('button', { name: 'Delete connector' }));
     expect(await screen.findByText('No connectors yet')).toBeInTheDocument();
     expect(api.find('DELETE')?.path).toBe(DETAIL);
+  });
+
+  it('lets a member granted editor change the connector, with only the buttons they may use', async () => {
+    const user = userEvent.setup();
+    // As the server decides for an editor: edit and test this connector, nothing else.
+    const api = mockApi({
+      ...base,
+      'GET /api/v1/auth/whoami': () => json(member_whoami),
+      'POST /api/v1/authz/check/batch': decideChecks(
+        (check) =>
+          check.subject === 'user:u-mia' &&
+          check.resource === `connector:${ID}` &&
+          ['view', 'edit', 'test'].includes(check.action),
+      ),
+      [`GET ${DETAIL}`]: () => json(makeConnector(), { headers: { ETag: '"3"' } }),
+      [`PUT ${DETAIL}`]: (request) =>
+        json(makeConnector({ ...(request.body as object), version: 4 }), {
+          headers: { ETag: '"4"' },
+        }),
+    });
+    renderApp(`/connectors/${ID}`);
+    const name = (await screen.findAllByLabelText(/^Name/))[0] as HTMLElement;
+    expect(name).toBeEnabled();
+    expect(screen.getByRole('button', { name: /Test connection/ })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Delete/ })).not.toBeInTheDocument();
+    // Not a manager: the access panel neither lists nor offers to add or remove anyone.
+    expect(screen.getByText(/You may not see who has access/)).toBeInTheDocument();
+    expect(screen.queryByRole('form', { name: 'Add access' })).not.toBeInTheDocument();
+    expect(api.find('GET', '/api/v1/authz/relationships')).toBeUndefined();
+
+    await user.clear(name);
+    await user.type(name, 'crm-by-mia');
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    expect(await screen.findByText('Saved crm-by-mia')).toBeInTheDocument();
+    expect(api.find('PUT')?.body).toMatchObject({ name: 'crm-by-mia' });
+    expect(api.find('PUT')?.headers.get('If-Match')).toBe('"3"');
+  });
+
+  it('shows a member who may only view the connector read-only, without actions', async () => {
+    mockApi({
+      ...base,
+      'GET /api/v1/auth/whoami': () => json(member_whoami),
+      'POST /api/v1/authz/check/batch': decideChecks((check) => check.action === 'view'),
+      [`GET ${DETAIL}`]: () => json(makeConnector(), { headers: { ETag: '"3"' } }),
+    });
+    renderApp(`/connectors/${ID}`);
+    expect((await screen.findAllByLabelText(/^Name/))[0]).toBeDisabled();
+    expect(screen.getByLabelText(/^Token/)).toBeDisabled();
+    expect(screen.queryByRole('button', { name: 'Save changes' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Test connection/ })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Delete/ })).not.toBeInTheDocument();
+  });
+
+  it('shows the connector read-only when what the caller may do cannot be checked', async () => {
+    mockApi({
+      ...base,
+      'POST /api/v1/authz/check/batch': () => problem(400, 'bad_request', 'no batches today'),
+      [`GET ${DETAIL}`]: () => json(makeConnector(), { headers: { ETag: '"3"' } }),
+    });
+    renderApp(`/connectors/${ID}`);
+    expect(await screen.findByText('Could not check what you may do here')).toBeInTheDocument();
+    expect(screen.getByLabelText(/^Token/)).toBeDisabled();
+    expect(screen.queryByRole('button', { name: /Delete/ })).not.toBeInTheDocument();
+  });
+
+  it('tells a caller who may not create connectors so, without a form', async () => {
+    const api = mockApi({
+      ...base,
+      'GET /api/v1/auth/whoami': () => json(member_whoami),
+      'POST /api/v1/authz/check/batch': decideChecks(() => false),
+    });
+    renderApp('/connectors/new/rest');
+    expect(await screen.findByText('You may not add connectors.')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Create connector' })).not.toBeInTheDocument();
+    expect(api.find('POST', '/api/v1/authz/check/batch')?.body).toEqual({
+      checks: [{ subject: 'user:u-mia', action: 'create_connector', resource: 'platform:grimos' }],
+    });
   });
 });

@@ -1,11 +1,10 @@
 import { Plus } from 'lucide-react';
 import { useState } from 'react';
 import type { Connector } from '@/api/connectors-contract';
-import { canManageConnectors } from '@/auth/permissions';
-import { useSession } from '@/auth/useSession';
 import { ErrorBanner } from '@/components/feedback/ErrorBanner';
 import { Button } from '@/components/ui/button';
 import { Card } from '@/components/ui/card';
+import { PLATFORM, useMyPermissions } from '@/features/access/useMyPermissions';
 import { ConnectorFilters } from '@/features/connectors/ConnectorFilters';
 import { ConnectorListSkeleton } from '@/features/connectors/ConnectorListSkeleton';
 import { ConnectorsEmptyState } from '@/features/connectors/ConnectorsEmptyState';
@@ -17,9 +16,10 @@ import { useConnectorList } from '@/features/connectors/useConnectorList';
 import { useConnectorTypes } from '@/features/connectors/useConnectorTypes';
 import { useDebouncedValue } from '@/lib/useDebouncedValue';
 
+/** What a row's buttons need. */
+const ROW_ACTIONS = ['test', 'edit', 'delete'] as const;
+
 export function ConnectorsPage() {
-  const { principal } = useSession();
-  const can_manage = canManageConnectors(principal?.role);
   const [search, setSearch] = useState('');
   const [type, setType] = useState('');
   const [picking_type, setPickingType] = useState(false);
@@ -28,8 +28,22 @@ export function ConnectorsPage() {
   const list = useConnectorList(q, type);
   const types = useConnectorTypes();
   const connectors = list.data?.pages.flatMap((page) => page.items) ?? [];
+  // One batch for the page once its rows are in: may the caller add connectors, and test,
+  // edit, delete each row? (Loading more rows asks again for all of them.)
+  const permissions = useMyPermissions(
+    list.isPending
+      ? []
+      : [
+          { resource: PLATFORM, actions: ['create_connector'] },
+          ...connectors.map((connector) => ({
+            resource: `connector:${connector.id}`,
+            actions: ROW_ACTIONS,
+          })),
+        ],
+  );
+  const can_create = permissions.can('create_connector', PLATFORM);
 
-  const add_button = can_manage && (
+  const add_button = can_create && (
     <Button onClick={() => setPickingType(true)}>
       <Plus aria-hidden="true" />
       Add connector
@@ -74,7 +88,7 @@ export function ConnectorsPage() {
           <ConnectorsEmptyState filtered={q !== '' || type !== ''} action={add_button} />
         )}
         {connectors.length > 0 && (
-          <ConnectorTable connectors={connectors} can_manage={can_manage} onDelete={setDeleting} />
+          <ConnectorTable connectors={connectors} can={permissions.can} onDelete={setDeleting} />
         )}
       </Card>
       {list.hasNextPage && (
@@ -88,13 +102,11 @@ export function ConnectorsPage() {
           </Button>
         </div>
       )}
-      {can_manage && <TypePickerDialog open={picking_type} onOpenChange={setPickingType} />}
-      {can_manage && (
-        <DeleteConnectorDialog
-          connector={deleting}
-          onOpenChange={(open) => !open && setDeleting(null)}
-        />
-      )}
+      {can_create && <TypePickerDialog open={picking_type} onOpenChange={setPickingType} />}
+      <DeleteConnectorDialog
+        connector={deleting}
+        onOpenChange={(open) => !open && setDeleting(null)}
+      />
     </div>
   );
 }

@@ -1,7 +1,5 @@
 import { useNavigate, useParams } from 'react-router';
 import { useState } from 'react';
-import { canManageConnectors } from '@/auth/permissions';
-import { useSession } from '@/auth/useSession';
 import { ErrorBanner } from '@/components/feedback/ErrorBanner';
 import { BackLink } from '@/components/layout/BackLink';
 import { Badge } from '@/components/ui/badge';
@@ -9,6 +7,7 @@ import { Skeleton } from '@/components/ui/skeleton';
 import { toast } from '@/components/ui/toast-store';
 import { connector_access } from '@/features/access/access-schema';
 import { AccessPanel } from '@/features/access/AccessPanel';
+import { useMyPermissions } from '@/features/access/useMyPermissions';
 import { ConnectorForm } from '@/features/connectors/ConnectorForm';
 import { ConnectorHeaderActions } from '@/features/connectors/ConnectorHeaderActions';
 import { ConnectorStatusBadge } from '@/features/connectors/ConnectorStatusBadge';
@@ -19,11 +18,19 @@ import { useConnector } from '@/features/connectors/useConnector';
 import { useTestConnector, useUpdateConnector } from '@/features/connectors/useConnectorMutations';
 import { useConnectorTypes } from '@/features/connectors/useConnectorTypes';
 
+/** What the page's controls need: the form (edit), its buttons, the access panel (manage). */
+const CONNECTOR_PAGE_ACTIONS = ['edit', 'test', 'delete', 'manage'] as const;
+
 export function EditConnectorPage() {
   const { id = '' } = useParams();
   const navigate = useNavigate();
-  const { principal } = useSession();
-  const can_manage = canManageConnectors(principal?.role);
+  const resource = `connector:${id}`;
+  // Asked of the decision point about the caller: a member may edit what is shared with
+  // them, an operator may be refused by a policy.
+  const permissions = useMyPermissions(resource, CONNECTOR_PAGE_ACTIONS);
+  const can_edit = permissions.can('edit', resource);
+  const can_test = permissions.can('test', resource);
+  const can_delete = permissions.can('delete', resource);
   const query = useConnector(id);
   const types = useConnectorTypes();
   const update = useUpdateConnector(id);
@@ -31,7 +38,7 @@ export function EditConnectorPage() {
   const [deleting, setDeleting] = useState(false);
   const [generation, setGeneration] = useState(0);
 
-  if (query.isPending || types.isPending) {
+  if (query.isPending || types.isPending || permissions.status === 'pending') {
     return (
       <div className="mx-auto grid w-full max-w-3xl gap-4" aria-busy="true">
         <Skeleton className="h-8 w-64" />
@@ -64,8 +71,10 @@ export function EditConnectorPage() {
             <ConnectorStatusBadge last_test={connector.last_test ?? null} />
           </div>
         </div>
-        {can_manage && (
+        {(can_test || can_delete) && (
           <ConnectorHeaderActions
+            can_test={can_test}
+            can_delete={can_delete}
             testing={test.isPending}
             onTest={() =>
               test.mutate(connector.id, {
@@ -76,6 +85,11 @@ export function EditConnectorPage() {
           />
         )}
       </div>
+      {permissions.status === 'error' && (
+        <ErrorBanner tone="warning" title="Could not check what you may do here">
+          The connector is shown read-only. {describeError(permissions.error)}
+        </ErrorBanner>
+      )}
       {test.data && <TestResultView result={test.data} />}
       {connector.warnings.length > 0 && (
         <ErrorBanner tone="warning" title="Warnings">
@@ -93,7 +107,7 @@ export function EditConnectorPage() {
           key={`${version}-${generation}`}
           connector_type={connector_type}
           initial={{ name: connector.name, config: connector.config }}
-          read_only={!can_manage}
+          read_only={!can_edit}
           submit_label="Save changes"
           reloading={query.isFetching}
           onReloadLatest={() => {
@@ -106,11 +120,12 @@ export function EditConnectorPage() {
         />
       )}
       <AccessPanel
-        resource={`connector:${connector.id}`}
+        resource={resource}
         relations={connector_access.relations}
         actions={connector_access.actions}
+        can_manage={permissions.can('manage', resource)}
       />
-      {can_manage && (
+      {can_delete && (
         <DeleteConnectorDialog
           connector={deleting ? connector : null}
           onOpenChange={setDeleting}

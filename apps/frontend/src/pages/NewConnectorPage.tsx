@@ -1,9 +1,8 @@
 import { useNavigate, useParams } from 'react-router';
-import { canManageConnectors } from '@/auth/permissions';
-import { useSession } from '@/auth/useSession';
 import { ErrorBanner } from '@/components/feedback/ErrorBanner';
 import { BackLink } from '@/components/layout/BackLink';
 import { Skeleton } from '@/components/ui/skeleton';
+import { PLATFORM, useMyPermissions } from '@/features/access/useMyPermissions';
 import { toast } from '@/components/ui/toast-store';
 import { defaultValue } from '@/features/schema-form/default-value';
 import { asSchema } from '@/features/schema-form/json-schema';
@@ -20,16 +19,22 @@ function asObject(value: JsonValue | undefined): JsonObject {
 export function NewConnectorPage() {
   const { type = '' } = useParams();
   const navigate = useNavigate();
-  const { principal } = useSession();
+  const permissions = useMyPermissions(PLATFORM, ['create_connector']);
   const types = useConnectorTypes();
   const create = useCreateConnector();
   const connector_type = types.data?.find((item) => item.type === type);
 
   let body;
-  if (!canManageConnectors(principal?.role)) {
-    body = <ErrorBanner title="Your role cannot add connectors." />;
-  } else if (types.isPending) {
+  if (permissions.status === 'pending' || types.isPending) {
     body = <Skeleton className="h-64" />;
+  } else if (permissions.status === 'error') {
+    body = (
+      <ErrorBanner title="Could not check whether you may add connectors">
+        {describeError(permissions.error)}
+      </ErrorBanner>
+    );
+  } else if (!permissions.can('create_connector', PLATFORM)) {
+    body = <ErrorBanner title="You may not add connectors." />;
   } else if (types.isError) {
     body = (
       <ErrorBanner title="Could not load the connector types">

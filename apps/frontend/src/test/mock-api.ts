@@ -1,4 +1,5 @@
 import { vi } from 'vitest';
+import type { WhoAmI } from '@/api/types';
 
 export interface MockRequest {
   method: string;
@@ -74,8 +75,11 @@ export function mockApi(handlers: Record<string, MockHandler>) {
   return {
     spy,
     requests,
-    /** The first recorded request with this method, if any. */
-    find: (method: string) => requests.find((request) => request.method === method),
+    /** The first recorded request with this method (and path, when given), if any. */
+    find: (method: string, path?: string) =>
+      requests.find(
+        (request) => request.method === method && (path === undefined || request.path === path),
+      ),
   };
 }
 
@@ -87,3 +91,52 @@ export const admin_whoami = {
 };
 
 export const viewer_whoami = { ...admin_whoami, display_name: 'Vic Viewer', role: 'viewer' };
+
+/** A member user (sees only what is shared), signed in with a token of their own. */
+export const member_whoami: WhoAmI = {
+  kind: 'api_token',
+  subject: 'tok-mia',
+  user_id: 'u-mia',
+  display_name: 'Mia Member',
+  role: 'member',
+};
+
+/** One check of a batch, as the app sent it. */
+export interface MockCheck {
+  subject: string;
+  action: string;
+  resource: string;
+}
+
+/**
+ * A `POST /api/v1/authz/check/batch` handler: each check allowed when `allow(check)` says so
+ * (with a reason of the matching kind), in the order asked, at revision 7.
+ */
+export function decideChecks(allow: (check: MockCheck) => boolean): MockHandler {
+  return (request) => {
+    const { checks } = request.body as { checks: MockCheck[] };
+    return json({
+      revision: '7',
+      results: checks.map((check) =>
+        allow(check)
+          ? {
+              allowed: true,
+              revision: '7',
+              reasons: [{ kind: 'role', summary: 'mock grant', path: [] }],
+            }
+          : {
+              allowed: false,
+              revision: '7',
+              reasons: [{ kind: 'no_grant', summary: 'mock: no grant', path: [] }],
+            },
+      ),
+    });
+  };
+}
+
+/** What the mock decision point answers for a role: admins anything, viewers only views. */
+export function decideForRole(role: 'admin' | 'viewer'): MockHandler {
+  return decideChecks((check) =>
+    role === 'admin' ? true : check.action === 'view' || check.action === 'read',
+  );
+}

@@ -1,9 +1,19 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { Relationship } from '@/api/authz-contract';
 import { makeConnector } from '@/test/connector-fixtures';
-import { admin_whoami, json, mockApi, problem } from '@/test/mock-api';
+import {
+  admin_whoami,
+  decideChecks,
+  decideForRole,
+  json,
+  member_whoami,
+  mockApi,
+  problem,
+} from '@/test/mock-api';
+import { sessionWrapper } from '@/test/session-wrapper';
+import { AccessPanel } from './AccessPanel';
 import { renderApp } from '@/test/render-app';
 import { rest_type } from '@/test/rest-spec-fixture';
 
@@ -23,6 +33,7 @@ function serve(initial: Relationship[], extra: Parameters<typeof mockApi>[0] = {
   let tuples = [...initial];
   const api = mockApi({
     'GET /api/v1/auth/whoami': () => json(admin_whoami),
+    'POST /api/v1/authz/check/batch': decideForRole('admin'),
     'GET /api/v1/interop/connector-types': () => json({ items: [rest_type] }),
     [`GET /api/v1/interop/connectors/${ID}`]: () =>
       json(makeConnector(), { headers: { ETag: '"3"' } }),
@@ -75,7 +86,7 @@ describe('access panel', () => {
     await actor.selectOptions(within(form).getByLabelText('Relation'), 'editor');
     await actor.click(within(form).getByRole('button', { name: 'Add' }));
     await screen.findByRole('button', { name: 'Remove bob as editor' });
-    expect(api.requests.find((request) => request.method === 'POST')?.body).toEqual({
+    expect(api.find('POST', '/api/v1/authz/relationships')?.body).toEqual({
       writes: [{ resource: RESOURCE, relation: 'editor', subject: 'user:u2' }],
       deletes: [],
     });
@@ -84,7 +95,13 @@ describe('access panel', () => {
     await waitFor(() =>
       expect(screen.queryByRole('button', { name: 'Remove bob as editor' })).toBeNull(),
     );
-    expect(api.requests.filter((request) => request.method === 'POST').at(-1)?.body).toEqual({
+    expect(
+      api.requests
+        .filter(
+          (request) => request.method === 'POST' && request.path === '/api/v1/authz/relationships',
+        )
+        .at(-1)?.body,
+    ).toEqual({
       writes: [],
       deletes: [{ resource: RESOURCE, relation: 'editor', subject: 'user:u2' }],
     });
@@ -100,7 +117,7 @@ describe('access panel', () => {
     await actor.selectOptions(within(form).getByLabelText('Group'), 'SRE');
     await actor.click(within(form).getByRole('button', { name: 'Add' }));
     await screen.findByRole('button', { name: 'Remove SRE (members) as viewer' });
-    expect(api.find('POST')?.body).toEqual({
+    expect(api.find('POST', '/api/v1/authz/relationships')?.body).toEqual({
       writes: [{ resource: RESOURCE, relation: 'viewer', subject: 'group:sre#member' }],
       deletes: [],
     });
@@ -134,7 +151,7 @@ describe('access panel', () => {
         .getAllByRole('listitem')
         .map((item) => item.textContent),
     ).toEqual(['this connector #editor', 'SRE (members)', 'cy']);
-    expect(api.find('POST')?.body).toEqual({
+    expect(api.find('POST', '/api/v1/authz/check')?.body).toEqual({
       subject: 'user:u3',
       action: 'edit',
       resource: RESOURCE,
@@ -188,5 +205,39 @@ describe('access panel', () => {
     renderApp(`/connectors/${ID}`);
     expect(await screen.findByText(/You may not see who has access/)).toBeInTheDocument();
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('on its own, asks whether the caller may manage the object before listing anyone', async () => {
+    const api = serve([{ resource: RESOURCE, relation: 'owner', subject: 'user:u-mia' }], {
+      'POST /api/v1/authz/check/batch': decideChecks(
+        (check) => check.subject === 'user:u-mia' && check.action === 'manage',
+      ),
+    });
+    const Wrapper = sessionWrapper(member_whoami);
+    render(
+      <Wrapper>
+        <AccessPanel resource={RESOURCE} relations={['owner', 'viewer']} actions={['view']} />
+      </Wrapper>,
+    );
+    await screen.findByRole('form', { name: 'Add access' });
+    expect(api.find('POST', '/api/v1/authz/check/batch')?.body).toEqual({
+      checks: [{ subject: 'user:u-mia', action: 'manage', resource: RESOURCE }],
+    });
+  });
+
+  it('offers no list, add or remove to a caller who may not manage the object', async () => {
+    const api = serve([{ resource: RESOURCE, relation: 'owner', subject: 'user:u1' }], {
+      'POST /api/v1/authz/check/batch': decideChecks(() => false),
+    });
+    const Wrapper = sessionWrapper(member_whoami);
+    render(
+      <Wrapper>
+        <AccessPanel resource={RESOURCE} relations={['owner', 'viewer']} actions={['view']} />
+      </Wrapper>,
+    );
+    expect(await screen.findByText(/You may not see who has access/)).toBeInTheDocument();
+    expect(screen.queryByRole('form', { name: 'Add access' })).toBeNull();
+    expect(screen.queryByRole('table', { name: 'Who has access' })).toBeNull();
+    expect(api.find('GET', '/api/v1/authz/relationships')).toBeUndefined();
   });
 });

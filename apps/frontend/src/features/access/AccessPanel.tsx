@@ -37,6 +37,7 @@ import {
   useUsers,
   useWriteRelationships,
 } from './useAccess';
+import { useMyPermissions } from './useMyPermissions';
 
 export interface AccessPanelProps {
   /** The object, `type:id` (e.g. `connector:01a2…`). */
@@ -45,6 +46,11 @@ export interface AccessPanelProps {
   relations: readonly Relation[];
   /** The actions its type has, for the "Why?" view (e.g. view, edit, delete). */
   actions: readonly Action[];
+  /**
+   * Whether the caller may `manage` the object (see, add and remove who has access), when the
+   * page has asked already (in its one batch); when absent, the panel asks itself.
+   */
+  can_manage?: boolean;
 }
 
 type SubjectKind = 'user' | 'group';
@@ -371,12 +377,22 @@ function RelationshipTable({
   );
 }
 
+function NotShown({ type }: { type: string }) {
+  return (
+    <p className="text-sm text-muted-foreground">You may not see who has access to this {type}.</p>
+  );
+}
+
 /**
  * Who holds which relation on an object, adding and removing them, and "why may X do Y?".
  * Reusable for any object type: give it the type's relations and actions.
  */
-export function AccessPanel({ resource, relations, actions }: AccessPanelProps) {
-  const relationships = useRelationships(resource);
+export function AccessPanel({ resource, relations, actions, can_manage }: AccessPanelProps) {
+  const own = useMyPermissions(resource, can_manage === undefined ? ['manage'] : []);
+  const may_manage = can_manage ?? own.can('manage', resource);
+  const deciding = can_manage === undefined && own.status === 'pending';
+  // Only who may manage the object may list its relationships: nobody else asks (and is refused).
+  const relationships = useRelationships(resource, may_manage);
   const visible = relationships.isSuccess;
   const users = useUsers(visible);
   const groups = useGroups(visible);
@@ -397,17 +413,16 @@ export function AccessPanel({ resource, relations, actions }: AccessPanelProps) 
         <CardDescription>Who holds which relation on this {type}.</CardDescription>
       </CardHeader>
       <CardContent className="grid gap-6">
-        {relationships.isPending && (
+        {(deciding || (may_manage && relationships.isPending)) && (
           <div className="grid gap-2" aria-busy="true">
             <Skeleton className="h-8" />
             <Skeleton className="h-8" />
           </div>
         )}
+        {!deciding && !may_manage && <NotShown type={type} />}
         {relationships.isError &&
           (isHidden(relationships.error) ? (
-            <p className="text-sm text-muted-foreground">
-              You may not see who has access to this {type}.
-            </p>
+            <NotShown type={type} />
           ) : (
             <ErrorBanner
               title="Could not load who has access"

@@ -10,11 +10,13 @@ import type { CheckRequest, Relationship } from '@/api/authz-contract';
 import { useApiClient } from '@/auth/useSession';
 import { access_keys } from './query-keys';
 
-export function useRelationships(resource: string) {
+/** Who holds which relation on `resource`; asked only when `enabled` (the caller may manage it). */
+export function useRelationships(resource: string, enabled = true) {
   const client = useApiClient();
   return useQuery({
     queryKey: access_keys.relationships(resource),
     queryFn: () => listRelationships(client, resource),
+    enabled,
   });
 }
 
@@ -58,6 +60,8 @@ export function useWriteRelationships(resource: string, on_written?: (revision: 
       return Promise.all([
         query_client.invalidateQueries({ queryKey: access_keys.relationships(resource) }),
         query_client.invalidateQueries({ queryKey: ['connectors', 'list'] }),
+        // What the caller may do can change with it (e.g. removing oneself as owner).
+        query_client.invalidateQueries({ queryKey: access_keys.mine_all() }),
       ]);
     },
   });

@@ -3,28 +3,42 @@ import { Button } from '@/components/ui/button';
 import { Tooltip } from '@/components/ui/tooltip';
 
 interface ConnectorHeaderActionsProps {
+  /** Shown only when the caller may test the connector. */
+  can_test: boolean;
+  /** Shown only when the caller may delete the connector. */
+  can_delete: boolean;
   testing: boolean;
   onTest: () => void;
   onDelete: () => void;
 }
 
-export function ConnectorHeaderActions({ testing, onTest, onDelete }: ConnectorHeaderActionsProps) {
+export function ConnectorHeaderActions({
+  can_test,
+  can_delete,
+  testing,
+  onTest,
+  onDelete,
+}: ConnectorHeaderActionsProps) {
   return (
     <div className="flex flex-wrap gap-2">
-      <Tooltip content="Tests the saved configuration">
-        <Button variant="outline" onClick={onTest} disabled={testing}>
-          {testing ? (
-            <Loader2 className="animate-spin" aria-hidden="true" />
-          ) : (
-            <PlugZap aria-hidden="true" />
-          )}
-          Test connection
+      {can_test && (
+        <Tooltip content="Tests the saved configuration">
+          <Button variant="outline" onClick={onTest} disabled={testing}>
+            {testing ? (
+              <Loader2 className="animate-spin" aria-hidden="true" />
+            ) : (
+              <PlugZap aria-hidden="true" />
+            )}
+            Test connection
+          </Button>
+        </Tooltip>
+      )}
+      {can_delete && (
+        <Button variant="outline" className="text-destructive" onClick={onDelete}>
+          <Trash2 aria-hidden="true" />
+          Delete
         </Button>
-      </Tooltip>
-      <Button variant="outline" className="text-destructive" onClick={onDelete}>
-        <Trash2 aria-hidden="true" />
-        Delete
-      </Button>
+      )}
     </div>
   );
 }

@@ -1,4 +1,5 @@
 import { Link } from 'react-router';
+import type { Action } from '@/api/authz-contract';
 import type { Connector } from '@/api/connectors-contract';
 import { Badge } from '@/components/ui/badge';
 import {
@@ -15,11 +16,26 @@ import { ConnectorStatusBadge } from './ConnectorStatusBadge';
 
 interface ConnectorTableProps {
   connectors: Connector[];
-  can_manage: boolean;
+  /** Whether the caller may do an action on an object (`useMyPermissions`). */
+  can: (action: Action, resource: string) => boolean;
   onDelete: (connector: Connector) => void;
 }
 
-export function ConnectorTable({ connectors, can_manage, onDelete }: ConnectorTableProps) {
+const ROW_ACTIONS: readonly Action[] = ['test', 'edit', 'delete'];
+
+export function ConnectorTable({ connectors, can, onDelete }: ConnectorTableProps) {
+  const allowed = (connector: Connector) => {
+    const resource = `connector:${connector.id}`;
+    return {
+      test: can('test', resource),
+      edit: can('edit', resource),
+      delete: can('delete', resource),
+    };
+  };
+  // The actions column is there when some row has an action the caller may take.
+  const any_actions = connectors.some((connector) =>
+    ROW_ACTIONS.some((action) => can(action, `connector:${connector.id}`)),
+  );
   return (
     <Table aria-label="Connectors">
       <TableHeader>
@@ -28,7 +44,7 @@ export function ConnectorTable({ connectors, can_manage, onDelete }: ConnectorTa
           <TableHead>Type</TableHead>
           <TableHead>Last test</TableHead>
           <TableHead className="hidden md:table-cell">Last updated</TableHead>
-          {can_manage && (
+          {any_actions && (
             <TableHead className="text-right">
               <span className="sr-only">Actions</span>
             </TableHead>
@@ -60,9 +76,13 @@ export function ConnectorTable({ connectors, can_manage, onDelete }: ConnectorTa
                 {formatRelativeTime(connector.updated_at)}
               </time>
             </TableCell>
-            {can_manage && (
+            {any_actions && (
               <TableCell>
-                <ConnectorRowActions connector={connector} onDelete={onDelete} />
+                <ConnectorRowActions
+                  connector={connector}
+                  allowed={allowed(connector)}
+                  onDelete={onDelete}
+                />
               </TableCell>
             )}
           </TableRow>

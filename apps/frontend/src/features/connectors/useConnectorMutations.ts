@@ -1,13 +1,23 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import {
   createConnector,
   deleteConnector,
   testConnector,
   updateConnector,
 } from '@/api/connectors-api';
+import { ApiError } from '@/api/api-error';
 import type { CreateConnectorRequest, UpdateConnectorRequest } from '@/api/connectors-contract';
 import { useApiClient } from '@/auth/useSession';
+import { access_keys } from '@/features/access/query-keys';
 import { connector_keys } from './query-keys';
+
+/** A refusal means what the caller may do changed since it was asked: ask again. */
+function recheckWhenRefused(query_client: QueryClient) {
+  return (error: unknown) => {
+    if (error instanceof ApiError && error.status === 403)
+      void query_client.invalidateQueries({ queryKey: access_keys.mine_all() });
+  };
+}
 
 export function useCreateConnector() {
   const client = useApiClient();
@@ -15,6 +25,7 @@ export function useCreateConnector() {
   return useMutation({
     mutationFn: (request: CreateConnectorRequest) => createConnector(client, request),
     onSuccess: () => query_client.invalidateQueries({ queryKey: connector_keys.all }),
+    onError: recheckWhenRefused(query_client),
   });
 }
 
@@ -28,6 +39,7 @@ export function useUpdateConnector(id: string) {
       query_client.setQueryData(connector_keys.detail(id), saved);
       return query_client.invalidateQueries({ queryKey: [...connector_keys.all, 'list'] });
     },
+    onError: recheckWhenRefused(query_client),
   });
 }
 
@@ -40,6 +52,7 @@ export function useDeleteConnector() {
       query_client.removeQueries({ queryKey: connector_keys.detail(id) });
       return query_client.invalidateQueries({ queryKey: [...connector_keys.all, 'list'] });
     },
+    onError: recheckWhenRefused(query_client),
   });
 }
 
@@ -48,6 +61,7 @@ export function useTestConnector() {
   const query_client = useQueryClient();
   return useMutation({
     mutationFn: (id: string) => testConnector(client, id),
+    onError: recheckWhenRefused(query_client),
     onSettled: () => query_client.invalidateQueries({ queryKey: [...connector_keys.all, 'list'] }),
   });
 }
