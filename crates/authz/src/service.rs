@@ -417,7 +417,7 @@ pub fn decide(
                         request.subject.principal,
                         request.action,
                         request.resource,
-                        granted_by(permission)
+                        granted_by_text(request.resource.kind, permission)
                     ),
                     path: Vec::new(),
                     policy: None,
@@ -470,6 +470,27 @@ pub fn decide(
         reasons,
         revision,
     })
+}
+
+/// What grants `action` on objects of `kind`, in one line (made once per action: a refusal
+/// names it, and most decisions are refusals).
+fn granted_by_text(kind: ObjectType, permission: &'static schema::Permission) -> &'static str {
+    static TEXTS: std::sync::OnceLock<
+        std::collections::HashMap<(ObjectType, &'static str), String>,
+    > = std::sync::OnceLock::new();
+    TEXTS
+        .get_or_init(|| {
+            schema::SCHEMA
+                .iter()
+                .flat_map(|schema| {
+                    schema.permissions.iter().map(|permission| {
+                        ((schema.kind, permission.action), granted_by(permission))
+                    })
+                })
+                .collect()
+        })
+        .get(&(kind, permission.action))
+        .map_or("nothing", String::as_str)
 }
 
 fn granted_by(permission: &schema::Permission) -> String {
