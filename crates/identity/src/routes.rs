@@ -494,6 +494,8 @@ async fn creator_token(db: &Database, principal: &Principal) -> Result<Option<Ap
 }
 
 /// Get a token's metadata (`view`: its owner, i.e. its user, or admins; 404 for others).
+/// A revoked token is gone: 404 here, while the token list still shows it with its
+/// `revoked_at`, for audit.
 #[utoipa::path(
     get, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = String, Path, description = "Token id")),
@@ -508,7 +510,11 @@ async fn get_token(
     guard
         .require("view", &ObjectRef::new(ObjectType::Token, id.as_str()))
         .await?;
-    Ok(ApiJson(tokens::get(&state.db, &id).await?))
+    let token = tokens::get(&state.db, &id).await?;
+    if token.revoked_at.is_some() {
+        return Err(Error::not_found("token", &id).into());
+    }
+    Ok(ApiJson(token))
 }
 
 /// Revoke a token (`delete`: its owner, i.e. its user, or admins; 404 for those who may
