@@ -1005,7 +1005,11 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a token's metadata (`view`: its owner, i.e. its user, or admins; 404 for others). */
+    /**
+     * Get a token's metadata (`view`: its owner, i.e. its user, or admins; 404 for others).
+     *     A revoked token is gone: 404 here, while the token list still shows it with its
+     *     `revoked_at`, for audit.
+     */
     get: operations['get_token'];
     put?: never;
     post?: never;
